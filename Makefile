@@ -1,0 +1,22 @@
+# Two entry points: `make run` (parity run of the default suite, reports in reports/) and
+# `make test` (the test suite). Each creates .venv from scratch when it is missing.
+PYTHON ?= python3
+VENV ?= .venv
+STAMP := $(VENV)/.installed
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e '.[frameworks,test]'
+	touch $(STAMP)
+
+.PHONY: run test test-fast
+run: $(STAMP)
+	$(VENV)/bin/parity run
+
+# pytest exits 5 when it collects no test; that is not a failure of the project.
+test: $(STAMP)
+	$(VENV)/bin/pytest; rc=$$?; if [ $$rc -eq 5 ]; then rc=0; fi; exit $$rc
+
+test-fast: $(STAMP)
+	$(VENV)/bin/pytest -m "not slow"

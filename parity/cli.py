@@ -1,0 +1,92 @@
+"""The ``parity`` command line: a thin shell over parity.session (imports stay lazy for speed)."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from parity.errors import ParityError
+
+
+class _Group(click.Group):
+    """Turns ParityError into one line and exit code 2; PARITY_DEBUG=1 shows the traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except ParityError as exc:
+            if os.environ.get("PARITY_DEBUG"):
+                raise
+            from parity.reporters.terminal import error
+
+            error(str(exc))
+            sys.exit(2)
+
+
+@click.group(cls=_Group)
+def main() -> None:
+    """Cross-framework parity testing: torchvision.ops.roi_align vs mindspore.ops.ROIAlign vs a float64 reference."""
+
+
+@main.command()
+@click.option("--suite", default="standard", show_default=True, help="Case suite to run.")
+@click.option("--out", "out_dir", default="reports", show_default=True, type=click.Path(path_type=Path), help="Output folder.")
+@click.option("--runners", default="torchvision,mindspore", show_default=True, help="Frameworks to run (the reference always runs).")
+@click.option("-k", "keyword", default=None, help="Only cases whose id contains this text, or with this tag.")
+@click.option("--timeout", default=60.0, show_default=True, help="Seconds per case before a worker is killed (TIMEOUT).")
+def run(suite: str, out_dir: Path, runners: str, keyword: str | None, timeout: float) -> None:
+    """Run a suite through every runner, compare, print a summary and write parity.md / parity.json."""
+    from parity import generate, session, summary
+    from parity.errors import UsageError
+    from parity.reporters import json as json_report
+    from parity.reporters import markdown, terminal
+
+    names = session.parse_runners(runners)
+    cases = generate.cases_for(suite, keyword)
+    if not cases:
+        raise UsageError(f"no case of suite {suite!r} matches -k {keyword!r}")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        probe = out_dir / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise UsageError(f"cannot write to output folder {out_dir}: {exc.strerror}; pass a writable --out") from None
+    with terminal.progress(len(cases)) as advance:
+        report = session.run(cases, names, out_dir, suite, timeout=timeout, on_case=advance)
+    written = [str(out_dir / "parity.md"), str(out_dir / "parity.json")]
+    markdown.write(report, cases, Path(written[0]))
+    json_report.write(report, cases, Path(written[1]))
+    terminal.print_summary(report, written)
+    sys.exit(summary.exit_code(report))
+
+
+@main.command()
+def mapping() -> None:
+    """Print the torchvision -> MindSpore parameter mapping table."""
+    from rich.table import Table
+
+    from parity.mapping import TABLE
+    from parity.reporters.terminal import console
+
+    table = Table(title="torchvision.ops.roi_align -> mindspore.ops.ROIAlign")
+    for col in ("torchvision", "MindSpore", "where", "torchvision default", "MindSpore default", "note"):
+        table.add_column(col)
+    for row in TABLE:
+        table.add_row(row.torchvision, row.mindspore, row.where, row.torchvision_default, row.mindspore_default, row.note)
+    console().print(table)
+
+
+@main.command("cases")
+@click.option("--suite", default="standard", show_default=True)
+@click.option("-k", "keyword", default=None)
+def list_cases(suite: str, keyword: str | None) -> None:
+    """List a suite's case ids."""
+    from parity import generate
+
+    for case in generate.cases_for(suite, keyword):
+        click.echo(case.id)
+if __name__ == "__main__":
+    main()

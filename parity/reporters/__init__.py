@@ -1,0 +1,1 @@
+"""Reporters turn a RunReport into files or terminal output; none of them computes verdicts."""

@@ -1,0 +1,38 @@
+"""mindspore.ops.ROIAlign on CPU, under the parameters the mapping table derives."""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from parity.errors import Unsupported
+from parity.mapping import MindSporeCall, to_mindspore
+from parity.model import Attrs, Port
+
+#: Dtypes MindSpore documents for ROIAlign (features and rois alike).
+SUPPORTED_DTYPES = ("float16", "float32")
+
+
+def versions() -> dict[str, str]:
+    import mindspore
+
+    return {"mindspore": mindspore.__version__}
+
+
+@lru_cache(maxsize=256)
+def _op(call: MindSporeCall) -> Any:
+    from mindspore import ops
+
+    return ops.ROIAlign(call.pooled_height, call.pooled_width, call.spatial_scale, call.sample_num, call.roi_end_mode)
+
+
+def run(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    import mindspore as ms
+
+    features, rois = arrays["features"], arrays["rois"]
+    if str(features.dtype) not in SUPPORTED_DTYPES:
+        raise Unsupported(f"MindSpore ROIAlign takes float16/float32 only; this case is {features.dtype}")
+    call = to_mindspore(Attrs.from_json(header["attrs"]), Port(header["port"]))
+    out = _op(call)(ms.Tensor(features), ms.Tensor(rois))
+    return {"out": out.asnumpy()}

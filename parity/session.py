@@ -1,0 +1,136 @@
+"""Orchestration shared by the CLI (and any other shell): cases -> workers -> verdicts -> files.
+
+Results are appended to ``results.jsonl`` as each case finishes, so an interrupted run keeps
+everything it computed.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import platform
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+
+from parity.divergence import documented_semantics
+from parity.errors import UsageError
+from parity.judge import REFERENCE, judge, reference_semantics
+from parity.model import Case, Comparison, RunResult
+from parity.pool import Worker
+from parity.runners import FRAMEWORKS, RUNNERS
+
+
+@dataclass
+class RunReport:
+    """Everything a reporter needs about one run."""
+
+    suite: str
+    runners: tuple[str, ...]
+    versions: dict[str, str]
+    machine: str
+    comparisons: list[Comparison] = field(default_factory=list)
+    statuses: dict[str, dict[str, str]] = field(default_factory=dict)  # case id -> runner -> status
+    cases: int = 0
+    wall_seconds: float = 0.0
+    startup_seconds: float = 0.0
+
+
+def parse_runners(spec: str) -> tuple[str, ...]:
+    """``torchvision,mindspore`` -> runner names; the reference always runs (it is the oracle)."""
+    names = [s.strip() for s in spec.split(",") if s.strip()]
+    unknown = [n for n in names if n not in RUNNERS]
+    if unknown:
+        raise UsageError(f"unknown runner {unknown[0]!r}; choose from: {', '.join(RUNNERS)}")
+    frameworks = tuple(n for n in FRAMEWORKS if n in names)
+    if not frameworks:
+        raise UsageError(f"--runners needs at least one framework ({', '.join(FRAMEWORKS)})")
+    return (*frameworks, REFERENCE)
+
+
+def request_header(case: Case, runner: str, frameworks: tuple[str, ...]) -> dict:
+    header = {"case_id": case.id, "attrs": case.attrs.to_json(), "port": case.port.value, "boxes": case.boxes}
+    if runner == REFERENCE:
+        header["semantics"] = [
+            {"name": f"s{i}", "key": s.key, "convention": dataclasses.asdict(s.convention), "sampling_ratio": s.sampling_ratio}
+            for i, s in enumerate(reference_semantics(case, frameworks))
+        ]
+    return header
+
+
+def arrays_path(out_dir: Path, case_id: str) -> Path:
+    """Where a case's outputs are stored (named by a hash: case ids are not file names)."""
+    return out_dir / "arrays" / f"{hashlib.sha256(case_id.encode()).hexdigest()[:20]}.npz"
+
+
+def _save_arrays(
+    out_dir: Path, case: Case, results: dict[str, RunResult], ref: RunResult, frameworks: tuple[str, ...]
+) -> None:
+    """Each framework's output and the reference under each framework's documented semantics."""
+    arrays = {r: res.outputs["out"] for r, res in results.items() if "out" in res.outputs}
+    for fw in frameworks:
+        key = documented_semantics(fw, case.attrs, case.port).key
+        if key in ref.outputs:
+            arrays[f"reference.{fw}"] = ref.outputs[key]
+    path = arrays_path(out_dir, case.id)
+    path.parent.mkdir(exist_ok=True)
+    np.savez(path, **arrays)
+
+
+def named_reference(result: RunResult, header: dict) -> RunResult:
+    names = {s["name"]: s["key"] for s in header["semantics"]}
+    names.update({f"{n}_{suffix}": f"{k}|{suffix}" for n, k in list(names.items()) for suffix in ("bound", "geom")})
+    outputs = {names[k]: v for k, v in result.outputs.items()}
+    return dataclasses.replace(result, outputs=outputs)
+
+
+def run(
+    cases: Iterable[Case],
+    runners: tuple[str, ...],
+    out_dir: Path,
+    suite: str,
+    timeout: float = 60.0,
+    on_case: Callable[[Case, list[Comparison]], None] | None = None,
+) -> RunReport:
+    """Run every case through every runner and judge it; results stream to ``out_dir``."""
+    cases = list(cases)
+    started = time.perf_counter()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    workers = {r: Worker(r, out_dir / "logs" / f"{r}.log", timeout=timeout) for r in runners}
+    try:
+        for w in workers.values():
+            w.start()
+        for w in workers.values():
+            w.handshake()
+        versions = {k: v for w in workers.values() for k, v in (w.versions or {}).items()}
+        report = RunReport(suite, runners, versions, f"{platform.machine()} {platform.system()}, python {platform.python_version()}")
+        report.startup_seconds = time.perf_counter() - started
+        frameworks = tuple(r for r in runners if r != REFERENCE)
+        with open(out_dir / "results.jsonl", "w") as log:
+            for case in cases:
+                headers = {r: request_header(case, r, frameworks) for r in runners}
+                arrays = {"features": case.features, "rois": case.rois}
+                sent = {r: workers[r].send(headers[r], arrays) for r in runners}
+                results = {r: workers[r].receive(case.id) for r in runners if sent[r]}
+                for r in runners:
+                    if not sent[r]:
+                        results[r] = workers[r].receive(case.id)  # reports the crash
+                ref = named_reference(results.pop(REFERENCE), headers[REFERENCE])
+                comparisons = judge(case, results, ref)
+                _save_arrays(out_dir, case, results, ref, frameworks)
+                report.comparisons.extend(comparisons)
+                report.statuses[case.id] = {r: res.status.value for r, res in {**results, REFERENCE: ref}.items()}
+                log.write(json.dumps({"case": case.id, "comparisons": [c.to_json() for c in comparisons]}) + "\n")
+                log.flush()
+                report.cases += 1
+                if on_case:
+                    on_case(case, comparisons)
+    finally:
+        for w in workers.values():
+            w.stop()
+    report.wall_seconds = time.perf_counter() - started
+    return report
+

@@ -1,0 +1,95 @@
+"""Verdict logic, driven by reference-computed stand-ins for the frameworks (no framework needed)."""
+import dataclasses
+
+import numpy as np
+import pytest
+
+from parity import divergence, generate, judge, session
+from parity.divergence import predicted_semantics
+from parity.model import Attrs, RunResult, Status, Verdict
+from parity.reference import roi_align
+from parity.runners import reference as reference_runner
+
+FRAMEWORKS = ("torchvision", "mindspore")
+
+
+def _reference(case):
+    header = session.request_header(case, "reference", FRAMEWORKS)
+    arrays = {"features": case.features, "rois": case.rois}
+    out = RunResult(case.id, "reference", Status.OK, reference_runner.run(header, arrays))
+    return session.named_reference(out, header)
+
+
+def _behaves_as_declared(case, fw):
+    sem = predicted_semantics(fw, case.attrs, case.port)
+    out = roi_align(case.features, case.rois, case.attrs.output_size, case.attrs.spatial_scale, sem.sampling_ratio, sem.convention)
+    return RunResult(case.id, fw, Status.OK, {"out": out.astype(case.features.dtype)})
+
+
+def _verdicts(case, results):
+    return {c.actual if c.expected.startswith("reference") else "pair": c for c in judge.judge(case, results, _reference(case))}
+
+
+def _case(aligned: bool, sr: int):
+    return generate.make_case("test", Attrs((4, 3), 0.25, sr, aligned), "float32", "mixed")
+
+
+def test_documented_aligned_divergence_is_expected_with_magnitude():
+    case = _case(True, 2)
+    v = _verdicts(case, {fw: _behaves_as_declared(case, fw) for fw in FRAMEWORKS})
+    assert v["torchvision"].verdict is Verdict.PASS
+    assert v["mindspore"].verdict is Verdict.PASS
+    assert v["pair"].verdict is Verdict.EXPECTED_DIVERGENCE
+    assert v["pair"].divergence == "aligned-vs-roi-end-mode-1"
+    assert v["pair"].metrics.max_abs > 0.1
+
+
+def test_unaligned_frameworks_agree():
+    case = _case(False, 2)
+    v = _verdicts(case, {fw: _behaves_as_declared(case, fw) for fw in FRAMEWORKS})
+    assert {c.verdict for c in v.values()} == {Verdict.PASS}
+
+
+def test_measured_adaptive_divergence_is_expected_only_while_its_prediction_holds(monkeypatch):
+    case = _case(False, 0)
+    results = {fw: _behaves_as_declared(case, fw) for fw in FRAMEWORKS}
+    v = _verdicts(case, results)
+    assert v["mindspore"].verdict is Verdict.EXPECTED_DIVERGENCE
+    assert v["pair"].verdict is Verdict.EXPECTED_DIVERGENCE
+    # Edit the prediction (keep floor, drop the NaN): the same MindSpore output no longer matches it.
+    edited = dict(divergence.VARIANTS)
+    edited["floor-grid-no-guard"] = lambda sem: dataclasses.replace(
+        sem, convention=dataclasses.replace(sem.convention, name="edited", adaptive_grid="floor")
+    )
+    monkeypatch.setattr(divergence, "VARIANTS", edited)
+    v = _verdicts(case, results)
+    assert v["mindspore"].verdict is Verdict.DIVERGENCE_CHANGED
+    assert v["pair"].verdict is Verdict.DIVERGENCE_CHANGED
+
+
+def test_undeclared_difference_is_a_mismatch_blaming_the_deviating_framework():
+    case = _case(False, 2)
+    results = {fw: _behaves_as_declared(case, fw) for fw in FRAMEWORKS}
+    shifted = results["mindspore"].outputs["out"] * (1 + 1e-4)  # an error no rounding explains
+    results["mindspore"] = RunResult(case.id, "mindspore", Status.OK, {"out": shifted})
+    v = _verdicts(case, results)
+    assert v["torchvision"].verdict is Verdict.PASS
+    assert v["mindspore"].verdict is Verdict.MISMATCH
+    assert v["pair"].verdict is Verdict.MISMATCH
+    assert "deviating from the reference: mindspore" in v["pair"].message
+
+
+@pytest.mark.parametrize("status, verdict", [(Status.CRASH, Verdict.CRASH), (Status.UNSUPPORTED, Verdict.UNSUPPORTED)])
+def test_framework_without_output(status, verdict):
+    case = _case(False, 2)
+    results = {"torchvision": _behaves_as_declared(case, "torchvision"), "mindspore": RunResult(case.id, "mindspore", status, message="x")}
+    v = _verdicts(case, results)
+    assert v["mindspore"].verdict is verdict and v["pair"].verdict is verdict
+    assert v["torchvision"].verdict is Verdict.PASS
+
+
+def test_reference_refusal_is_reported_once():
+    case = _case(False, 2)
+    bad = dataclasses.replace(case, rois=np.array([[9, 0, 0, 1, 1]], dtype=np.float32))
+    comparisons = judge.judge(bad, {fw: RunResult(bad.id, fw, Status.ERROR) for fw in FRAMEWORKS}, RunResult(bad.id, "reference", Status.ERROR, message="outside the batch"))
+    assert [c.verdict for c in comparisons] == [Verdict.ERROR]

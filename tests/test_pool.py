@@ -1,0 +1,49 @@
+import numpy as np
+import pytest
+
+from parity.errors import UsageError
+from parity.model import Status
+from parity.pool import Worker
+
+
+@pytest.fixture
+def worker(tmp_path):
+    w = Worker("faulty", tmp_path / "faulty.log", module="tests.faulty_runner", timeout=3.0)
+    yield w
+    w.stop()
+
+
+def _run(w: Worker, action: str):
+    w.send({"case_id": action}, {"features": np.ones(3)})
+    return w.receive(action)
+
+
+def test_ok_result_survives_framework_printing_to_stdout(worker):
+    r = _run(worker, "fine")
+    assert r.status is Status.OK
+    np.testing.assert_array_equal(r.outputs["out"], np.full(3, 2.0))
+
+
+def test_segfault_is_crash_with_signal_name_and_worker_restarts(worker):
+    r = _run(worker, "segfault")
+    assert r.status is Status.CRASH
+    assert "SIGSEGV" in r.message
+    assert _run(worker, "fine").status is Status.OK
+
+
+def test_hang_is_timeout_and_worker_restarts(worker):
+    r = _run(worker, "hang")
+    assert r.status is Status.TIMEOUT
+    assert _run(worker, "fine").status is Status.OK
+
+
+def test_raise_is_error_without_cxx_stack(worker):
+    r = _run(worker, "raise")
+    assert r.status is Status.ERROR
+    assert r.message == "RuntimeError: bad input"
+
+
+def test_missing_interpreter_is_a_usage_error(tmp_path):
+    w = Worker("faulty", tmp_path / "x.log", module="tests.faulty_runner", python=str(tmp_path / "nope"))
+    with pytest.raises(UsageError, match="not found"):
+        w.ensure_started()
