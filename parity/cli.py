@@ -79,6 +79,68 @@ def mapping() -> None:
     console().print(table)
 
 
+def _output_size(text: str) -> tuple[int, int]:
+    from parity.errors import UsageError
+
+    try:
+        parts = [int(p) for p in text.lower().replace(",", "x").split("x")]
+    except ValueError:
+        parts = []
+    if len(parts) not in (1, 2) or min(parts) <= 0:
+        raise UsageError(f"--output-size must be N or HxW with positive integers; got {text!r}")
+    return (parts[0], parts[-1])
+
+
+@main.command()
+@click.option("--from", "source", type=click.Choice(["torchvision", "mindspore"]), default="torchvision", show_default=True)
+@click.option("--output-size", default="7", help="torchvision output_size: N or HxW.")
+@click.option("--spatial-scale", default=1.0, type=float, show_default=True)
+@click.option("--sampling-ratio", default=-1, type=int, show_default=True, help="torchvision sampling_ratio.")
+@click.option("--aligned/--no-aligned", default=False, show_default=True, help="torchvision aligned.")
+@click.option("--pooled-height", default=7, type=int, show_default=True, help="MindSpore pooled_height (--from mindspore).")
+@click.option("--pooled-width", default=7, type=int, show_default=True, help="MindSpore pooled_width (--from mindspore).")
+@click.option("--sample-num", default=2, type=int, show_default=True, help="MindSpore sample_num (--from mindspore).")
+@click.option("--roi-end-mode", default=1, type=click.IntRange(0, 1), show_default=True, help="MindSpore roi_end_mode.")
+@click.option("--no-verify", is_flag=True, help="Only print the translation.")
+def translate(
+    source: str, output_size: str, spatial_scale: float, sampling_ratio: int, aligned: bool,
+    pooled_height: int, pooled_width: int, sample_num: int, roi_end_mode: int, no_verify: bool,
+) -> None:
+    """Print the call in the other framework that reproduces a given call, and verify it numerically."""
+    import tempfile
+
+    from parity import translate as tr
+    from parity.mapping import MindSporeCall
+    from parity.model import Attrs
+    from parity.reporters.terminal import console
+
+    out = console()
+    if source == "torchvision":
+        attrs = Attrs(_output_size(output_size), spatial_scale, sampling_ratio, aligned)
+        call, t = tr.torchvision_to_mindspore(attrs)
+        tv_shift, ms_shift = tr.RoiShift(0.0, 0.0), t.shift
+    else:
+        call = MindSporeCall(pooled_height, pooled_width, float(spatial_scale), sample_num, roi_end_mode)
+        attrs, t = tr.mindspore_to_torchvision(call)
+        tv_shift, ms_shift = t.shift, tr.RoiShift(0.0, 0.0)
+    out.print(f"[bold]from[/]  {t.source}")
+    out.print(f"[bold]to[/]    {t.target}")
+    out.print(f"[bold]rois[/]  {t.shift.render()}")
+    out.print("[bold]exact when[/]")
+    for cond in t.exact_when:
+        out.print(f"  - {cond}")
+    for cond in t.not_exact:
+        out.print(f"[yellow]not exact[/]: {cond}")
+    if no_verify:
+        return
+    out.print("[bold]verification[/] (float32; torchvision vs MindSpore under this translation)")
+    with tempfile.TemporaryDirectory() as logs:
+        checks = tr.verify(attrs, call, tv_shift, ms_shift, logs)
+    for c in checks:
+        value = "-" if c.max_abs is None else f"{c.max_abs:.3g}"
+        out.print(f"  {c.label:<10} max |diff| = {value} {c.message}")
+
+
 @main.command("cases")
 @click.option("--suite", default="standard", show_default=True)
 @click.option("-k", "keyword", default=None)

@@ -101,6 +101,7 @@ def metrics(
     rel = np.where(finite, diff / np.maximum(np.abs(e), np.finfo(np.float64).tiny), 0.0)
     ulp = np.where(finite, _ulp_distance(np.where(finite, a, 0), np.where(finite, e, 0), dtype), 0.0)
     index = tuple(int(i) for i in np.unravel_index(int(np.argmax(diff)), diff.shape)) if diff.size else None
+    shape = pattern(a, e, bad) if bad.any() and a.ndim == 4 else ""
     return Metrics(
         total=int(a.size),
         mismatched=int(bad.sum()),
@@ -109,7 +110,41 @@ def metrics(
         max_rel=float(rel.max()) if rel.size else 0.0,
         max_ulp=float(ulp.max()) if ulp.size else 0.0,
         nan_mismatch=int(special_bad.sum()),
+        pattern=shape,
     )
+
+
+def pattern(actual: np.ndarray, expected: np.ndarray, bad: np.ndarray) -> str:
+    """Classify where and how ``[K, C, PH, PW]`` results differ, so a reader sees the cause's shape.
+
+    Where: NaN against numbers, only some rois, only the outer ring of bins.
+    How (over the mismatched finite elements): a uniform shift, a scale factor, a sign flip.
+    """
+    notes = []
+    nan_vs_number = np.isnan(actual) != np.isnan(expected)
+    if nan_vs_number.any():
+        side = "actual" if np.isnan(actual[nan_vs_number]).all() else "expected" if np.isnan(expected[nan_vs_number]).all() else "both sides"
+        notes.append(f"NaN in {side} where the other has numbers ({int(nan_vs_number.sum())} elements)")
+    rois = np.flatnonzero(bad.any(axis=(1, 2, 3)))
+    if len(rois) < bad.shape[0]:
+        notes.append(f"only rois {rois[:8].tolist()}{'...' if len(rois) > 8 else ''} ({len(rois)} of {bad.shape[0]})")
+    ph, pw = bad.shape[2:]
+    if ph > 2 and pw > 2 and not bad[:, :, 1:-1, 1:-1].any():
+        notes.append("only border bins (first/last row or column of the output grid)")
+    finite = bad & np.isfinite(actual) & np.isfinite(expected)
+    if finite.sum() >= 3:
+        a, e = actual[finite], expected[finite]
+        d = a - e
+        spread = np.abs(d - d.mean()).max()
+        if spread <= 0.05 * abs(d.mean()):
+            notes.append(f"uniform shift of {d.mean():.3g}")
+        elif np.allclose(a, -e, rtol=1e-3, atol=0):
+            notes.append("sign flipped")
+        elif np.abs(e).max() > 0:
+            factor = float(np.dot(a, e) / np.dot(e, e))
+            if np.allclose(a, factor * e, rtol=1e-3, atol=1e-12) and abs(factor - 1) > 1e-6:
+                notes.append(f"scaled by {factor:.6g}")
+    return "; ".join(notes) or "no simple pattern"
 
 
 def shape_problem(actual: np.ndarray, expected: np.ndarray) -> str | None:
@@ -130,4 +165,6 @@ def describe(m: Metrics, tol: Tolerance) -> str:
         f"(up to {tol.atol:g} allowed, plus {tol.rtol:g} x |expected|)"
     )
     parts.append(f"Greatest relative difference: {m.max_rel:.3g}; greatest ULP distance: {m.max_ulp:.3g}")
+    if m.pattern:
+        parts.append(f"Pattern: {m.pattern}")
     return ". ".join(parts)

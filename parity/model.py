@@ -118,6 +118,7 @@ class Metrics:
     max_rel: float
     max_ulp: float
     nan_mismatch: int
+    pattern: str = ""  # where and how the mismatched elements differ (parity.compare.pattern)
 
 
 @dataclass(frozen=True)

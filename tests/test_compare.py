@@ -58,3 +58,27 @@ def test_derived_bound_still_catches_a_relative_error_of_1e_4():
     faulty = exact * (1 + 1e-4)
     m = compare.metrics(faulty, exact, compare.tolerance_for("float32"), "float32", bound)
     assert m.mismatched > 0.5 * m.total
+
+
+def _grid(seed=0):
+    return np.random.default_rng(seed).standard_normal((4, 2, 5, 5))
+
+
+def test_pattern_names_a_uniform_shift_and_the_rois_involved():
+    e = _grid()
+    a = e.copy()
+    a[1] += 0.25
+    m = compare.metrics(a, e, TOL, "float64")
+    assert "uniform shift of 0.25" in m.pattern and "only rois [1]" in m.pattern
+
+
+def test_pattern_names_scale_sign_border_and_nan():
+    e = _grid()
+    assert "scaled by 1.01" in compare.metrics(e * 1.01, e, TOL, "float64").pattern
+    assert "sign flipped" in compare.metrics(-e, e, TOL, "float64").pattern
+    a = e.copy()
+    a[:, :, 0, :] += 1.0
+    assert "only border bins" in compare.metrics(a, e, TOL, "float64").pattern
+    a = e.copy()
+    a[2, 0, 1, 1] = np.nan
+    assert "NaN in actual where the other has numbers" in compare.metrics(a, e, TOL, "float64").pattern

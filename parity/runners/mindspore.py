@@ -33,6 +33,9 @@ def run(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[str, np.n
     features, rois = arrays["features"], arrays["rois"]
     if str(features.dtype) not in SUPPORTED_DTYPES:
         raise Unsupported(f"MindSpore ROIAlign takes float16/float32 only; this case is {features.dtype}")
-    call = to_mindspore(Attrs.from_json(header["attrs"]), Port(header["port"]))
+    if "mindspore_call" in header:  # an explicit call (parity translate), not the mapped one
+        call = MindSporeCall(**header["mindspore_call"])
+    else:
+        call = to_mindspore(Attrs.from_json(header["attrs"]), Port(header["port"]))
     out = _op(call)(ms.Tensor(features), ms.Tensor(rois))
     return {"out": out.asnumpy()}
