@@ -30,23 +30,24 @@ def main() -> None:
     """Cross-framework parity testing: torchvision.ops.roi_align vs mindspore.ops.ROIAlign vs a float64 reference."""
 
 
-@main.command()
-@click.option("--suite", default="standard", show_default=True, help="Case suite to run.")
-@click.option("--out", "out_dir", default="reports", show_default=True, type=click.Path(path_type=Path), help="Output folder.")
-@click.option("--runners", default="torchvision,mindspore", show_default=True, help="Frameworks to run (the reference always runs).")
-@click.option("-k", "keyword", default=None, help="Only cases whose id contains this text, or with this tag.")
-@click.option("--timeout", default=60.0, show_default=True, help="Seconds per case before a worker is killed (TIMEOUT).")
-def run(suite: str, out_dir: Path, runners: str, keyword: str | None, timeout: float) -> None:
-    """Run a suite through every runner, compare, print a summary and write parity.md / parity.json."""
-    from parity import generate, session, summary
+def _pythons(specs: tuple[str, ...]) -> dict[str, str]:
     from parity.errors import UsageError
-    from parity.reporters import json as json_report
-    from parity.reporters import markdown, terminal
+    from parity.runners import RUNNERS
 
-    names = session.parse_runners(runners)
-    cases = generate.cases_for(suite, keyword)
-    if not cases:
-        raise UsageError(f"no case of suite {suite!r} matches -k {keyword!r}")
+    pythons = {}
+    for spec in specs:
+        runner, sep, path = spec.partition("=")
+        if not sep or runner not in RUNNERS:
+            raise UsageError(f"--python takes RUNNER=/path/to/python with RUNNER one of {', '.join(RUNNERS)}; got {spec!r}")
+        if not Path(path).is_file():
+            raise UsageError(f"--python {runner}: interpreter {path} does not exist; pass the python of the venv that has {runner}")
+        pythons[runner] = path
+    return pythons
+
+
+def _writable(out_dir: Path) -> None:
+    from parity.errors import UsageError
+
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         probe = out_dir / ".write-test"
@@ -54,8 +55,46 @@ def run(suite: str, out_dir: Path, runners: str, keyword: str | None, timeout: f
         probe.unlink()
     except OSError as exc:
         raise UsageError(f"cannot write to output folder {out_dir}: {exc.strerror}; pass a writable --out") from None
-    with terminal.progress(len(cases)) as advance:
-        report = session.run(cases, names, out_dir, suite, timeout=timeout, on_case=advance)
+
+
+@main.command()
+@click.option("--suite", default="standard", show_default=True, help="Case suite to run.")
+@click.option("--out", "out_dir", default="reports", show_default=True, type=click.Path(path_type=Path), help="Output folder.")
+@click.option("--runners", default="torchvision,mindspore", show_default=True, help="Frameworks to run (the reference always runs).")
+@click.option("-k", "keyword", default=None, help="Only cases whose id contains this text, or with this tag.")
+@click.option("--timeout", default=60.0, show_default=True, help="Seconds per case before a worker is killed (TIMEOUT).")
+@click.option("--python", "pythons", multiple=True, metavar="RUNNER=PATH", help="Run a runner's worker under another interpreter.")
+@click.option("--resume", "resume_dir", default=None, type=click.Path(path_type=Path), help="Continue an interrupted run in this folder.")
+def run(
+    suite: str, out_dir: Path, runners: str, keyword: str | None, timeout: float, pythons: tuple[str, ...], resume_dir: Path | None
+) -> None:
+    """Run a suite through every runner, compare, print a summary and write parity.md / parity.json."""
+    from parity import generate, results, session, summary
+    from parity.errors import UsageError
+    from parity.reporters import json as json_report
+    from parity.reporters import markdown, terminal
+
+    if resume_dir is not None:
+        meta, out_dir = results.read_meta(resume_dir), resume_dir
+    else:
+        meta = results.RunMeta(suite, keyword, session.parse_runners(runners))
+    cases = generate.cases_for(meta.suite, meta.keyword)
+    if not cases:
+        raise UsageError(f"no case of suite {meta.suite!r} matches -k {meta.keyword!r}")
+    _writable(out_dir)
+    interpreters = _pythons(pythons)
+    try:
+        with terminal.progress(len(cases)) as advance:
+            report = session.run(
+                cases, meta, out_dir, timeout=timeout, pythons=interpreters, resume=resume_dir is not None, on_case=advance
+            )
+    except KeyboardInterrupt:
+        saved = len(results.read_records(out_dir))
+        terminal.error(
+            f"interrupted: {saved} of {len(cases)} cases are saved in {out_dir / 'results.jsonl'}; "
+            f"continue with: parity run --resume {out_dir}"
+        )
+        sys.exit(130)
     written = [str(out_dir / "parity.md"), str(out_dir / "parity.json")]
     markdown.write(report, cases, Path(written[0]))
     json_report.write(report, cases, Path(written[1]))

@@ -134,6 +134,23 @@ class Comparison:
     message: str
     divergence: str | None = None
 
+    @classmethod
+    def from_json(cls, case_id: str, d: dict[str, Any]) -> Comparison:
+        metrics = d["metrics"]
+        if metrics is not None:
+            index = metrics["max_abs_index"]
+            metrics = Metrics(**{**metrics, "max_abs_index": tuple(index) if index is not None else None})
+        return cls(
+            case_id,
+            d["actual"],
+            d["expected"],
+            Verdict(d["verdict"]),
+            Tolerance(**d["tolerance"]) if d["tolerance"] else None,
+            metrics,
+            d["message"],
+            d["divergence"],
+        )
+
     def to_json(self) -> dict[str, Any]:
         return {
             "actual": self.actual,

@@ -62,6 +62,7 @@ class Worker:
     timeout: float = 60.0
     proc: subprocess.Popen[bytes] | None = None
     versions: dict[str, str] | None = None
+    died: str = ""  # set when the worker died while a case was being sent
 
     def start(self) -> None:
         if not Path(self.python).exists():
@@ -94,20 +95,23 @@ class Worker:
             self.start()
             self.handshake()
 
-    def send(self, header: dict[str, Any], arrays: dict[str, np.ndarray]) -> bool:
-        """Send one case; False if the worker is already dead."""
+    def send(self, header: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        """Send one case; a worker that dies while reading it is reported by the next receive()."""
         self.ensure_started()
         assert self.proc is not None and self.proc.stdin is not None
         try:
             self.proc.stdin.write(protocol.encode(header, arrays))
             self.proc.stdin.flush()
-            return True
-        except (BrokenPipeError, OSError):
-            return False
+        except OSError:
+            self.died = f"worker process died ({signal_name(self.proc.wait())})"
+            self.proc = None
 
     def receive(self, case_id: str) -> RunResult:
         """The result of the case last sent, or CRASH/TIMEOUT."""
         start = time.monotonic()
+        if self.died:
+            message, self.died = self.died, ""
+            return RunResult(case_id, self.runner, Status.CRASH, message=message)
         try:
             header, arrays = self._receive(start + self.timeout)
         except _Died as exc:

@@ -1,14 +1,14 @@
 """Orchestration shared by the CLI (and any other shell): cases -> workers -> verdicts -> files.
 
-Results are appended to ``results.jsonl`` as each case finishes, so an interrupted run keeps
-everything it computed.
+Results are appended to ``results.jsonl`` as each case finishes (parity.results), so an
+interrupted run keeps everything it computed and ``--resume`` continues it.
 """
 from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import platform
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,10 +16,12 @@ from typing import Callable, Iterable
 
 import numpy as np
 
+from parity import results
 from parity.divergence import documented_semantics
 from parity.errors import UsageError
 from parity.judge import REFERENCE, judge, reference_semantics
 from parity.model import Case, Comparison, RunResult
+from parity.results import RunMeta
 from parity.pool import Worker
 from parity.runners import FRAMEWORKS, RUNNERS
 
@@ -37,6 +39,7 @@ class RunReport:
     cases: int = 0
     wall_seconds: float = 0.0
     startup_seconds: float = 0.0
+    reused: int = 0  # cases taken from an earlier, interrupted run (--resume)
 
 
 def parse_runners(spec: str) -> tuple[str, ...]:
@@ -87,50 +90,75 @@ def named_reference(result: RunResult, header: dict) -> RunResult:
     return dataclasses.replace(result, outputs=outputs)
 
 
+def _start(runners: tuple[str, ...], out_dir: Path, timeout: float, pythons: dict[str, str]) -> dict[str, Worker]:
+    """Start every worker, then wait for all (imports overlap)."""
+    workers = {
+        r: Worker(r, out_dir / "logs" / f"{r}.log", python=pythons.get(r, sys.executable), timeout=timeout)
+        for r in runners
+    }
+    for w in workers.values():
+        w.start()
+    for w in workers.values():
+        w.handshake()
+    return workers
+
+
+def _run_case(case: Case, workers: dict[str, Worker], frameworks: tuple[str, ...]) -> tuple[dict[str, RunResult], RunResult]:
+    """Send the case to every worker at once (they compute side by side), then collect."""
+    headers = {r: request_header(case, r, frameworks) for r in workers}
+    arrays = {"features": case.features, "rois": case.rois}
+    for r, w in workers.items():
+        w.send(headers[r], arrays)  # a dead worker shows up as CRASH in receive()
+    results = {r: w.receive(case.id) for r, w in workers.items()}
+    return results, named_reference(results.pop(REFERENCE), headers[REFERENCE])
+
+
 def run(
     cases: Iterable[Case],
-    runners: tuple[str, ...],
+    meta: RunMeta,
     out_dir: Path,
-    suite: str,
+    *,
     timeout: float = 60.0,
+    pythons: dict[str, str] | None = None,
+    resume: bool = False,
     on_case: Callable[[Case, list[Comparison]], None] | None = None,
 ) -> RunReport:
-    """Run every case through every runner and judge it; results stream to ``out_dir``."""
+    """Run every case through every runner and judge it; results stream to ``out_dir``.
+
+    With ``resume``, cases already in ``out_dir`` are reused, not recomputed, and the report is
+    the same as an uninterrupted run's.
+    """
     cases = list(cases)
     started = time.perf_counter()
     out_dir.mkdir(parents=True, exist_ok=True)
-    workers = {r: Worker(r, out_dir / "logs" / f"{r}.log", timeout=timeout) for r in runners}
+    done = results.read_records(out_dir) if resume else {}
+    if not resume:
+        (out_dir / "results.jsonl").unlink(missing_ok=True)
+        results.write_meta(out_dir, meta)
+    frameworks = tuple(r for r in meta.runners if r != REFERENCE)
+    workers = _start(meta.runners, out_dir, timeout, pythons or {})
     try:
-        for w in workers.values():
-            w.start()
-        for w in workers.values():
-            w.handshake()
         versions = {k: v for w in workers.values() for k, v in (w.versions or {}).items()}
-        report = RunReport(suite, runners, versions, f"{platform.machine()} {platform.system()}, python {platform.python_version()}")
+        machine = f"{platform.machine()} {platform.system()}, python {platform.python_version()}"
+        report = RunReport(meta.suite, meta.runners, versions, machine, reused=len(done))
         report.startup_seconds = time.perf_counter() - started
-        frameworks = tuple(r for r in runners if r != REFERENCE)
-        with open(out_dir / "results.jsonl", "w") as log:
+        with open(out_dir / "results.jsonl", "a") as log:
             for case in cases:
-                headers = {r: request_header(case, r, frameworks) for r in runners}
-                arrays = {"features": case.features, "rois": case.rois}
-                sent = {r: workers[r].send(headers[r], arrays) for r in runners}
-                results = {r: workers[r].receive(case.id) for r in runners if sent[r]}
-                for r in runners:
-                    if not sent[r]:
-                        results[r] = workers[r].receive(case.id)  # reports the crash
-                ref = named_reference(results.pop(REFERENCE), headers[REFERENCE])
-                comparisons = judge(case, results, ref)
-                _save_arrays(out_dir, case, results, ref, frameworks)
-                report.comparisons.extend(comparisons)
-                report.statuses[case.id] = {r: res.status.value for r, res in {**results, REFERENCE: ref}.items()}
-                log.write(json.dumps({"case": case.id, "comparisons": [c.to_json() for c in comparisons]}) + "\n")
-                log.flush()
+                record = done.get(case.id)
+                if record is None:
+                    outs, ref = _run_case(case, workers, frameworks)
+                    comparisons = judge(case, outs, ref)
+                    _save_arrays(out_dir, case, outs, ref, frameworks)
+                    statuses = {r: res.status.value for r, res in {**outs, REFERENCE: ref}.items()}
+                    record = results.CaseRecord(case.id, statuses, tuple(comparisons))
+                    results.append(log, record)
+                report.comparisons.extend(record.comparisons)
+                report.statuses[case.id] = record.statuses
                 report.cases += 1
                 if on_case:
-                    on_case(case, comparisons)
+                    on_case(case, list(record.comparisons))
     finally:
         for w in workers.values():
             w.stop()
     report.wall_seconds = time.perf_counter() - started
     return report
-

@@ -70,6 +70,8 @@ def print_summary(report: RunReport, written: list[str]) -> None:
     if len(bad) > 20:
         out.print(f"... and {len(bad) - 20} more unexpected results (see the reports)")
     rate = report.cases / report.wall_seconds if report.wall_seconds else 0.0
+    if report.reused:
+        out.print(f"resumed: {report.reused} cases reused from the earlier run, {report.cases - report.reused} computed")
     out.print(
         f"{report.cases} cases in {report.wall_seconds:.1f} s wall ({rate:.1f} cases/s; worker start-up "
         f"{report.startup_seconds:.1f} s). Unexpected: {len(bad)}. Reports: {', '.join(written)}"
@@ -77,4 +79,4 @@ def print_summary(report: RunReport, written: list[str]) -> None:
 
 
 def error(message: str) -> None:
-    console(stderr=True).print(f"[bold red]error:[/] {message}")
+    console(stderr=True).print(f"[bold red]error:[/] {message}", soft_wrap=True)
