@@ -65,8 +65,16 @@ def _writable(out_dir: Path) -> None:
 @click.option("--timeout", default=60.0, show_default=True, help="Seconds per case before a worker is killed (TIMEOUT).")
 @click.option("--python", "pythons", multiple=True, metavar="RUNNER=PATH", help="Run a runner's worker under another interpreter.")
 @click.option("--resume", "resume_dir", default=None, type=click.Path(path_type=Path), help="Continue an interrupted run in this folder.")
+@click.option("--shard", default="1/1", show_default=True, metavar="I/N", help="Run only the I-th of N deterministic slices.")
 def run(
-    suite: str, out_dir: Path, runners: str, keyword: str | None, timeout: float, pythons: tuple[str, ...], resume_dir: Path | None
+    suite: str,
+    out_dir: Path,
+    runners: str,
+    keyword: str | None,
+    timeout: float,
+    pythons: tuple[str, ...],
+    resume_dir: Path | None,
+    shard: str,
 ) -> None:
     """Run a suite through every runner, compare, print a summary and write parity.md / parity.json."""
     from parity import generate, results, session, summary
@@ -77,10 +85,11 @@ def run(
     if resume_dir is not None:
         meta, out_dir = results.read_meta(resume_dir), resume_dir
     else:
-        meta = results.RunMeta(suite, keyword, session.parse_runners(runners))
-    cases = generate.cases_for(meta.suite, meta.keyword)
-    if not cases:
+        meta = results.RunMeta(suite, keyword, session.parse_runners(runners), results.parse_shard(shard))
+    suite_cases = generate.cases_for(meta.suite, meta.keyword)
+    if not suite_cases:
         raise UsageError(f"no case of suite {meta.suite!r} matches -k {meta.keyword!r}")
+    cases = meta.select(suite_cases)
     _writable(out_dir)
     interpreters = _pythons(pythons)
     try:

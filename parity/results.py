@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from parity.errors import FixtureError
-from parity.model import Comparison
+from parity.errors import FixtureError, UsageError
+from parity.model import Case, Comparison
 
 RESULTS_SCHEMA = 1
 
@@ -24,9 +24,21 @@ class RunMeta:
     suite: str
     keyword: str | None
     runners: tuple[str, ...]
+    shard: tuple[int, int] = (1, 1)  # (i, n): this run holds every n-th case starting at the i-th
 
     def to_json(self) -> dict[str, Any]:
-        return {"schema": RESULTS_SCHEMA, "suite": self.suite, "keyword": self.keyword, "runners": list(self.runners)}
+        return {
+            "schema": RESULTS_SCHEMA,
+            "suite": self.suite,
+            "keyword": self.keyword,
+            "runners": list(self.runners),
+            "shard": list(self.shard),
+        }
+
+    def select(self, cases: list[Case]) -> list[Case]:
+        """This shard's deterministic slice of the suite (round robin over the suite order)."""
+        i, n = self.shard
+        return cases[i - 1 :: n]
 
 
 @dataclass(frozen=True)
@@ -41,8 +53,24 @@ class CaseRecord:
         return {"case": self.case_id, "statuses": self.statuses, "comparisons": [c.to_json() for c in self.comparisons]}
 
 
-def write_meta(out_dir: Path, meta: RunMeta) -> None:
-    (out_dir / "run.json").write_text(json.dumps(meta.to_json(), indent=1))
+def parse_shard(spec: str) -> tuple[int, int]:
+    """``"2/4"`` -> (2, 4), the second of four shards."""
+    i, sep, n = spec.partition("/")
+    if sep and i.isdigit() and n.isdigit() and 1 <= int(i) <= int(n):
+        return int(i), int(n)
+    raise UsageError(f"--shard must be I/N with 1 <= I <= N (e.g. 1/4); got {spec!r}")
+
+
+def write_meta(out_dir: Path, meta: RunMeta, versions: dict[str, str], machine: str) -> None:
+    """The run's request plus where it ran (``versions`` and ``machine`` let shards be merged)."""
+    doc = {**meta.to_json(), "versions": versions, "machine": machine}
+    (out_dir / "run.json").write_text(json.dumps(doc, indent=1))
+
+
+def read_environment(out_dir: Path) -> tuple[dict[str, str], str]:
+    """The versions and machine a stored run recorded."""
+    d = json.loads((out_dir / "run.json").read_text())
+    return d.get("versions", {}), d.get("machine", "")
 
 
 def read_meta(out_dir: Path) -> RunMeta:
@@ -51,7 +79,8 @@ def read_meta(out_dir: Path) -> RunMeta:
         raise FixtureError(f"{out_dir} holds no parity run ({path.name} missing); pass the --out folder of an earlier run")
     try:
         d = json.loads(path.read_text())
-        return RunMeta(d["suite"], d["keyword"], tuple(d["runners"]))
+        i, n = d["shard"]
+        return RunMeta(d["suite"], d["keyword"], tuple(d["runners"]), (int(i), int(n)))
     except (ValueError, KeyError, TypeError) as exc:
         raise FixtureError(f"{path} is corrupt ({exc}); start a new run with a fresh --out") from None
 

@@ -134,12 +134,12 @@ def run(
     done = results.read_records(out_dir) if resume else {}
     if not resume:
         (out_dir / "results.jsonl").unlink(missing_ok=True)
-        results.write_meta(out_dir, meta)
     frameworks = tuple(r for r in meta.runners if r != REFERENCE)
     workers = _start(meta.runners, out_dir, timeout, pythons or {})
     try:
         versions = {k: v for w in workers.values() for k, v in (w.versions or {}).items()}
         machine = f"{platform.machine()} {platform.system()}, python {platform.python_version()}"
+        results.write_meta(out_dir, meta, versions, machine)
         report = RunReport(meta.suite, meta.runners, versions, machine, reused=len(done))
         report.startup_seconds = time.perf_counter() - started
         with open(out_dir / "results.jsonl", "a") as log:
