@@ -79,8 +79,7 @@ def run(
     """Run a suite through every runner, compare, print a summary and write parity.md / parity.json."""
     from parity import generate, results, session, summary
     from parity.errors import UsageError
-    from parity.reporters import json as json_report
-    from parity.reporters import markdown, terminal
+    from parity.reporters import terminal, write_all
 
     if resume_dir is not None:
         meta, out_dir = results.read_meta(resume_dir), resume_dir
@@ -104,10 +103,7 @@ def run(
             f"continue with: parity run --resume {out_dir}"
         )
         sys.exit(130)
-    written = [str(out_dir / "parity.md"), str(out_dir / "parity.json")]
-    markdown.write(report, cases, Path(written[0]))
-    json_report.write(report, cases, Path(written[1]))
-    terminal.print_summary(report, written)
+    terminal.print_summary(report, write_all(report, cases, out_dir))
     sys.exit(summary.exit_code(report))
 
 
