@@ -66,6 +66,7 @@ def _writable(out_dir: Path) -> None:
 @click.option("--python", "pythons", multiple=True, metavar="RUNNER=PATH", help="Run a runner's worker under another interpreter.")
 @click.option("--resume", "resume_dir", default=None, type=click.Path(path_type=Path), help="Continue an interrupted run in this folder.")
 @click.option("--shard", default="1/1", show_default=True, metavar="I/N", help="Run only the I-th of N deterministic slices.")
+@click.option("--fixtures", "fixtures_dir", default=None, type=click.Path(path_type=Path), help="Replay cases from a fixture folder (parity generate).")
 def run(
     suite: str,
     out_dir: Path,
@@ -75,19 +76,22 @@ def run(
     pythons: tuple[str, ...],
     resume_dir: Path | None,
     shard: str,
+    fixtures_dir: Path | None,
 ) -> None:
     """Run a suite through every runner, compare, print a summary and write parity.md / parity.json."""
-    from parity import generate, results, session, summary
+    from parity import results, session, summary
     from parity.errors import UsageError
     from parity.reporters import terminal, write_all
 
     if resume_dir is not None:
         meta, out_dir = results.read_meta(resume_dir), resume_dir
     else:
-        meta = results.RunMeta(suite, keyword, session.parse_runners(runners), results.parse_shard(shard))
-    suite_cases = generate.cases_for(meta.suite, meta.keyword)
+        fixtures = str(fixtures_dir) if fixtures_dir is not None else None
+        label = f"fixtures:{fixtures_dir}" if fixtures else suite
+        meta = results.RunMeta(label, keyword, session.parse_runners(runners), results.parse_shard(shard), fixtures)
+    suite_cases = meta.all_cases()
     if not suite_cases:
-        raise UsageError(f"no case of suite {meta.suite!r} matches -k {meta.keyword!r}")
+        raise UsageError(f"no case of {meta.suite!r} matches -k {meta.keyword!r}")
     cases = meta.select(suite_cases)
     _writable(out_dir)
     interpreters = _pythons(pythons)
@@ -183,6 +187,25 @@ def translate(
     for c in checks:
         value = "-" if c.max_abs is None else f"{c.max_abs:.3g}"
         out.print(f"  {c.label:<10} max |diff| = {value} {c.message}")
+
+
+@main.command()
+@click.option("--suite", default="standard", show_default=True, help="Suite to write as fixtures.")
+@click.option("--out", "out_dir", default=None, type=click.Path(path_type=Path), help="Folder (default: fixtures/SUITE).")
+def generate(suite: str, out_dir: Path | None) -> None:
+    """Write a suite's cases as .npz fixtures plus manifest.json (replay with parity run --fixtures)."""
+    import time
+
+    from parity import fixtures
+    from parity import generate as gen
+    from parity.reporters.terminal import console
+
+    start = time.perf_counter()
+    out_dir = out_dir or Path("fixtures") / suite
+    _writable(out_dir)
+    cases = gen.cases_for(suite)
+    manifest = fixtures.save(cases, out_dir, suite)
+    console().print(f"{len(cases)} cases of suite {suite!r} written to {out_dir} ({manifest.name}) in {time.perf_counter() - start:.2f} s")
 
 
 @main.command("cases")

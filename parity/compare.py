@@ -98,8 +98,12 @@ def metrics(
     with np.errstate(invalid="ignore", over="ignore"):
         diff = np.where(finite, np.abs(a - e), 0.0)
     bad = special_bad | (finite & (diff > tol.atol + tol.rtol * np.abs(np.where(finite, e, 0)) + bound))
-    rel = np.where(finite, diff / np.maximum(np.abs(e), np.finfo(np.float64).tiny), 0.0)
-    ulp = np.where(finite, _ulp_distance(np.where(finite, a, 0), np.where(finite, e, 0), dtype), 0.0)
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        rel = np.where(finite, diff / np.maximum(np.abs(np.where(finite, e, 1.0)), np.finfo(np.float64).tiny), 0.0)
+    rel = np.minimum(rel, np.finfo(np.float64).max)  # metrics stay finite numbers (JSON has no inf)
+    with np.errstate(over="ignore"):
+        ulp = np.where(finite, _ulp_distance(np.where(finite, a, 0), np.where(finite, e, 0), dtype), 0.0)
+    ulp = np.minimum(ulp, np.finfo(np.float64).max)
     index = tuple(int(i) for i in np.unravel_index(int(np.argmax(diff)), diff.shape)) if diff.size else None
     shape = pattern(a, e, bad) if bad.any() and a.ndim == 4 else ""
     return Metrics(

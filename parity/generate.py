@@ -17,7 +17,7 @@ from parity.errors import UsageError
 from parity.model import Attrs, Case, Port
 
 GENERATOR_VERSION = 1
-_DT = {"float16": "f16", "float32": "f32", "float64": "f64"}
+DT = {"float16": "f16", "float32": "f32", "float64": "f64"}
 
 # feature map of the standard grid: batch, channels, height, width
 N, C, H, W = 3, 3, 12, 14
@@ -92,7 +92,7 @@ def make_case(
     """Build one case of the standard grid from its declaration."""
     suffix = "" if port is Port.MAPPED else "-ported-with-defaults"
     suffix += "" if boxes == "tensor" else "-boxes-list"
-    case_id = f"roi_align[{attrs.label()}]-{_DT[dtype]}-{geometry}{suffix}"
+    case_id = f"roi_align[{attrs.label()}]-{DT[dtype]}-{geometry}{suffix}"
     rng = np.random.default_rng(seed_of(case_id))
     features = rng.standard_normal((N, C, H, W)).astype(dtype)
     rois = _rois(rng, geometry, attrs.spatial_scale, N).astype(dtype)
@@ -128,19 +128,53 @@ def standard_cases() -> Iterator[Case]:
         yield make_case("standard", Attrs((3, 3), 0.5, sr, aligned), "float32", "batch", boxes="list")
 
 
+def _edge() -> Iterator[Case]:
+    from parity.edge import edge_cases
+
+    return edge_cases()
+
+
+#: The committed golden set (cases/golden/): one case per roi geometry and dtype, the seed
+#: example and a few edge cases; small enough to review, checked byte for byte by the tests.
+GOLDEN_KEYWORDS = (
+    "seed-note",
+    "aligned=1,sr=2,out=4x3,s=0.25]-f32-",
+    "aligned=0,sr=-1,out=4x3,s=0.25]-f16-border",
+    "aligned=1,sr=2,out=3x3,s=1]-f32-edge-",
+)
+
+
+def golden_cases() -> Iterator[Case]:
+    cases = [*standard_cases(), *_edge()]
+    for c in cases:
+        if any(k in c.id for k in GOLDEN_KEYWORDS):
+            yield c
+
+
 SUITES: dict[str, Callable[[], Iterator[Case]]] = {
     "seed": seed_cases,
     "standard": standard_cases,
+    "edge": _edge,
+    "golden": golden_cases,
 }
 DEFAULT_SUITE = "standard"
+
+
+def matching(cases: list[Case], keyword: str | None) -> list[Case]:
+    """Cases whose id contains ``keyword`` or that carry it as a tag (all when None)."""
+    return [c for c in cases if keyword is None or keyword in c.id or keyword in c.tags]
+
+
+def check_unique(cases: list[Case], where: str) -> None:
+    duplicates = sorted(i for i, n in Counter(c.id for c in cases).items() if n > 1)
+    if duplicates:
+        raise UsageError(f"duplicate case ids in {where}: {duplicates[:3]}; every case id must be unique")
 
 
 def cases_for(suite: str, keyword: str | None = None) -> list[Case]:
     """A suite's cases, optionally filtered by a substring of the case id or a tag."""
     if suite not in SUITES:
         raise UsageError(f"unknown suite {suite!r}; choose one of: {', '.join(SUITES)}")
-    cases = [c for c in SUITES[suite]() if keyword is None or keyword in c.id or keyword in c.tags]
-    duplicates = {i for i, n in Counter(c.id for c in cases).items() if n > 1}
-    if duplicates:
-        raise UsageError(f"duplicate case ids in suite {suite!r}: {sorted(duplicates)[:3]}")
-    return cases
+    cases = list(SUITES[suite]())
+    check_unique(cases, f"suite {suite!r}")
+    return matching(cases, keyword)

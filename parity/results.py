@@ -25,6 +25,7 @@ class RunMeta:
     keyword: str | None
     runners: tuple[str, ...]
     shard: tuple[int, int] = (1, 1)  # (i, n): this run holds every n-th case starting at the i-th
+    fixtures: str | None = None  # a fixture folder replayed instead of generating the suite
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -33,7 +34,18 @@ class RunMeta:
             "keyword": self.keyword,
             "runners": list(self.runners),
             "shard": list(self.shard),
+            "fixtures": self.fixtures,
         }
+
+    def all_cases(self) -> list[Case]:
+        """Every case this run asked for, before sharding: generated, or replayed from fixtures."""
+        from parity import fixtures, generate
+
+        if self.fixtures is None:
+            return generate.cases_for(self.suite, self.keyword)
+        cases = fixtures.load(Path(self.fixtures))
+        generate.check_unique(cases, f"fixture folder {self.fixtures}")
+        return generate.matching(cases, self.keyword)
 
     def select(self, cases: list[Case]) -> list[Case]:
         """This shard's deterministic slice of the suite (round robin over the suite order)."""
@@ -80,7 +92,7 @@ def read_meta(out_dir: Path) -> RunMeta:
     try:
         d = json.loads(path.read_text())
         i, n = d["shard"]
-        return RunMeta(d["suite"], d["keyword"], tuple(d["runners"]), (int(i), int(n)))
+        return RunMeta(d["suite"], d["keyword"], tuple(d["runners"]), (int(i), int(n)), d.get("fixtures"))
     except (ValueError, KeyError, TypeError) as exc:
         raise FixtureError(f"{path} is corrupt ({exc}); start a new run with a fresh --out") from None
 

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from typing import Callable, Iterator
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -66,7 +67,7 @@ def print_summary(report: RunReport, written: list[str]) -> None:
         out.print(f"[cyan]divergence[/] {s.divergence.name} ({kind}): {s.cases} cases, up to {s.max_abs:.3g}")
     bad = summary.unexpected(report)
     for c in bad[:20]:
-        out.print(f"[{_STYLE[c.verdict.value]}]{c.verdict.value}[/] {c.case_id} {summary.pair_label(c)}: {c.message}")
+        out.print(f"[{_STYLE[c.verdict.value]}]{c.verdict.value}[/] {escape(c.case_id)} {summary.pair_label(c)}: {escape(c.message)}")
     if len(bad) > 20:
         out.print(f"... and {len(bad) - 20} more unexpected results (see the reports)")
     rate = report.cases / report.wall_seconds if report.wall_seconds else 0.0
@@ -79,4 +80,4 @@ def print_summary(report: RunReport, written: list[str]) -> None:
 
 
 def error(message: str) -> None:
-    console(stderr=True).print(f"[bold red]error:[/] {message}", soft_wrap=True)
+    console(stderr=True).print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
