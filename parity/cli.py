@@ -67,6 +67,9 @@ def _writable(out_dir: Path) -> None:
 @click.option("--resume", "resume_dir", default=None, type=click.Path(path_type=Path), help="Continue an interrupted run in this folder.")
 @click.option("--shard", default="1/1", show_default=True, metavar="I/N", help="Run only the I-th of N deterministic slices.")
 @click.option("--fixtures", "fixtures_dir", default=None, type=click.Path(path_type=Path), help="Replay cases from a fixture folder (parity generate).")
+@click.option("--budget", default=None, type=click.IntRange(min=1), help="Number of cases of the random suite (default 200).")
+@click.option("--seed", default=None, type=int, help="Seed of the random suite (default 0).")
+@click.option("--regressions", default=None, type=click.Path(path_type=Path), help="Shrink unexpected failures into this fixture folder (default for the random suite: cases/regressions).")
 def run(
     suite: str,
     out_dir: Path,
@@ -77,6 +80,9 @@ def run(
     resume_dir: Path | None,
     shard: str,
     fixtures_dir: Path | None,
+    budget: int | None,
+    seed: int | None,
+    regressions: Path | None,
 ) -> None:
     """Run a suite through every runner, compare, print a summary and write parity.md / parity.json."""
     from parity import results, session, summary
@@ -88,7 +94,9 @@ def run(
     else:
         fixtures = str(fixtures_dir) if fixtures_dir is not None else None
         label = f"fixtures:{fixtures_dir}" if fixtures else suite
-        meta = results.RunMeta(label, keyword, session.parse_runners(runners), results.parse_shard(shard), fixtures)
+        meta = results.RunMeta(
+            label, keyword, session.parse_runners(runners), results.parse_shard(shard), fixtures, budget, seed
+        )
     suite_cases = meta.all_cases()
     if not suite_cases:
         raise UsageError(f"no case of {meta.suite!r} matches -k {meta.keyword!r}")
@@ -98,7 +106,14 @@ def run(
     try:
         with terminal.progress(len(cases)) as advance:
             report = session.run(
-                cases, meta, out_dir, timeout=timeout, pythons=interpreters, resume=resume_dir is not None, on_case=advance
+                cases,
+                meta,
+                out_dir,
+                timeout=timeout,
+                pythons=interpreters,
+                resume=resume_dir is not None,
+                regressions=regressions or (Path("cases/regressions") if meta.suite == "random" else None),
+                on_case=advance,
             )
     except KeyboardInterrupt:
         saved = len(results.read_records(out_dir))

@@ -1,8 +1,10 @@
 """Known divergences, declared as data: scope, explanation, evidence and a checkable prediction.
 
-A divergence is never a skipped check.  It predicts what each framework computes inside its
-scope (as a reference evaluation), and the judge grants EXPECTED_DIVERGENCE only when the
-observed outputs match that prediction; a framework that changes yields DIVERGENCE_CHANGED.
+A divergence is never a skipped check.  It predicts what a framework does inside its scope:
+follow a variant of the reference semantics (a numeric prediction), raise, crash, or return
+output for undefined input (a behaviour prediction), optionally leaving named rois unspecified.
+The judge grants EXPECTED_DIVERGENCE only when the observation matches the prediction; a
+framework that changes yields DIVERGENCE_CHANGED.
 """
 from __future__ import annotations
 
@@ -11,40 +13,90 @@ import operator
 from dataclasses import dataclass
 from typing import Any, Callable
 
+import numpy as np
+
 from parity.mapping import MindSporeCall, Semantics, mindspore_semantics, to_mindspore, torchvision_semantics
-from parity.model import Attrs, Port
+from parity.model import Attrs, Case, Port
 
 _OPS: dict[str, Callable[[Any, Any], bool]] = {
     "==": operator.eq,
     "!=": operator.ne,
     "<=": operator.le,
     ">": operator.gt,
+    "has": lambda actual, value: value in actual,
+}
+
+
+def _rois_with_x_near_zero(case: Case) -> np.ndarray:
+    """MindSpore's kernel skips a roi whose x1 and x2 are both within 0.001 of 0."""
+    r = np.asarray(case.rois, dtype=np.float64)
+    if r.ndim != 2 or r.shape[1] != 5:
+        return np.zeros(0, dtype=bool)
+    return (np.abs(r[:, 1]) < 0.001) & (np.abs(r[:, 3]) < 0.001)
+
+
+def _nonfinite_features(case: Case) -> bool:
+    f = case.features
+    return f.dtype.kind == "f" and not bool(np.isfinite(f).all())
+
+
+#: Facts about a case's inputs that a scope may test, as ``input.<name>``.
+INPUT_FACTS: dict[str, Callable[[Case], Any]] = {
+    "tags": lambda case: case.tags,
+    "dtype": lambda case: case.dtype,
+    "nonfinite_features": _nonfinite_features,
+    "rois_with_x_near_zero": lambda case: bool(_rois_with_x_near_zero(case).any()),
+}
+
+#: Named roi selections a prediction may leave unspecified.
+ROI_RULES: dict[str, Callable[[Case], np.ndarray]] = {
+    "x-near-zero": _rois_with_x_near_zero,
 }
 
 
 @dataclass(frozen=True)
 class Condition:
-    """``field op value`` over the case's calls: ``torchvision.<attr>``, ``mindspore.<arg>`` or ``port``."""
+    """``field op value`` over ``torchvision.<attr>``, ``mindspore.<arg>``, ``port`` or ``input.<fact>``."""
 
     field: str
     op: str
     value: Any
 
-    def holds(self, attrs: Attrs, call: MindSporeCall, port: Port) -> bool:
+    def holds(self, case: Case, call: MindSporeCall) -> bool:
         side, _, name = self.field.partition(".")
-        source = {"torchvision": attrs, "mindspore": call}.get(side)
-        actual = port.value if self.field == "port" else getattr(source, name)
+        if side == "port":
+            actual = case.port.value
+        elif side == "input":
+            actual = INPUT_FACTS[name](case)
+        else:
+            actual = getattr({"torchvision": case.attrs, "mindspore": call}[side], name)
         return _OPS[self.op](actual, self.value)
 
 
 @dataclass(frozen=True)
-class Divergence:
-    """A declared difference between torchvision and MindSpore.
+class Prediction:
+    """What one framework does inside a divergence's scope.
 
-    ``predictions`` maps a framework to the semantics it is predicted to follow inside the
-    scope; frameworks not listed are predicted to follow their own documented semantics.
-    ``documented`` says whether a framework's documentation states the difference (True) or
-    it was found by measurement (False, with ``evidence``).
+    ``variant``: it follows the reference semantics transformed by ``VARIANTS[variant]``.
+    ``behaviour``: it ``raises``, ``crash``es or returns ``output`` for input the reference
+    rejects, with ``message`` a substring of its error (or the signal name).
+    ``unspecified_rois``: rois (``ROI_RULES``) whose output is not predicted at all.
+    """
+
+    framework: str
+    variant: str | None = None
+    behaviour: str | None = None
+    message: str | None = None
+    unspecified_rois: str | None = None
+
+
+@dataclass(frozen=True)
+class Divergence:
+    """A declared difference from the documented behaviour, or between the two frameworks.
+
+    ``documented`` says whether a framework's documentation states it (True) or it was found by
+    measurement (False, with ``evidence``).  Frameworks without a prediction are predicted to
+    follow their own documented semantics.
     """
 
     name: str
@@ -52,12 +104,11 @@ class Divergence:
     explanation: str
     documented: bool
     evidence: str = ""
-    predictions: tuple[tuple[str, str], ...] = ()  # (framework, variant name in VARIANTS)
+    predictions: tuple[Prediction, ...] = ()
 
-    def applies(self, attrs: Attrs, port: Port) -> bool:
-        call = to_mindspore(attrs, port)
-        return all(c.holds(attrs, call, port) for c in self.scope)
-
+    def applies(self, case: Case) -> bool:
+        call = to_mindspore(case.attrs, case.port)
+        return all(c.holds(case, call) for c in self.scope)
 
 
 def _floor_grid_no_guard(sem: Semantics) -> Semantics:
@@ -74,54 +125,16 @@ VARIANTS: dict[str, Callable[[Semantics], Semantics]] = {
     "floor-grid-no-guard": _floor_grid_no_guard,
 }
 
-DIVERGENCES: tuple[Divergence, ...] = (
-    Divergence(
-        name="aligned-vs-roi-end-mode-1",
-        scope=(Condition("torchvision.aligned", "==", True), Condition("mindspore.roi_end_mode", "==", 1)),
-        explanation=(
-            "torchvision aligned=True shifts the whole roi by -0.5 pixel (x*s - 0.5) and does not clamp its "
-            "size; MindSpore roi_end_mode=1 keeps the start (x1*s), moves the end to (x2+1)*s and does not "
-            "clamp either. Same call in the migration note, different sampling windows."
-        ),
-        documented=True,
-        evidence="MindSpore migration note for torchvision.ops.roi_align: 'different for True'.",
-    ),
-    Divergence(
-        name="ported-with-defaults",
-        scope=(Condition("port", "==", Port.DEFAULTS.value),),
-        explanation=(
-            "A call ported by renaming only keeps MindSpore's defaults sample_num=2 and roi_end_mode=1, "
-            "while torchvision's defaults are sampling_ratio=-1 (adaptive) and aligned=False: a different "
-            "sampling grid and a different roi end."
-        ),
-        documented=True,
-        evidence="Defaults in both frameworks' signatures (mapping table rows sampling_ratio, aligned).",
-    ),
-    Divergence(
-        name="mindspore-adaptive-sampling",
-        scope=(Condition("mindspore.sample_num", "<=", 0),),
-        explanation=(
-            "With sample_num <= 0 MindSpore uses floor(roi_size / pooled_size) samples per bin side where "
-            "torchvision (and MindSpore's own 'legacy implementation' wording) uses ceil, and divides by "
-            "gh*gw without torchvision's max(., 1) guard: bins smaller than one pixel give 0/0 = NaN, and "
-            "every other roi whose size is not a multiple of the output size is sampled more coarsely."
-        ),
-        documented=False,
-        evidence=(
-            "Measured on mindspore 2.10.0 CPU: with the prediction below, max |MindSpore - reference| "
-            "<= 1e-6 over 40 random rois (sample_num 0, both roi_end_modes) and NaN exactly where the "
-            "floor grid is empty; against the documented (ceil) semantics the difference is O(0.1-1) "
-            "and NaN. The MindSpore CPU kernel source computes "
-            "static_cast<int>(floor(roi_height / pooled_height)) and count = gh * gw."
-        ),
-        predictions=(("mindspore", "floor-grid-no-guard"),),
-    ),
-)
 
-
-def applicable(attrs: Attrs, port: Port) -> tuple[Divergence, ...]:
+def applicable(case: Case) -> tuple[Divergence, ...]:
     """The declared divergences whose scope contains this case."""
-    return tuple(d for d in DIVERGENCES if d.applies(attrs, port))
+    from parity.divergences import DIVERGENCES
+
+    return tuple(d for d in DIVERGENCES if d.applies(case))
+
+
+def predictions_for(framework: str, case: Case) -> list[tuple[Divergence, Prediction]]:
+    return [(d, p) for d in applicable(case) for p in d.predictions if p.framework == framework]
 
 
 def documented_semantics(framework: str, attrs: Attrs, port: Port) -> Semantics:
@@ -131,11 +144,26 @@ def documented_semantics(framework: str, attrs: Attrs, port: Port) -> Semantics:
     return mindspore_semantics(to_mindspore(attrs, port))
 
 
-def predicted_semantics(framework: str, attrs: Attrs, port: Port) -> Semantics:
-    """Documented semantics with every in-scope divergence's variant for ``framework`` applied."""
-    sem = documented_semantics(framework, attrs, port)
-    for d in applicable(attrs, port):
-        for fw, variant in d.predictions:
-            if fw == framework:
-                sem = VARIANTS[variant](sem)
+def predicted_semantics(framework: str, case: Case) -> Semantics:
+    """Documented semantics with every in-scope variant for ``framework`` applied."""
+    sem = documented_semantics(framework, case.attrs, case.port)
+    for _, p in predictions_for(framework, case):
+        if p.variant:
+            sem = VARIANTS[p.variant](sem)
     return sem
+
+
+def unspecified_rois(framework: str, case: Case) -> np.ndarray | None:
+    """Rois whose output no prediction covers for ``framework`` (None: every roi is predicted)."""
+    masks = [ROI_RULES[p.unspecified_rois](case) for _, p in predictions_for(framework, case) if p.unspecified_rois]
+    return np.logical_or.reduce(masks) if masks else None
+
+
+def __getattr__(name: str) -> object:
+    """``parity.divergence.DIVERGENCES`` is the catalogue in parity.divergences (imported lazily:
+    the catalogue itself is built from this module's types)."""
+    if name == "DIVERGENCES":
+        from parity.divergences import DIVERGENCES
+
+        return DIVERGENCES
+    raise AttributeError(name)

@@ -144,6 +144,16 @@ GOLDEN_KEYWORDS = (
 )
 
 
+def _invalid() -> Iterator[Case]:
+    from parity.invalid import invalid_cases
+
+    return invalid_cases()
+
+
+#: Size and seed of the random suite unless a run says otherwise (--budget, --seed).
+RANDOM_BUDGET, RANDOM_SEED = 200, 0
+
+
 def golden_cases() -> Iterator[Case]:
     cases = [*standard_cases(), *_edge()]
     for c in cases:
@@ -156,6 +166,7 @@ SUITES: dict[str, Callable[[], Iterator[Case]]] = {
     "standard": standard_cases,
     "edge": _edge,
     "golden": golden_cases,
+    "invalid": _invalid,
 }
 DEFAULT_SUITE = "standard"
 
@@ -171,10 +182,18 @@ def check_unique(cases: list[Case], where: str) -> None:
         raise UsageError(f"duplicate case ids in {where}: {duplicates[:3]}; every case id must be unique")
 
 
-def cases_for(suite: str, keyword: str | None = None) -> list[Case]:
-    """A suite's cases, optionally filtered by a substring of the case id or a tag."""
+def cases_for(suite: str, keyword: str | None = None, budget: int | None = None, seed: int | None = None) -> list[Case]:
+    """A suite's cases, optionally filtered by a substring of the case id or a tag.
+
+    ``budget`` and ``seed`` size and seed the ``random`` suite.
+    """
+    if suite == "random":
+        from parity.random_suite import random_cases
+
+        n = RANDOM_BUDGET if budget is None else budget
+        return matching(list(random_cases(n, RANDOM_SEED if seed is None else seed)), keyword)
     if suite not in SUITES:
-        raise UsageError(f"unknown suite {suite!r}; choose one of: {', '.join(SUITES)}")
+        raise UsageError(f"unknown suite {suite!r}; choose one of: {', '.join([*SUITES, 'random'])}")
     cases = list(SUITES[suite]())
     check_unique(cases, f"suite {suite!r}")
     return matching(cases, keyword)

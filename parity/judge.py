@@ -1,16 +1,17 @@
 """Verdicts for one case: each framework against the reference, then framework against framework.
 
-Three-way blame: a framework is judged against the reference evaluated under what it
-documents for its own call; the torchvision-vs-MindSpore pair is then explained by those
-verdicts and by the declared divergences (parity.divergence), never by a looser tolerance.
+Three-way blame: a framework is judged against the reference evaluated under what it documents
+for its own call; the torchvision-vs-MindSpore pair is then explained by those verdicts and by
+the declared divergences (parity.divergence), never by a looser tolerance.  A framework that
+raises, crashes or hangs is judged on that behaviour: for invalid input (parity.invalid) raising
+is the right answer, and returning numbers where the reference finds the input undefined is not.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from parity import compare
-from parity.divergence import applicable, documented_semantics, predicted_semantics
-from parity.mapping import Semantics
+from parity.divergence import applicable, documented_semantics, predicted_semantics, predictions_for, unspecified_rois
 from parity.model import Case, Comparison, Metrics, RunResult, Status, Tolerance, Verdict
 
 _STATUS_VERDICT = {
@@ -19,19 +20,38 @@ _STATUS_VERDICT = {
     Status.TIMEOUT: Verdict.TIMEOUT,
     Status.UNSUPPORTED: Verdict.UNSUPPORTED,
 }
+_EXPLAINED = (Verdict.PASS, Verdict.EXPECTED_DIVERGENCE)
 REFERENCE = "reference"
 #: Suffixes of the reference outputs beside each result: its rounding bound
 #: (parity.compare.rounding_bound) and the result with dtype-rounded sampling positions.
 BOUND, GEOM = "|bound", "|geom"
 
 
-def reference_semantics(case: Case, frameworks: tuple[str, ...]) -> list[Semantics]:
+def reference_semantics(case: Case, frameworks: tuple[str, ...]) -> list:
     """Every reference evaluation this case's verdicts need (documented + predicted), deduplicated."""
-    wanted: dict[str, Semantics] = {}
+    wanted = {}
     for fw in frameworks:
-        for sem in (documented_semantics(fw, case.attrs, case.port), predicted_semantics(fw, case.attrs, case.port)):
+        for sem in (documented_semantics(fw, case.attrs, case.port), predicted_semantics(fw, case)):
             wanted.setdefault(sem.key, sem)
     return list(wanted.values())
+
+
+def behaviour(result: RunResult) -> str:
+    """The robustness class of a result: raises, crash, hang, or output (finite / with NaN or Inf)."""
+    if result.status in (Status.ERROR, Status.UNSUPPORTED):
+        return "raises"
+    if result.status is Status.CRASH:
+        return "crash"
+    if result.status is Status.TIMEOUT:
+        return "hang"
+    out = result.outputs.get("out")
+    finite = out is None or out.dtype.kind != "f" or bool(np.isfinite(out).all())
+    return "output" if finite else "output with NaN/Inf"
+
+
+def describe_behaviour(result: RunResult) -> str:
+    b = behaviour(result)
+    return f"{b}: {result.message}" if result.message else b
 
 
 def _reference_tolerance(dtype: str) -> Tolerance:
@@ -57,83 +77,124 @@ def _close(
 
 
 def _close_to_reference(
-    actual: np.ndarray, ref: dict[str, np.ndarray], key: str, tol: Tolerance, dtype: str
+    actual: np.ndarray, ref: dict[str, np.ndarray], key: str, tol: Tolerance, dtype: str, skip: np.ndarray | None = None
 ) -> tuple[bool, Metrics | None, str]:
     """Within tolerance of the exact reference, or of the reference whose sampling positions were
     rounded to ``dtype`` (a sample that rounding moves across the image border or a grid step
-    legitimately changes a bin).  Metrics are always against the exact reference."""
-    ok, m, msg = _close(actual, ref[key], tol, dtype, ref[key + BOUND])
+    legitimately changes a bin).  Rois in ``skip`` are not compared.  Metrics are against the
+    exact reference."""
+
+    def masked(expected: np.ndarray) -> np.ndarray:
+        if skip is None or compare.shape_problem(actual, expected):
+            return actual
+        a = np.array(actual, dtype=np.float64)
+        a[skip] = expected[skip]
+        return a
+
+    ok, m, msg = _close(masked(ref[key]), ref[key], tol, dtype, ref[key + BOUND])
     if not ok and m is not None:
-        if _close(actual, ref[key + GEOM], tol, dtype, ref[key + BOUND])[0]:
+        if _close(masked(ref[key + GEOM]), ref[key + GEOM], tol, dtype, ref[key + BOUND])[0]:
             return True, m, f"within tolerance of the reference with {dtype}-rounded sampling positions. {msg}"
     return ok, m, msg
 
 
-def _against_reference(case: Case, fw: str, result: RunResult, ref: dict[str, np.ndarray]) -> Comparison:
+def _predicted_failure(case: Case, fw: str, result: RunResult) -> str | None:
+    """The divergence that predicts this raise / crash / hang / undefined-input output, if any."""
+    b = behaviour(result)
+    for d, p in predictions_for(fw, case):
+        if p.behaviour and b.startswith(p.behaviour) and (p.message is None or p.message in result.message):
+            return d.name
+    return None
+
+
+def _own(case: Case, fw: str, result: RunResult, ref_result: RunResult) -> Comparison:
+    """One framework against the reference (or, without a defined reference, on behaviour)."""
+    declared = _predicted_failure(case, fw, result)
+    if result.status is not Status.OK or ref_result.status is Status.UNSUPPORTED:
+        what = describe_behaviour(result)
+        if declared:
+            return Comparison(case.id, fw, REFERENCE, Verdict.EXPECTED_DIVERGENCE, None, None, f"{what} (declared: {declared})", declared)
+        if result.status is not Status.OK:
+            if case.invalid and behaviour(result) == "raises":
+                return Comparison(case.id, fw, REFERENCE, Verdict.PASS, None, None, f"rejects invalid input: {result.message}")
+            return Comparison(case.id, fw, REFERENCE, _STATUS_VERDICT[result.status], None, None, result.message)
+        msg = f"silent {what} for input the reference rejects as undefined ({ref_result.message})"
+        return Comparison(case.id, fw, REFERENCE, Verdict.MISMATCH, None, None, msg)
+    return _against_reference(case, fw, result.outputs["out"], ref_result.outputs)
+
+
+def _against_reference(case: Case, fw: str, out: np.ndarray, ref: dict[str, np.ndarray]) -> Comparison:
     documented = documented_semantics(fw, case.attrs, case.port)
-    predicted = predicted_semantics(fw, case.attrs, case.port)
+    predicted = predicted_semantics(fw, case)
+    skip = unspecified_rois(fw, case)
     tol = _reference_tolerance(case.dtype)
-    out = result.outputs["out"]
     ok, m, msg = _close_to_reference(out, ref, documented.key, tol, case.dtype)
     label = f"reference[{documented.key}]"
-    if predicted.key == documented.key:
-        verdict = Verdict.PASS if ok else Verdict.MISMATCH
-        return Comparison(case.id, fw, label, verdict, tol, m, msg)
-    names = ", ".join(d.name for d in applicable(case.attrs, case.port) if any(p[0] == fw for p in d.predictions))
-    follows_prediction, _, pred_msg = _close_to_reference(out, ref, predicted.key, tol, case.dtype)
+    if predicted.key == documented.key and skip is None:
+        return Comparison(case.id, fw, label, Verdict.PASS if ok else Verdict.MISMATCH, tol, m, msg)
+    names = ", ".join(sorted({d.name for d, _ in predictions_for(fw, case)}))
+    follows_prediction, _, pred_msg = _close_to_reference(out, ref, predicted.key, tol, case.dtype, skip)
     if follows_prediction and not ok:
         msg = f"differs from its documented semantics as declared ({names}): {msg}"
         return Comparison(case.id, fw, label, Verdict.EXPECTED_DIVERGENCE, tol, m, msg, names)
-    if follows_prediction and ok:  # prediction and documentation coincide for these inputs
+    if follows_prediction:  # prediction and documentation coincide for these inputs
         return Comparison(case.id, fw, label, Verdict.PASS, tol, m, msg, names)
     why = "now follows its documented semantics" if ok else f"matches neither (vs prediction: {pred_msg})"
     msg = f"declared divergence {names} did not hold: {fw} {why}. vs documented: {msg}"
     return Comparison(case.id, fw, label, Verdict.DIVERGENCE_CHANGED, tol, m, msg, names)
 
 
-def _status_comparison(case: Case, result: RunResult, expected: str) -> Comparison:
-    return Comparison(case.id, result.runner, expected, _STATUS_VERDICT[result.status], None, None, result.message)
-
-
 def judge(case: Case, results: dict[str, RunResult], ref_result: RunResult) -> list[Comparison]:
-    """All comparisons for one case.  ``ref`` outputs are keyed by Semantics.key."""
+    """All comparisons for one case.  Reference outputs are keyed by Semantics.key.
+
+    The reference either computes (OK) or rejects undefined input (UNSUPPORTED); any other
+    outcome is a failure of parity itself, reported as such and never blamed on a framework.
+    """
     frameworks = [fw for fw in results if fw != REFERENCE]
-    if ref_result.status is not Status.OK:
-        # The reference refusing a case (undefined input) is reported once, not blamed on anyone.
-        return [_status_comparison(case, ref_result, "(documented semantics)")]
-    ref = ref_result.outputs
-    own: dict[str, Comparison] = {}
-    for fw in frameworks:
-        r = results[fw]
-        own[fw] = (
-            _against_reference(case, fw, r, ref) if r.status is Status.OK else _status_comparison(case, r, REFERENCE)
-        )
+    if ref_result.status not in (Status.OK, Status.UNSUPPORTED):
+        msg = f"parity's reference failed on this case ({describe_behaviour(ref_result)}); this is a bug in parity"
+        return [Comparison(case.id, REFERENCE, "(documented semantics)", Verdict.ERROR, None, None, msg)]
+    own = {fw: _own(case, fw, results[fw], ref_result) for fw in frameworks}
     comparisons = list(own.values())
     if len(frameworks) == 2:
-        comparisons.append(_pair(case, frameworks[0], frameworks[1], results, own, ref))
+        comparisons.append(_pair(case, frameworks[0], frameworks[1], results, own, ref_result))
     return comparisons
 
 
 def _pair(
-    case: Case, a: str, b: str, results: dict[str, RunResult], own: dict[str, Comparison], ref: dict[str, np.ndarray]
+    case: Case, a: str, b: str, results: dict[str, RunResult], own: dict[str, Comparison], ref_result: RunResult
 ) -> Comparison:
     ra, rb = results[a], results[b]
+    declared = applicable(case)
+    names = ", ".join(d.name for d in declared) or None
+    explained = all(own[f].verdict in _EXPLAINED for f in (a, b))
+    if Status.UNSUPPORTED in (ra.status, rb.status):
+        down = ra if ra.status is Status.UNSUPPORTED else rb
+        return Comparison(case.id, b, a, Verdict.UNSUPPORTED, None, None, f"{down.runner} has no output: {down.message}")
     if ra.status is not Status.OK or rb.status is not Status.OK:
+        ba, bb = behaviour(ra), behaviour(rb)
+        msg = f"{a}: {describe_behaviour(ra)}; {b}: {describe_behaviour(rb)}"
+        if ba == bb == "raises":
+            return Comparison(case.id, b, a, Verdict.PASS, None, None, f"both raise. {msg}")
+        if explained and any(own[f].verdict is Verdict.EXPECTED_DIVERGENCE for f in (a, b)):
+            return Comparison(case.id, b, a, Verdict.EXPECTED_DIVERGENCE, None, None, f"declared ({names}): {msg}", names)
         down = ra if ra.status is not Status.OK else rb
-        verdict = Verdict.UNSUPPORTED if down.status is Status.UNSUPPORTED else _STATUS_VERDICT[down.status]
-        return Comparison(case.id, b, a, verdict, None, None, f"{down.runner} has no output: {down.message}")
+        verdict = Verdict.MISMATCH if case.invalid and down.status is Status.ERROR else _STATUS_VERDICT[down.status]
+        return Comparison(case.id, b, a, verdict, None, None, msg)
     tol = _pair_tolerance(case.dtype)
-    bound = ref[documented_semantics(a, case.attrs, case.port).key + BOUND]
-    bound = np.maximum(bound, ref[documented_semantics(b, case.attrs, case.port).key + BOUND])
-    ok, m, msg = _close(rb.outputs["out"], ra.outputs["out"], tol, case.dtype, 2 * bound)
+    bound: np.ndarray | float = 0.0
+    if ref_result.status is Status.OK:  # otherwise the input is undefined: no rounding bound
+        ref = ref_result.outputs
+        bound = 2 * np.maximum(
+            ref[documented_semantics(a, case.attrs, case.port).key + BOUND],
+            ref[documented_semantics(b, case.attrs, case.port).key + BOUND],
+        )
+    ok, m, msg = _close(rb.outputs["out"], ra.outputs["out"], tol, case.dtype, bound)
     if ok:
         return Comparison(case.id, b, a, Verdict.PASS, tol, m, msg)
-    declared = applicable(case.attrs, case.port)
-    names = ", ".join(d.name for d in declared) or None
-    explained = all(own[f].verdict in (Verdict.PASS, Verdict.EXPECTED_DIVERGENCE) for f in (a, b))
     if declared and explained:
         return Comparison(case.id, b, a, Verdict.EXPECTED_DIVERGENCE, tol, m, f"declared ({names}): {msg}", names)
-    blame = [f for f in (a, b) if own[f].verdict not in (Verdict.PASS, Verdict.EXPECTED_DIVERGENCE)]
+    blame = [f for f in (a, b) if own[f].verdict not in _EXPLAINED]
     who = f"deviating from the reference: {', '.join(blame)}" if blame else "both follow their documented semantics"
     verdict = Verdict.DIVERGENCE_CHANGED if declared else Verdict.MISMATCH
     return Comparison(case.id, b, a, verdict, tol, m, f"{who}. {msg}", names)

@@ -54,6 +54,12 @@ class Case:
     port: Port = Port.MAPPED
     tags: tuple[str, ...] = ()
     boxes: str = "tensor"  # torchvision boxes form: "tensor" ([K,5]) or "list" (one [L,4] per image)
+    layout: str = "contiguous"  # "non-contiguous": runners pass strided views of the same values
+
+    @property
+    def invalid(self) -> bool:
+        """A robustness case: judged on how frameworks react, not on numbers (parity.invalid)."""
+        return self.suite == "invalid"
 
     @property
     def dtype(self) -> str:

@@ -7,7 +7,7 @@ leaves at most one truncated last line, which reading drops.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -26,6 +26,8 @@ class RunMeta:
     runners: tuple[str, ...]
     shard: tuple[int, int] = (1, 1)  # (i, n): this run holds every n-th case starting at the i-th
     fixtures: str | None = None  # a fixture folder replayed instead of generating the suite
+    budget: int | None = None  # random suite: number of cases
+    seed: int | None = None  # random suite: seed
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -35,6 +37,8 @@ class RunMeta:
             "runners": list(self.runners),
             "shard": list(self.shard),
             "fixtures": self.fixtures,
+            "budget": self.budget,
+            "seed": self.seed,
         }
 
     def all_cases(self) -> list[Case]:
@@ -42,7 +46,7 @@ class RunMeta:
         from parity import fixtures, generate
 
         if self.fixtures is None:
-            return generate.cases_for(self.suite, self.keyword)
+            return generate.cases_for(self.suite, self.keyword, self.budget, self.seed)
         cases = fixtures.load(Path(self.fixtures))
         generate.check_unique(cases, f"fixture folder {self.fixtures}")
         return generate.matching(cases, self.keyword)
@@ -60,9 +64,15 @@ class CaseRecord:
     case_id: str
     statuses: dict[str, str]
     comparisons: tuple[Comparison, ...]
+    behaviours: dict[str, str] = field(default_factory=dict)  # robustness cases: runner -> behaviour
 
     def to_json(self) -> dict[str, Any]:
-        return {"case": self.case_id, "statuses": self.statuses, "comparisons": [c.to_json() for c in self.comparisons]}
+        return {
+            "case": self.case_id,
+            "statuses": self.statuses,
+            "comparisons": [c.to_json() for c in self.comparisons],
+            "behaviours": self.behaviours,
+        }
 
 
 def parse_shard(spec: str) -> tuple[int, int]:
@@ -92,7 +102,9 @@ def read_meta(out_dir: Path) -> RunMeta:
     try:
         d = json.loads(path.read_text())
         i, n = d["shard"]
-        return RunMeta(d["suite"], d["keyword"], tuple(d["runners"]), (int(i), int(n)), d.get("fixtures"))
+        return RunMeta(
+            d["suite"], d["keyword"], tuple(d["runners"]), (int(i), int(n)), d.get("fixtures"), d.get("budget"), d.get("seed")
+        )
     except (ValueError, KeyError, TypeError) as exc:
         raise FixtureError(f"{path} is corrupt ({exc}); start a new run with a fresh --out") from None
 
@@ -114,7 +126,8 @@ def read_records(out_dir: Path) -> dict[str, CaseRecord]:
         for n, raw in enumerate(f, 1):
             try:
                 d = json.loads(raw)
-                record = CaseRecord(d["case"], d["statuses"], tuple(Comparison.from_json(d["case"], c) for c in d["comparisons"]))
+                comparisons = tuple(Comparison.from_json(d["case"], c) for c in d["comparisons"])
+                record = CaseRecord(d["case"], d["statuses"], comparisons, d.get("behaviours", {}))
             except (ValueError, KeyError, TypeError):
                 if raw.endswith(b"\n"):
                     raise FixtureError(f"{path} line {n} is corrupt; delete the folder and run again") from None

@@ -19,9 +19,10 @@ import numpy as np
 from parity import results
 from parity.divergence import documented_semantics
 from parity.errors import UsageError
-from parity.judge import REFERENCE, judge, reference_semantics
+from parity.judge import REFERENCE, describe_behaviour, judge, reference_semantics
 from parity.model import Case, Comparison, RunResult
 from parity.results import RunMeta
+from parity.shrink import save_regression, shrink
 from parity.pool import Worker
 from parity.runners import FRAMEWORKS, RUNNERS
 
@@ -36,10 +37,12 @@ class RunReport:
     machine: str
     comparisons: list[Comparison] = field(default_factory=list)
     statuses: dict[str, dict[str, str]] = field(default_factory=dict)  # case id -> runner -> status
+    behaviours: dict[str, dict[str, str]] = field(default_factory=dict)  # robustness cases only
     cases: int = 0
     wall_seconds: float = 0.0
     startup_seconds: float = 0.0
     reused: int = 0  # cases taken from an earlier, interrupted run (--resume)
+    shrunk: list[str] = field(default_factory=list)  # minimal failing cases saved as regressions
 
 
 def parse_runners(spec: str) -> tuple[str, ...]:
@@ -55,7 +58,14 @@ def parse_runners(spec: str) -> tuple[str, ...]:
 
 
 def request_header(case: Case, runner: str, frameworks: tuple[str, ...]) -> dict:
-    header = {"case_id": case.id, "attrs": case.attrs.to_json(), "port": case.port.value, "boxes": case.boxes}
+    header = {
+        "case_id": case.id,
+        "attrs": case.attrs.to_json(),
+        "port": case.port.value,
+        "boxes": case.boxes,
+        "layout": case.layout,
+        "raw": case.invalid,  # call the framework as is: no parity-side dtype gate
+    }
     if runner == REFERENCE:
         header["semantics"] = [
             {"name": f"s{i}", "key": s.key, "convention": dataclasses.asdict(s.convention), "sampling_ratio": s.sampling_ratio}
@@ -113,6 +123,27 @@ def _run_case(case: Case, workers: dict[str, Worker], frameworks: tuple[str, ...
     return results, named_reference(results.pop(REFERENCE), headers[REFERENCE])
 
 
+def _shrink_failures(
+    cases: list[Case], report: RunReport, workers: dict[str, Worker], frameworks: tuple[str, ...], folder: Path
+) -> list[str]:
+    """Shrink each case with an unexpected framework verdict; returns the ids saved."""
+    failing = {(c.case_id, c.actual, c.expected, c.verdict) for c in report.comparisons if c.verdict.unexpected}
+    saved = []
+    for case in cases:
+        keys = {(a, e, v) for cid, a, e, v in failing if cid == case.id}
+        if not keys:
+            continue
+
+        def still_fails(candidate: Case, keys: set = keys) -> bool:
+            outs, ref = _run_case(candidate, workers, frameworks)
+            return any((c.actual, c.expected, c.verdict) in keys for c in judge(candidate, outs, ref))
+
+        small = shrink(case, still_fails)
+        save_regression(small, folder)
+        saved.append(small.id)
+    return saved
+
+
 def run(
     cases: Iterable[Case],
     meta: RunMeta,
@@ -121,12 +152,14 @@ def run(
     timeout: float = 60.0,
     pythons: dict[str, str] | None = None,
     resume: bool = False,
+    regressions: Path | None = None,
     on_case: Callable[[Case, list[Comparison]], None] | None = None,
 ) -> RunReport:
     """Run every case through every runner and judge it; results stream to ``out_dir``.
 
     With ``resume``, cases already in ``out_dir`` are reused, not recomputed, and the report is
-    the same as an uninterrupted run's.
+    the same as an uninterrupted run's.  With ``regressions``, every case with an unexpected
+    framework verdict is shrunk to a minimal failing case, saved there as a fixture.
     """
     cases = list(cases)
     started = time.perf_counter()
@@ -149,14 +182,20 @@ def run(
                     outs, ref = _run_case(case, workers, frameworks)
                     comparisons = judge(case, outs, ref)
                     _save_arrays(out_dir, case, outs, ref, frameworks)
-                    statuses = {r: res.status.value for r, res in {**outs, REFERENCE: ref}.items()}
-                    record = results.CaseRecord(case.id, statuses, tuple(comparisons))
+                    everyone = {**outs, REFERENCE: ref}
+                    statuses = {r: res.status.value for r, res in everyone.items()}
+                    behaviours = {r: describe_behaviour(res) for r, res in everyone.items()} if case.invalid else {}
+                    record = results.CaseRecord(case.id, statuses, tuple(comparisons), behaviours)
                     results.append(log, record)
                 report.comparisons.extend(record.comparisons)
                 report.statuses[case.id] = record.statuses
+                if record.behaviours:
+                    report.behaviours[case.id] = record.behaviours
                 report.cases += 1
                 if on_case:
                     on_case(case, list(record.comparisons))
+        if regressions is not None:
+            report.shrunk = _shrink_failures(cases, report, workers, frameworks, regressions)
     finally:
         for w in workers.values():
             w.stop()

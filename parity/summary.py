@@ -4,7 +4,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from parity.divergence import DIVERGENCES, Divergence
+from parity.divergence import Divergence
+from parity.divergences import DIVERGENCES
 from parity.model import Comparison, Verdict
 from parity.session import RunReport
 
@@ -56,3 +57,28 @@ def divergences_seen(report: RunReport) -> list[DivergenceSeen]:
 def exit_code(report: RunReport) -> int:
     """0 when nothing unexpected happened, 1 otherwise (2 is reserved for usage errors)."""
     return 1 if unexpected(report) else 0
+
+
+@dataclass(frozen=True)
+class RobustnessRow:
+    """How each runner reacted to one invalid input, and which reactions are dangerous."""
+
+    case_id: str
+    behaviours: dict[str, str]
+    dangerous: tuple[str, ...]
+
+
+def robustness_matrix(report: RunReport) -> list[RobustnessRow]:
+    """Case x runner -> behaviour, flagging a crash, or silent output where another framework raises."""
+    rows = []
+    for case_id, behaviours in report.behaviours.items():
+        frameworks = {r: b for r, b in behaviours.items() if r != "reference"}
+        raises = [r for r, b in frameworks.items() if b.startswith("raises")]
+        bad_output = {c.actual for c in report.comparisons if c.case_id == case_id and c.verdict is Verdict.MISMATCH}
+        dangerous = tuple(
+            r
+            for r, b in frameworks.items()
+            if b.startswith("crash") or (b.startswith("output") and r in bad_output and any(o != r for o in raises))
+        )
+        rows.append(RobustnessRow(case_id, behaviours, dangerous))
+    return rows

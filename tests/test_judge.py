@@ -21,7 +21,7 @@ def _reference(case):
 
 
 def _behaves_as_declared(case, fw):
-    sem = predicted_semantics(fw, case.attrs, case.port)
+    sem = predicted_semantics(fw, case)
     out = roi_align(case.features, case.rois, case.attrs.output_size, case.attrs.spatial_scale, sem.sampling_ratio, sem.convention)
     return RunResult(case.id, fw, Status.OK, {"out": out.astype(case.features.dtype)})
 
@@ -88,8 +88,32 @@ def test_framework_without_output(status, verdict):
     assert v["torchvision"].verdict is Verdict.PASS
 
 
-def test_reference_refusal_is_reported_once():
+def _invalid_case():
     case = _case(False, 2)
-    bad = dataclasses.replace(case, rois=np.array([[9, 0, 0, 1, 1]], dtype=np.float32))
-    comparisons = judge.judge(bad, {fw: RunResult(bad.id, fw, Status.ERROR) for fw in FRAMEWORKS}, RunResult(bad.id, "reference", Status.ERROR, message="outside the batch"))
-    assert [c.verdict for c in comparisons] == [Verdict.ERROR]
+    return dataclasses.replace(case, suite="invalid", rois=np.array([[9, 0, 0, 1, 1]], dtype=np.float32))
+
+
+def test_invalid_input_rejected_by_both_frameworks_passes():
+    bad = _invalid_case()
+    results = {fw: RunResult(bad.id, fw, Status.ERROR, message="index out of range") for fw in FRAMEWORKS}
+    refused = RunResult(bad.id, "reference", Status.UNSUPPORTED, message="outside the batch")
+    assert {c.verdict for c in judge.judge(bad, results, refused)} == {Verdict.PASS}
+
+
+def test_silent_output_for_undefined_input_is_flagged_against_a_framework_that_raises():
+    bad = _invalid_case()
+    results = {
+        "torchvision": RunResult(bad.id, "torchvision", Status.OK, {"out": np.full((1, 3, 4, 3), 1e30, np.float32)}),
+        "mindspore": RunResult(bad.id, "mindspore", Status.ERROR, message="RuntimeError: image_index 9 out of range"),
+    }
+    v = {c.actual if c.expected == "reference" else "pair": c for c in judge.judge(bad, results, RunResult(bad.id, "reference", Status.UNSUPPORTED, message="outside the batch"))}
+    assert v["torchvision"].verdict is Verdict.MISMATCH and "silent output" in v["torchvision"].message
+    assert v["mindspore"].verdict is Verdict.PASS
+    assert v["pair"].verdict is Verdict.MISMATCH and "mindspore: raises" in v["pair"].message
+
+
+def test_a_failing_reference_is_a_parity_error_not_a_framework_verdict():
+    case = _case(False, 2)
+    results = {fw: _behaves_as_declared(case, fw) for fw in FRAMEWORKS}
+    [c] = judge.judge(case, results, RunResult(case.id, "reference", Status.TIMEOUT, message="no result"))
+    assert c.verdict is Verdict.ERROR and c.actual == "reference" and "bug in parity" in c.message

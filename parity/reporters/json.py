@@ -15,6 +15,8 @@ SCHEMA = """\
 {schema_version, suite, runners, versions{package: version}, machine, wall_seconds, startup_seconds,
  cases_per_second, summary{pair: {verdict: count}}, unexpected: int,
  divergences[{name, documented, explanation, evidence, cases, max_abs, example}],
+ robustness[{case, behaviours{runner: "raises: msg" | "crash: ..." | "hang: ..." | "output" | "output with NaN/Inf"},
+             dangerous[runner]}],
  cases[{id, suite, attrs{output_size, spatial_scale, sampling_ratio, aligned}, dtype, port, boxes, tags,
         mindspore_call, statuses{runner: status},
         comparisons[{actual, expected, verdict, divergence, tolerance{rtol, atol, reason},
@@ -50,6 +52,10 @@ def document(report: RunReport, cases: list[Case]) -> dict[str, Any]:
                 "example": s.example,
             }
             for s in summary.divergences_seen(report)
+        ],
+        "robustness": [
+            {"case": row.case_id, "behaviours": row.behaviours, "dangerous": list(row.dangerous)}
+            for row in summary.robustness_matrix(report)
         ],
         "cases": [
             {

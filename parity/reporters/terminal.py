@@ -62,6 +62,17 @@ def print_summary(report: RunReport, written: list[str]) -> None:
     for pair, c in counts.items():
         table.add_row(pair, *(str(c.get(v, 0)) for v in verdicts))
     out.print(table)
+    matrix = summary.robustness_matrix(report)
+    if matrix:
+        runners = [r for r in report.runners]
+        grid = Table(title="robustness: how each runner treats invalid input (! = dangerous)")
+        grid.add_column("case")
+        for r in runners:
+            grid.add_column(r, overflow="fold", max_width=48)
+        for row in matrix:
+            cells = [("! " if r in row.dangerous else "") + row.behaviours.get(r, "-")[:60] for r in runners]
+            grid.add_row(escape(row.case_id), *(escape(c) for c in cells))
+        out.print(grid)
     for s in summary.divergences_seen(report):
         kind = "documented" if s.divergence.documented else "found by measurement"
         out.print(f"[cyan]divergence[/] {s.divergence.name} ({kind}): {s.cases} cases, up to {s.max_abs:.3g}")
@@ -71,6 +82,8 @@ def print_summary(report: RunReport, written: list[str]) -> None:
     if len(bad) > 20:
         out.print(f"... and {len(bad) - 20} more unexpected results (see the reports)")
     rate = report.cases / report.wall_seconds if report.wall_seconds else 0.0
+    for case_id in report.shrunk:
+        out.print(f"shrunk a failing case to a minimal one, saved as regression fixture: {escape(case_id)}")
     if report.reused:
         out.print(f"resumed: {report.reused} cases reused from the earlier run, {report.cases - report.reused} computed")
     out.print(

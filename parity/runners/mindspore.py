@@ -31,7 +31,9 @@ def run(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[str, np.n
     import mindspore as ms
 
     features, rois = arrays["features"], arrays["rois"]
-    if str(features.dtype) not in SUPPORTED_DTYPES:
+    if header.get("layout") == "non-contiguous":
+        features = np.repeat(features, 2, axis=-1)[..., ::2]
+    if not header.get("raw") and str(features.dtype) not in SUPPORTED_DTYPES:
         raise Unsupported(f"MindSpore ROIAlign takes float16/float32 only; this case is {features.dtype}")
     if "mindspore_call" in header:  # an explicit call (parity translate), not the mapped one
         call = MindSporeCall(**header["mindspore_call"])

@@ -7,6 +7,7 @@ import numpy as np
 
 from parity import reference
 from parity.compare import rounding_bound
+from parity.errors import InvalidInput, Unsupported
 from parity.model import Attrs
 
 
@@ -17,8 +18,16 @@ def versions() -> dict[str, str]:
 def run(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Each requested semantics gives ``NAME`` (the result), ``NAME_bound`` (its rounding bound) and
     ``NAME_geom`` (the result with sampling positions computed in the case's dtype)."""
+    try:
+        return _evaluate(header, arrays)
+    except InvalidInput as exc:  # undefined input: reported as the reference rejecting the case
+        raise Unsupported(f"InvalidInput: {exc}") from None
+
+
+def _evaluate(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     attrs = Attrs.from_json(header["attrs"])
-    dtype = str(arrays["features"].dtype)
+    # The precision the frameworks compute in: the inputs' own for floats (integers are exact).
+    dtype = str(arrays["features"].dtype) if arrays["features"].dtype.kind == "f" else "float64"
     features = arrays["features"].astype(np.float64)
     rois = arrays["rois"].astype(np.float64)
     outputs = {}

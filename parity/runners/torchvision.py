@@ -21,6 +21,8 @@ def run(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[str, np.n
 
     attrs = Attrs.from_json(header["attrs"])
     features = torch.from_numpy(arrays["features"])
+    if header.get("layout") == "non-contiguous":  # same values, strided memory
+        features = features.repeat_interleave(2, dim=-1)[..., ::2]
     rois = torch.from_numpy(arrays["rois"])
     if header.get("boxes") == "list":
         n = features.shape[0]

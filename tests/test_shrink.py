@@ -1,0 +1,53 @@
+import numpy as np
+
+from parity import fixtures, generate
+from parity.random_suite import random_case
+from parity.shrink import save_regression, shrink
+
+
+def test_random_cases_are_valid_reproducible_and_distinct():
+    a, b = random_case(3, 7), random_case(3, 7)
+    assert a.id == b.id
+    np.testing.assert_array_equal(a.features, b.features)
+    cases = generate.cases_for("random", budget=50, seed=3)
+    assert len({c.id for c in cases}) == 50
+    for c in cases:
+        r = c.rois.astype(np.float64)
+        assert (r[:, 0] >= 0).all() and (r[:, 0] < c.features.shape[0]).all()
+        assert (r[:, 3] >= r[:, 1]).all() and (r[:, 4] >= r[:, 2]).all() and (r[:, 1:] >= 0).all()
+
+
+def test_shrinking_keeps_only_what_the_failure_needs(tmp_path):
+    case = next(c for c in generate.cases_for("random", budget=200, seed=1) if c.features.shape[1] >= 3 and len(c.rois) >= 4)
+    culprit = case.rois[2].copy()
+
+    def fails(candidate):  # "fails" while the culprit roi and channel 1's values are present
+        has_roi = any(np.array_equal(r[1:], culprit[1:]) for r in candidate.rois)
+        has_channel = any(np.array_equal(candidate.features[:, i], case.features[:, 1]) for i in range(candidate.features.shape[1]))
+        return has_roi and has_channel
+
+    small = shrink(case, fails)
+    assert len(small.rois) == 1 and small.features.shape[1] == 1 and small.attrs.output_size == (1, 1)
+    assert fails(small) and small.id.endswith("-shrunk")
+    save_regression(small, tmp_path)
+    save_regression(small, tmp_path)  # idempotent
+    [loaded] = fixtures.load(tmp_path)
+    assert loaded.id == small.id
+    np.testing.assert_array_equal(loaded.rois, small.rois)
+
+
+def test_a_failing_random_case_is_shrunk_and_replays_from_its_fixture(tmp_path, monkeypatch):
+    from parity import results, session
+    from parity.runners import RUNNERS
+
+    monkeypatch.setitem(RUNNERS, "mindspore", "tests.wrong_framework")
+    meta = results.RunMeta("random", "aligned=0,sr=2", ("torchvision", "mindspore", "reference"), budget=60, seed=11)
+    cases = [c for c in meta.all_cases() if c.dtype == "float32"][:3]
+    report = session.run(cases, meta, tmp_path / "out", regressions=tmp_path / "regressions")
+    assert report.shrunk, "the wrong framework was not caught"
+    replayed = fixtures.load(tmp_path / "regressions")
+    assert {c.id for c in replayed} == set(report.shrunk)
+    for small in replayed:
+        assert len(small.rois) == 1 and small.features.shape[1] == 1
+    again = session.run(replayed, meta, tmp_path / "again")
+    assert any(c.verdict.unexpected for c in again.comparisons)
