@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from parity.mapping import MindSporeCall, Semantics, mindspore_semantics, to_mindspore, torchvision_semantics
+from parity.mapping import DOCUMENTED_SEMANTICS, MindSporeCall, Semantics, to_mindspore
 from parity.model import Attrs, Case, Port
 
 _OPS: dict[str, Callable[[Any, Any], bool]] = {
@@ -105,6 +105,11 @@ class Divergence:
     documented: bool
     evidence: str = ""
     predictions: tuple[Prediction, ...] = ()
+    frameworks: tuple[str, ...] = ("torchvision", "mindspore")  # whom it concerns
+
+    def concerns(self, pair: tuple[str, str]) -> bool:
+        """Whether it can explain a difference between these two frameworks."""
+        return set(self.frameworks) <= set(pair)
 
     def applies(self, case: Case) -> bool:
         call = to_mindspore(case.attrs, case.port)
@@ -139,9 +144,7 @@ def predictions_for(framework: str, case: Case) -> list[tuple[Divergence, Predic
 
 def documented_semantics(framework: str, attrs: Attrs, port: Port) -> Semantics:
     """What ``framework`` documents for its (mapped) call."""
-    if framework == "torchvision":
-        return torchvision_semantics(attrs)
-    return mindspore_semantics(to_mindspore(attrs, port))
+    return DOCUMENTED_SEMANTICS[framework](attrs, port)
 
 
 def predicted_semantics(framework: str, case: Case) -> Semantics:

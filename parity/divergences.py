@@ -50,5 +50,6 @@ DIVERGENCES: tuple[Divergence, ...] = (
             "static_cast<int>(floor(roi_height / pooled_height)) and count = gh * gw."
         ),
         predictions=(Prediction("mindspore", variant="floor-grid-no-guard"),),
+        frameworks=("mindspore",),
     ),
 )

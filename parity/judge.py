@@ -156,8 +156,9 @@ def judge(case: Case, results: dict[str, RunResult], ref_result: RunResult) -> l
         return [Comparison(case.id, REFERENCE, "(documented semantics)", Verdict.ERROR, None, None, msg)]
     own = {fw: _own(case, fw, results[fw], ref_result) for fw in frameworks}
     comparisons = list(own.values())
-    if len(frameworks) == 2:
-        comparisons.append(_pair(case, frameworks[0], frameworks[1], results, own, ref_result))
+    source = frameworks[0]  # the framework being migrated from (torchvision when it runs)
+    for target in frameworks[1:]:
+        comparisons.append(_pair(case, source, target, results, own, ref_result))
     return comparisons
 
 
@@ -165,7 +166,7 @@ def _pair(
     case: Case, a: str, b: str, results: dict[str, RunResult], own: dict[str, Comparison], ref_result: RunResult
 ) -> Comparison:
     ra, rb = results[a], results[b]
-    declared = applicable(case)
+    declared = [d for d in applicable(case) if d.concerns((a, b))]
     names = ", ".join(d.name for d in declared) or None
     explained = all(own[f].verdict in _EXPLAINED for f in (a, b))
     if Status.UNSUPPORTED in (ra.status, rb.status):

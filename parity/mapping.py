@@ -9,6 +9,7 @@ reference evaluates exactly that, so a framework that departs from it is a findi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 from parity.model import Attrs, Port
 from parity.reference import (
@@ -101,6 +102,13 @@ def mindspore_semantics(call: MindSporeCall) -> Semantics:
     """
     convention = MINDSPORE_END_MODE_1 if call.roi_end_mode == 1 else MINDSPORE_END_MODE_0
     return Semantics(convention, call.sample_num)
+
+
+#: framework -> what it documents for a torchvision-style call (ported per ``Port``).
+DOCUMENTED_SEMANTICS: dict[str, Callable[[Attrs, Port], Semantics]] = {
+    "torchvision": lambda attrs, port: torchvision_semantics(attrs),
+    "mindspore": lambda attrs, port: mindspore_semantics(to_mindspore(attrs, port)),
+}
 
 
 MINDSPORE_END_MODE_1_EVIDENCE = """\
