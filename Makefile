@@ -10,12 +10,16 @@ $(STAMP): pyproject.toml
 	$(VENV)/bin/pip install --quiet -e '.[frameworks,test]'
 	touch $(STAMP)
 
-.PHONY: run test test-fast
+.PHONY: run test test-fast browser
 run: $(STAMP)
 	$(VENV)/bin/parity run
 
+# tests/test_html_browser.py renders the HTML report in headless Chromium (Debian package).
+browser:
+	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+
 # pytest exits 5 when it collects no test; that is not a failure of the project.
-test: $(STAMP)
+test: $(STAMP) browser
 	$(VENV)/bin/pytest; rc=$$?; if [ $$rc -eq 5 ]; then rc=0; fi; exit $$rc
 
 test-fast: $(STAMP)

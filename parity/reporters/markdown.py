@@ -23,25 +23,49 @@ def _row(c: Comparison) -> str:
     )
 
 
-def render(report: RunReport, cases: list[Case]) -> str:
+#: GitHub refuses a job summary over 1 MiB; the appended summary stays under this.
+STEP_SUMMARY_LIMIT = 1_000_000
+_STEP_SUMMARY_UNEXPECTED = 100  # unexpected results listed in a size-limited summary
+
+
+def render(report: RunReport, cases: list[Case], limit: int | None = None) -> str:
+    """Summary table first, then unexpected results, then the details (collapsed).
+
+    With ``limit`` (bytes), rows of the per-case table are dropped, and said so, to fit.
+    """
     counts = summary.verdict_counts(report)
     present = [v for v in _VERDICTS if any(v in c for c in counts.values())]
     rate = report.cases / report.wall_seconds if report.wall_seconds else 0.0
+    bad = summary.unexpected(report)
     lines = [
         f"# parity report: RoIAlign, suite `{report.suite}`",
-        "",
-        f"{report.cases} cases, runners {', '.join(report.runners)}; "
-        + ", ".join(f"{k} {v}" for k, v in sorted(report.versions.items()))
-        + f"; {report.machine}; wall {report.wall_seconds:.1f} s ({rate:.1f} cases/s, "
-        f"of which {report.startup_seconds:.1f} s worker start-up).",
         "",
         "| pair | " + " | ".join(present) + " |",
         "|---|" + "---|" * len(present),
     ]
     for pair, c in counts.items():
         lines.append(f"| {pair} | " + " | ".join(str(c.get(v, 0)) for v in present) + " |")
-    lines += ["", "## Divergences observed", ""]
+    lines += [
+        "",
+        (f"**{len(bad)} unexpected results.** " if bad else "**No unexpected result.** ")
+        + f"{report.cases} cases, runners {', '.join(report.runners)}; "
+        + ", ".join(f"{k} {v}" for k, v in sorted(report.versions.items()))
+        + f"; {report.machine}; wall {report.wall_seconds:.1f} s ({rate:.1f} cases/s, "
+        f"of which {report.startup_seconds:.1f} s worker start-up).",
+        "",
+        f"## Unexpected results ({len(bad)})",
+        "",
+    ]
+    shown = bad if limit is None else bad[:_STEP_SUMMARY_UNEXPECTED]
+    for c in shown:
+        lines.append(f"- **{c.verdict.value}** `{c.case_id}` {summary.pair_label(c)}: {c.message}")
+        lines.append(f"  - repro: `parity run --suite {report.suite} -k '{c.case_id}'`")
+    if len(shown) < len(bad):
+        lines.append(f"- ... and {len(bad) - len(shown)} more (parity.md, parity.html)")
+    if not bad:
+        lines.append("None.")
     seen = summary.divergences_seen(report)
+    lines += ["", f"<details><summary>Divergences observed ({len(seen)})</summary>", ""]
     if not seen:
         lines.append("None.")
     for s in seen:
@@ -56,25 +80,29 @@ def render(report: RunReport, cases: list[Case]) -> str:
             f"Evidence: {s.divergence.evidence}",
             "",
         ]
-    bad = summary.unexpected(report)
-    lines += ["", f"## Unexpected results ({len(bad)})", ""]
-    for c in bad:
-        lines.append(f"- **{c.verdict.value}** `{c.case_id}` {summary.pair_label(c)}: {c.message}")
-        lines.append(f"  - repro: `parity run --suite {report.suite} -k '{c.case_id}'`")
-    if not bad:
-        lines.append("None.")
     lines += [
+        "</details>",
         "",
-        "## Every case",
-        "",
-        "<details><summary>All comparisons (case, pair, verdict, tolerance, max abs / rel / ULP error)</summary>",
+        f"<details><summary>All comparisons ({len(report.comparisons)}: case, pair, verdict, tolerance, "
+        "max abs / rel / ULP error)</summary>",
         "",
         "| case | pair | verdict | tolerance | max abs | max rel | max ULP |",
         "|---|---|---|---|---|---|---|",
     ]
-    lines += [_row(c) for c in report.comparisons]
-    lines += ["", "</details>", ""]
-    return "\n".join(lines)
+    rows = [_row(c) for c in report.comparisons]
+    tail = ["", "</details>", ""]
+    if limit is not None:
+        room = limit - len("\n".join(lines + tail).encode()) - 200
+        kept, used = 0, 0
+        for r in rows:
+            used += len(r.encode()) + 1
+            if used > room:
+                break
+            kept += 1
+        if kept < len(rows):
+            tail = [f"| ... {len(rows) - kept} more rows in parity.md / parity.html | | | | | | |", *tail]
+            rows = rows[:kept]
+    return "\n".join(lines + rows + tail)
 
 
 def write(report: RunReport, cases: list[Case], path: Path) -> None:
