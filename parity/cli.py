@@ -69,6 +69,8 @@ def _writable(out_dir: Path) -> None:
 @click.option("--fixtures", "fixtures_dir", default=None, type=click.Path(path_type=Path), help="Replay cases from a fixture folder (parity generate).")
 @click.option("--budget", default=None, type=click.IntRange(min=1), help="Number of cases of the random suite (default 200).")
 @click.option("--seed", default=None, type=int, help="Seed of the random suite (default 0).")
+@click.option("--grad", is_flag=True, help="Also compare gradients of sum(W * out) w.r.t. the features (backward parity).")
+@click.option("--repeat", default=1, show_default=True, type=click.IntRange(min=1), help="Run each case N times and report distinct bit patterns.")
 @click.option("--regressions", default=None, type=click.Path(path_type=Path), help="Shrink unexpected failures into this fixture folder (default for the random suite: cases/regressions).")
 def run(
     suite: str,
@@ -82,6 +84,8 @@ def run(
     fixtures_dir: Path | None,
     budget: int | None,
     seed: int | None,
+    grad: bool,
+    repeat: int,
     regressions: Path | None,
 ) -> None:
     """Run a suite through every runner, compare, print a summary and write parity.md / parity.json."""
@@ -95,7 +99,7 @@ def run(
         fixtures = str(fixtures_dir) if fixtures_dir is not None else None
         label = f"fixtures:{fixtures_dir}" if fixtures else suite
         meta = results.RunMeta(
-            label, keyword, session.parse_runners(runners), results.parse_shard(shard), fixtures, budget, seed
+            label, keyword, session.parse_runners(runners), results.parse_shard(shard), fixtures, budget, seed, grad, repeat
         )
     suite_cases = meta.all_cases()
     if not suite_cases:
@@ -128,17 +132,31 @@ def run(
 
 @main.command()
 def mapping() -> None:
-    """Print the torchvision -> MindSpore parameter mapping table."""
+    """Print the parameter mapping table: torchvision -> MindSpore, ONNX RoiAlign (ONNX Runtime) and Paddle."""
     from rich.table import Table
 
-    from parity.mapping import TABLE
+    from parity.mapping import EXTRA_COLUMNS, TABLE
     from parity.reporters.terminal import console
 
-    table = Table(title="torchvision.ops.roi_align -> mindspore.ops.ROIAlign")
-    for col in ("torchvision", "MindSpore", "where", "torchvision default", "MindSpore default", "note"):
-        table.add_column(col)
-    for row in TABLE:
-        table.add_row(row.torchvision, row.mindspore, row.where, row.torchvision_default, row.mindspore_default, row.note)
+    def cell(name: str, default: str, where: str = "") -> str:
+        return name + ("" if default == "-" else f" = {default}") + (f" ({where})" if where else "")
+
+    table = Table(
+        title="torchvision.ops.roi_align -> mindspore.ops.ROIAlign, ONNX RoiAlign (ONNX Runtime), paddle.vision.ops.roi_align",
+        caption="name = default (where); rows in the order of the torchvision signature",
+        show_lines=True,
+    )
+    for col, width in (("torchvision", 20), ("MindSpore", 24), ("ONNX RoiAlign (opset 16)", 30), ("Paddle", 24)):
+        table.add_column(col, max_width=width, overflow="fold")
+    table.add_column("notes", max_width=52)
+    for row, onnx, paddle in zip(TABLE, EXTRA_COLUMNS["onnxruntime"], EXTRA_COLUMNS["paddle"]):
+        table.add_row(
+            cell(row.torchvision, row.torchvision_default),
+            cell(row.mindspore, row.mindspore_default, row.where),
+            cell(onnx.parameter, onnx.default),
+            cell(paddle.parameter, paddle.default),
+            f"MindSpore: {row.note}\nONNX: {onnx.note}\nPaddle: {paddle.note}",
+        )
     console().print(table)
 
 
@@ -221,6 +239,121 @@ def generate(suite: str, out_dir: Path | None) -> None:
     cases = gen.cases_for(suite)
     manifest = fixtures.save(cases, out_dir, suite)
     console().print(f"{len(cases)} cases of suite {suite!r} written to {out_dir} ({manifest.name}) in {time.perf_counter() - start:.2f} s")
+
+
+@main.group()
+def baseline() -> None:
+    """Manage the CI gate's baseline of verdicts (see parity gate)."""
+
+
+@baseline.command("update")
+@click.argument("results_dir", type=click.Path(path_type=Path))
+@click.option("--out", "out_file", default="cases/baseline.json", show_default=True, type=click.Path(path_type=Path), help="Baseline file to write.")
+def baseline_update(results_dir: Path, out_file: Path) -> None:
+    """Write the verdicts of the complete run in RESULTS_DIR as the gate's baseline."""
+    from parity import gate, results
+    from parity.errors import FixtureError
+    from parity.reporters.terminal import console
+
+    meta = results.read_meta(results_dir)
+    gate.require_whole(meta, results_dir)
+    records = results.read_records(results_dir)
+    order = [c.id for c in meta.all_cases()]
+    missing = [i for i in order if i not in records]
+    if missing:
+        raise FixtureError(
+            f"{results_dir} holds {len(order) - len(missing)} of {len(order)} cases; finish it with: parity run --resume {results_dir}"
+        )
+    base = gate.from_records(meta, records, order)
+    gate.write(out_file, base)
+    pairs = sum(len(p) for p in base.cases.values())
+    console().print(f"baseline {out_file}: {len(base.cases)} cases, {pairs} comparisons of suite {meta.suite!r}")
+
+
+@main.command()
+@click.argument("results_dir", type=click.Path(path_type=Path))
+@click.option("--baseline", "baseline_file", default="cases/baseline.json", show_default=True, type=click.Path(path_type=Path), help="Baseline written by parity baseline update.")
+def gate(results_dir: Path, baseline_file: Path) -> None:
+    """Compare the run in RESULTS_DIR to a baseline: exit 1 on a new unexpected verdict or a lost case."""
+    from parity import gate as gating
+    from parity import results
+
+    meta = results.read_meta(results_dir)
+    found = gating.check(gating.read(baseline_file), meta, results.read_records(results_dir), gating.suite_scope(meta))
+    gating.report(found, baseline_file)
+    sys.exit(1 if found.failed else 0)
+
+
+@main.command()
+@click.argument("out_dir", type=click.Path(path_type=Path))
+@click.argument("shard_dirs", nargs=-1, required=True, type=click.Path(path_type=Path))
+def merge(out_dir: Path, shard_dirs: tuple[Path, ...]) -> None:
+    """Merge the shard folders of one run (parity run --shard I/N) into OUT_DIR and write its reports.
+
+    Exits 0 once merged, whatever the verdicts: judge the merged run with parity gate.
+    """
+    from rich.markup import escape
+
+    from parity import merge as merging
+    from parity import summary
+    from parity.reporters import write_all
+    from parity.reporters.terminal import console
+
+    _writable(out_dir)
+    report, cases = merging.merge(out_dir, list(shard_dirs))
+    written = write_all(report, cases, out_dir)
+    out = console()
+    for pair, counts in summary.verdict_counts(report).items():
+        out.print(f"{pair}: " + ", ".join(f"{v} {n}" for v, n in counts.items()))
+    bad = summary.unexpected(report)
+    for c in bad[:20]:
+        out.print(f"[red]{c.verdict.value}[/] {escape(c.case_id)} {summary.pair_label(c)}", soft_wrap=True)
+    out.print(
+        f"merged {len(shard_dirs)} shards: {report.cases} cases into {out_dir}. Unexpected: {len(bad)}. Reports: {', '.join(written)}"
+    )
+
+
+@main.command()
+@click.argument("case_id")
+@click.option("--suite", default="standard", show_default=True, help="Suite that declares the case.")
+@click.option("--out", "out_dir", default="reports", show_default=True, type=click.Path(path_type=Path), help="Folder for repro_<short>.py and .md.")
+@click.option("--results", "results_dir", default=None, type=click.Path(path_type=Path), help="A stored run to take versions and verdicts from.")
+@click.option("--run/--no-run", "execute", default=True, show_default=True, help="Run the script here to fill in versions and differences.")
+def repro(case_id: str, suite: str, out_dir: Path, results_dir: Path | None, execute: bool) -> None:
+    """Write a standalone script (no parity import) and a bug-report body reproducing CASE_ID."""
+    from parity import repro as reproduce
+    from parity import results
+    from parity.reporters.terminal import console
+
+    if results_dir is not None:
+        results.read_meta(results_dir)  # a clear error when it is not a run folder
+    _writable(out_dir)
+    written = reproduce.write(reproduce.find_case(case_id, suite), out_dir, execute=execute, results_dir=results_dir)
+    out = console()
+    out.print(f"script: {written.script}\nreport: {written.report}")
+    if written.problem and execute:
+        out.print(f"[yellow]the script did not run here[/] ({written.problem}); the report lacks versions and differences")
+
+
+@main.command()
+@click.option("--workloads", default="W1,W2,W2a,W3,W4", show_default=True, help="Comma-separated: W1 seed, W2 box head (W2a: adaptive sampling), W3 mask head, W4 large map.")
+@click.option("--repeat", default=5, type=click.IntRange(min=1), show_default=True, help="Timed calls per implementation, after one warm-up call.")
+@click.option("--threads", default=1, type=click.IntRange(min=1), show_default=True, help="Threads for every implementation (each runs in its own worker).")
+@click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON instead of a table.")
+def bench(workloads: str, repeat: int, threads: int, as_json: bool) -> None:
+    """Time torchvision, MindSpore and the float64 reference on workloads W1-W4 (ratios against torchvision float32)."""
+    import json
+    import tempfile
+
+    from parity import bench as b
+
+    chosen = b.parse_workloads(workloads)
+    with tempfile.TemporaryDirectory() as logs:
+        rows, versions = b.run(chosen, repeat, threads, logs, say=lambda line: click.echo(line, err=True))
+    if as_json:
+        click.echo(json.dumps([r.to_json() for r in rows], indent=1))
+    else:
+        b.print_table(rows, versions, threads)
 
 
 @main.command("cases")

@@ -74,6 +74,35 @@ def rounding_bound(
     return np.nan_to_num(bound, nan=0.0, posinf=0.0)
 
 
+def rounding_bound_grad(
+    shape: tuple[int, ...],
+    rois: np.ndarray,
+    weight: np.ndarray,
+    output_size: tuple[int, int],
+    spatial_scale: float,
+    sampling_ratio: int,
+    convention: reference.Convention,
+    dtype: str,
+) -> np.ndarray:
+    """Elementwise bound for the gradient of ``sum(weight * roi_align(x))`` computed in ``dtype``.
+
+    The gradient scatters ``weight * bilinear weight / count`` to the pixels each sample read.
+    Per roi, each contribution carries the forward's roundings (gh*gw + SAMPLE_ROUNDINGS), the
+    serial accumulation into a pixel adds up to one rounding per roi, and a sample position off
+    by COORDINATE_ROUNDINGS * u * R pixels changes each bilinear weight by as much: so the bound
+    is the exact backward of ``|weight| * u * (steps + K + 4 * COORDINATE_ROUNDINGS * R)``.
+    """
+    u = UNIT_ROUNDOFF[dtype]
+    args = (rois, output_size, spatial_scale, sampling_ratio, convention)
+    gh, gw, reach = reference.sampling_grid(rois, shape[0], output_size, spatial_scale, sampling_ratio, convention)
+    steps = np.maximum(gh * gw, 1) + SAMPLE_ROUNDINGS + len(rois) + 4 * COORDINATE_ROUNDINGS * np.maximum(reach, 1.0)
+    scaled = np.abs(weight) * (u * steps)[:, None, None, None]
+    bound = np.maximum(
+        *(reference.roi_align_backward(scaled, shape, *args, geometry_dtype=g) for g in ("float64", dtype))
+    )
+    return np.nan_to_num(bound, nan=0.0, posinf=0.0)
+
+
 def _ulp_distance(actual: np.ndarray, expected: np.ndarray, dtype: str) -> np.ndarray:
     """Distance in units of the last place of ``dtype`` at the expected value."""
     spacing = np.spacing(np.abs(expected).astype(dtype)).astype(np.float64)

@@ -35,6 +35,14 @@ def _rois_with_x_near_zero(case: Case) -> np.ndarray:
     return (np.abs(r[:, 1]) < 0.001) & (np.abs(r[:, 3]) < 0.001)
 
 
+def _fractional_batch_index(case: Case) -> bool:
+    r = np.asarray(case.rois, dtype=np.float64)
+    if r.ndim != 2 or r.shape[1] != 5:
+        return False
+    b = r[:, 0][np.isfinite(r[:, 0])]
+    return bool(np.any(b != np.trunc(b)))
+
+
 def _nonfinite_features(case: Case) -> bool:
     f = case.features
     return f.dtype.kind == "f" and not bool(np.isfinite(f).all())
@@ -46,6 +54,7 @@ INPUT_FACTS: dict[str, Callable[[Case], Any]] = {
     "dtype": lambda case: case.dtype,
     "nonfinite_features": _nonfinite_features,
     "rois_with_x_near_zero": lambda case: bool(_rois_with_x_near_zero(case).any()),
+    "fractional_batch_index": _fractional_batch_index,
 }
 
 #: Named roi selections a prediction may leave unspecified.
@@ -81,6 +90,7 @@ class Prediction:
     ``behaviour``: it ``raises``, ``crash``es or returns ``output`` for input the reference
     rejects, with ``message`` a substring of its error (or the signal name).
     ``unspecified_rois``: rois (``ROI_RULES``) whose output is not predicted at all.
+    ``passes``: whether the variant describes the forward result, the gradient, or both.
     """
 
     framework: str
@@ -88,6 +98,7 @@ class Prediction:
     behaviour: str | None = None
     message: str | None = None
     unspecified_rois: str | None = None
+    passes: tuple[str, ...] = ("forward", "backward")  # which results the variant describes
 
 
 @dataclass(frozen=True)
@@ -107,9 +118,10 @@ class Divergence:
     predictions: tuple[Prediction, ...] = ()
     frameworks: tuple[str, ...] = ("torchvision", "mindspore")  # whom it concerns
 
-    def concerns(self, pair: tuple[str, str]) -> bool:
-        """Whether it can explain a difference between these two frameworks."""
-        return set(self.frameworks) <= set(pair)
+    def concerns(self, pair: tuple[str, str], backward: bool = False) -> bool:
+        """Whether it can explain a difference between these two frameworks' forward (or backward) results."""
+        passes = {p for prediction in self.predictions for p in prediction.passes} or {"forward", "backward"}
+        return set(self.frameworks) <= set(pair) and ("backward" if backward else "forward") in passes
 
     def applies(self, case: Case) -> bool:
         call = to_mindspore(case.attrs, case.port)
@@ -126,8 +138,41 @@ def _floor_grid_no_guard(sem: Semantics) -> Semantics:
     return Semantics(conv, sem.sampling_ratio)
 
 
+def _roi_end_mode_1(sem: Semantics) -> Semantics:
+    """The roi window of MindSpore's roi_end_mode=1 (end + 1 before scaling, no clamp), other rules kept."""
+    from parity.reference import MINDSPORE_END_MODE_1 as mode_1
+
+    conv = dataclasses.replace(
+        sem.convention,
+        name=sem.convention.name + " [roi_end_mode=1 window]",
+        offset=mode_1.offset,
+        end_pad=mode_1.end_pad,
+        min_size=mode_1.min_size,
+    )
+    return Semantics(conv, sem.sampling_ratio)
+
+
+def _round_batch_index(sem: Semantics) -> Semantics:
+    conv = dataclasses.replace(sem.convention, name=sem.convention.name + " [rounded batch index]", batch_index="round")
+    return Semantics(conv, sem.sampling_ratio)
+
+
 VARIANTS: dict[str, Callable[[Semantics], Semantics]] = {
     "floor-grid-no-guard": _floor_grid_no_guard,
+    "roi-end-mode-1": _roi_end_mode_1,
+    "round-batch-index": _round_batch_index,
+    # Paddle: the documented grid, but an empty one (gh * gw == 0) divides by zero (NaN).
+    "no-empty-grid-guard": lambda sem: Semantics(
+        dataclasses.replace(
+            sem.convention, name=sem.convention.name + " [no empty-grid guard]", empty_grid_nan=True
+        ),
+        sem.sampling_ratio,
+    ),
+    # Paddle's gradient: the roi size clamped to >= 1 whatever ``aligned`` says.
+    "clamp-roi-size": lambda sem: Semantics(
+        dataclasses.replace(sem.convention, name=sem.convention.name + " [size clamped to >= 1]", min_size=1.0),
+        sem.sampling_ratio,
+    ),
 }
 
 
@@ -138,8 +183,15 @@ def applicable(case: Case) -> tuple[Divergence, ...]:
     return tuple(d for d in DIVERGENCES if d.applies(case))
 
 
-def predictions_for(framework: str, case: Case) -> list[tuple[Divergence, Prediction]]:
-    return [(d, p) for d in applicable(case) for p in d.predictions if p.framework == framework]
+def predictions_for(framework: str, case: Case, backward: bool | None = None) -> list[tuple[Divergence, Prediction]]:
+    """In-scope predictions for ``framework``; with ``backward`` given, only those about that pass."""
+    wanted = None if backward is None else ("backward" if backward else "forward")
+    return [
+        (d, p)
+        for d in applicable(case)
+        for p in d.predictions
+        if p.framework == framework and (wanted is None or wanted in p.passes)
+    ]
 
 
 def documented_semantics(framework: str, attrs: Attrs, port: Port) -> Semantics:
@@ -147,10 +199,10 @@ def documented_semantics(framework: str, attrs: Attrs, port: Port) -> Semantics:
     return DOCUMENTED_SEMANTICS[framework](attrs, port)
 
 
-def predicted_semantics(framework: str, case: Case) -> Semantics:
-    """Documented semantics with every in-scope variant for ``framework`` applied."""
+def predicted_semantics(framework: str, case: Case, backward: bool = False) -> Semantics:
+    """Documented semantics with every in-scope variant for ``framework`` (and pass) applied."""
     sem = documented_semantics(framework, case.attrs, case.port)
-    for _, p in predictions_for(framework, case):
+    for _, p in predictions_for(framework, case, backward):
         if p.variant:
             sem = VARIANTS[p.variant](sem)
     return sem

@@ -52,4 +52,259 @@ DIVERGENCES: tuple[Divergence, ...] = (
         predictions=(Prediction("mindspore", variant="floor-grid-no-guard"),),
         frameworks=("mindspore",),
     ),
+    Divergence(
+        name="mindspore-backward-ignores-roi-end-mode",
+        scope=(Condition("mindspore.roi_end_mode", "==", 0),),
+        explanation=(
+            "MindSpore's ROIAlign gradient always uses the roi_end_mode=1 window (end + 1 pixel before "
+            "scaling, no size clamp), whatever roi_end_mode the forward used: with roi_end_mode=0 the forward "
+            "matches torchvision aligned=False but the gradient does not, so a model ported with the "
+            "'identical' mapping trains differently."
+        ),
+        documented=False,
+        evidence=(
+            "Measured on mindspore 2.10.0 CPU with `parity run --grad -k f32-inside` (gradient of sum(W*out), "
+            "W seeded): for roi_end_mode=0, sample_num=2 max |grad - reference(mode 0)| = 0.556 while "
+            "max |grad - reference(mode 1 window)| = 1.3e-6; with sample_num=-1 also the floor grid applies "
+            "(5.2e-7 against mode 1 + floor). The MindSpore CPU ROIAlignGrad kernel source sets "
+            "roi_end_mode_ = 1 unconditionally."
+        ),
+        predictions=(Prediction("mindspore", variant="roi-end-mode-1", passes=("backward",)),),
+        frameworks=("mindspore",),
+    ),
 )
+
+
+MORE: tuple[Divergence, ...] = (
+    Divergence(
+        name="mindspore-rounds-batch-index",
+        scope=(Condition("input.fractional_batch_index", "==", True),),
+        explanation=(
+            "A fractional batch index picks a different image: torchvision casts it to int (truncation: 0.7 -> "
+            "image 0), MindSpore rounds it (rint(b + 0.00007): 0.7 -> image 1), and raises when b > N - 1. "
+            "Neither documents fractional indices; detection code that computes indices in float can hit it."
+        ),
+        documented=False,
+        evidence=(
+            "Measured with `parity run -k fractional-batch` (mindspore 2.10.0 CPU): MindSpore equals the reference "
+            "with rounded indices; against truncation the rois whose index rounds up differ by O(1). The "
+            "MindSpore CPU kernel source computes FloatToInt(rintf(roi_box[0] + 0.00007))."
+        ),
+        predictions=(Prediction("mindspore", variant="round-batch-index"),),
+        frameworks=("mindspore",),
+    ),
+    Divergence(
+        name="mindspore-skips-rois-at-x-zero",
+        scope=(Condition("input.rois_with_x_near_zero", "==", True),),
+        explanation=(
+            "MindSpore's kernel skips every roi whose x1 and x2 are both within 0.001 of 0 and leaves its "
+            "output unwritten: whatever the output buffer held (zeros, or stale values). A legitimate roi "
+            "along the left image border with zero width hits it."
+        ),
+        documented=False,
+        evidence=(
+            "Measured with `parity run --suite edge -k corners-near-zero` and `-k zero-size`: those rois come "
+            "back as zeros or arbitrary values (max difference 3.3 from the reference), all other rois of "
+            "the same call match. The MindSpore CPU kernel source has "
+            "`if (fabs(roi[1]) < 0.001 && fabs(roi[3]) < 0.001) continue;`."
+        ),
+        predictions=(Prediction("mindspore", unspecified_rois="x-near-zero"),),
+        frameworks=("mindspore",),
+    ),
+)
+
+DIVERGENCES = DIVERGENCES + MORE
+
+
+def _robustness(tag: str, framework: str, behaviour: str, explanation: str, message: str | None = None) -> Divergence:
+    """A measured reaction of one framework to one kind of invalid input (the ``invalid`` suite)."""
+    return Divergence(
+        name=f"{framework}-{tag}",
+        scope=(Condition("input.tags", "has", "invalid"), Condition("input.tags", "has", tag)),
+        explanation=explanation,
+        documented=False,
+        evidence=(
+            f"Measured on the pinned versions with `parity run --suite invalid -k {tag}`: {framework} "
+            f"{behaviour}{' (' + message + ')' if message else ''}; see the robustness matrix."
+        ),
+        predictions=(Prediction(framework, behaviour=behaviour, message=message),),
+        frameworks=(framework,),
+    )
+
+
+_GARBAGE = "torchvision's CPU kernel does not range-check the batch index and reads memory outside the features: silent garbage."
+
+ROBUSTNESS: tuple[Divergence, ...] = (
+    _robustness("batch-index-out-of-range", "torchvision", "output", _GARBAGE),
+    _robustness("batch-index-negative", "torchvision", "output", _GARBAGE),
+    _robustness("batch-index-huge", "torchvision", "crash", "torchvision reads far outside the features and the process dies.", "SIGSEGV"),
+    _robustness("batch-index-nan", "torchvision", "output", "A NaN batch index is cast to an integer without a check."),
+    _robustness("batch-index-nan", "mindspore", "output", "MindSpore's range check compares the raw float, which NaN passes."),
+    _robustness("coordinate-nan", "torchvision", "crash", "A NaN coordinate becomes an undefined integer index: the process dies.", "SIGSEGV"),
+    _robustness("coordinate-nan", "mindspore", "output", "MindSpore returns zeros for a roi with a NaN coordinate, without an error."),
+    _robustness("coordinate-inf", "torchvision", "output", "torchvision returns NaN/Inf bins for an infinite coordinate, without an error."),
+    _robustness("coordinate-inf", "mindspore", "output", "MindSpore returns finite values for an infinite coordinate, without an error."),
+    _robustness("features-3d", "mindspore", "output", "MindSpore accepts 3-D features (rank <= 4 is checked, not == 4) and returns garbage."),
+    _robustness("features-5d", "torchvision", "output", "torchvision accepts 5-D features and reads them as if 4-D: silent garbage."),
+)
+
+DIVERGENCES = DIVERGENCES + ROBUSTNESS
+
+
+# --- ONNX Runtime and Paddle (parity.runners.onnxruntime, parity.runners.paddle) ---------------
+
+_ADAPTIVE_ALIGNED = (Condition("torchvision.aligned", "==", True), Condition("torchvision.sampling_ratio", "<=", 0))
+_MAPPED, _DEFAULTS = Condition("port", "==", Port.MAPPED.value), Condition("port", "==", Port.DEFAULTS.value)
+_PADDLE_EMPTY_GRID = (
+    "Paddle's CPU roi_align divides each bin by gh * gw without torchvision's (and its own docs' Detectron) "
+    "max(., 1) guard: with aligned=True (no size clamp) and adaptive sampling, a roi whose size is in "
+    "(-output_size, 0] on an axis has an empty grid and gives 0/0 = NaN in every bin, where torchvision "
+    "gives 0. Every other roi follows the documented semantics."
+)
+_PADDLE_EMPTY_GRID_EVIDENCE = (
+    "Measured on paddlepaddle 3.3.1 CPU, float32 2x3x10x12 map, 40 rois with sizes in {-0.8, -0.3, 0, 0.2, 0.7, "
+    "1, 2.5, 6}, output 2x3, sampling_ratio 0 and -1, aligned=True: NaN in exactly the bins the reference with "
+    "empty_grid_nan predicts (378 of 720), every other value within 6.8e-7 of it (float32 geometry); the "
+    "documented semantics put 0 in those bins. The edge suite shows it on zero-size and corners-near-zero "
+    "rois (`parity run --suite edge --runners torchvision,paddle -k edge-zero-size`); "
+    "tests/test_runners_extra.py re-measures it."
+)
+_PADDLE_GRAD_CLAMP = (
+    "Paddle's roi_align gradient clamps the roi size to >= 1 even with aligned=True, where its forward (and "
+    "torchvision, forward and backward) does not: rois smaller than one feature pixel get a gradient that "
+    "does not belong to the forward result."
+)
+_PADDLE_GRAD_CLAMP_EVIDENCE = (
+    "Measured on paddlepaddle 3.3.1 CPU with the runner's gradient of sum(W * out) (W seeded), float32 "
+    "2x3x10x12 map, 40 rois with sizes from -0.8 to 6, output 2x3, aligned=True: max |grad - reference| is "
+    "3.4 / 3.8 (sampling_ratio 1 / 2) under the documented semantics and 1.7e-6 / 1.2e-6 with the size "
+    "clamped to >= 1 (`parity run --grad --runners torchvision,paddle -k aligned=1`)."
+)
+
+OTHER_FRAMEWORKS: tuple[Divergence, ...] = (
+    Divergence(
+        name="onnxruntime-ported-with-defaults",
+        scope=(_DEFAULTS,),
+        explanation=(
+            "An ONNX RoiAlign node written with its defaults has sampling_ratio=0 (adaptive, as torchvision's -1) "
+            "but, from opset 16, coordinate_transformation_mode='half_pixel' (torchvision aligned=True) while "
+            "torchvision defaults to aligned=False: a window shifted by half a pixel and no size clamp. "
+            "torch.onnx exports 'output_half_pixel' for aligned=False; the mapping does the same."
+        ),
+        documented=True,
+        evidence="ONNX RoiAlign-16 spec: coordinate_transformation_mode default 'half_pixel', sampling_ratio default 0.",
+        frameworks=("torchvision", "onnxruntime"),
+    ),
+    Divergence(
+        name="paddle-ported-with-defaults",
+        scope=(_DEFAULTS,),
+        explanation=(
+            "paddle.vision.ops.roi_align defaults to aligned=True, torchvision.ops.roi_align to aligned=False: "
+            "a call ported by renaming shifts every window by half a pixel and drops the size clamp."
+        ),
+        documented=True,
+        evidence="Signatures: paddle.vision.ops.roi_align(..., aligned=True); torchvision.ops.roi_align(..., aligned=False).",
+        frameworks=("torchvision", "paddle"),
+    ),
+    Divergence(
+        name="torchvision-float16-sample-positions",
+        scope=(Condition("input.dtype", "==", "float16"),),
+        explanation=(
+            "torchvision's CPU kernel runs in at::Half, so its sample positions are rounded to float16; ONNX "
+            "Runtime's float16 RoiAlign computes them in float32. Where a sample lies within float16 rounding "
+            "of the image border or an adaptive-grid step, the two legitimately take different sides: each is "
+            "still judged against the reference on its own (torchvision with float16-rounded positions)."
+        ),
+        documented=False,
+        evidence=(
+            "Measured with `parity run --runners torchvision,onnxruntime -k f16` on the standard suite "
+            "(torch 2.14.1, onnxruntime 1.32.0): ORT is within 3.1 float16 ULP of the exact reference in all 66 "
+            "float16 cases; torchvision passes only with float16-rounded positions in 2 of them (…-f16-border, "
+            "…-f16-huge, out=4x3, s=0.25), and exactly those 2 differ between the two (3 of 216 elements, up "
+            "to 0.22, border bins of one roi)."
+        ),
+        frameworks=("torchvision", "onnxruntime"),
+    ),
+    Divergence(
+        name="onnxruntime-mixed-sign-adaptive-grid-raises",
+        scope=(*_ADAPTIVE_ALIGNED, Condition("input.tags", "has", "inverted")),
+        explanation=(
+            "With aligned=True (half_pixel) and adaptive sampling, ONNX Runtime raises 'Integer overflow' (SafeInt) "
+            "when a roi's grid sides ceil(h / output_h) and ceil(w / output_w) have opposite signs, i.e. a roi "
+            "inverted on one axis by at least the output size; the spec (and onnx.reference) compute an empty "
+            "grid, output 0. Rois inverted on both axes give 0 as specified. (torchvision raises here too: "
+            "'cannot create std::vector larger than max_size()'.)"
+        ),
+        documented=False,
+        evidence=(
+            "Measured on onnxruntime 1.32.0 CPU, one roi on a 10x12 map, output 1x1 / 2x2: grids (3, -2), (-2, 3), "
+            "(1, -1) raise 'SafeIntOnOverflow() Integer overflow'; (-2, -2), (-1, -1), (0, 0) give 0. Edge suite: "
+            "`parity run --suite edge --runners torchvision,onnxruntime -k edge-inverted`."
+        ),
+        predictions=(Prediction("onnxruntime", behaviour="raises", message="Integer overflow"),),
+        frameworks=("onnxruntime",),
+    ),
+    Divergence(
+        name="paddle-adaptive-empty-grid-nan",
+        scope=(*_ADAPTIVE_ALIGNED, _MAPPED),
+        explanation=_PADDLE_EMPTY_GRID,
+        documented=False,
+        evidence=_PADDLE_EMPTY_GRID_EVIDENCE,
+        predictions=(Prediction("paddle", variant="no-empty-grid-guard", passes=("forward",)),),
+        frameworks=("paddle",),
+    ),
+    Divergence(
+        name="paddle-adaptive-empty-grid-nan-ported",
+        scope=(_DEFAULTS,),
+        explanation=_PADDLE_EMPTY_GRID + " A call ported with Paddle's defaults (aligned=True, sampling_ratio=-1) is affected.",
+        documented=False,
+        evidence=_PADDLE_EMPTY_GRID_EVIDENCE,
+        predictions=(Prediction("paddle", variant="no-empty-grid-guard", passes=("forward",)),),
+        frameworks=("paddle",),
+    ),
+    Divergence(
+        name="paddle-negative-adaptive-grid-abort",
+        scope=(*_ADAPTIVE_ALIGNED, Condition("input.tags", "has", "inverted")),
+        explanation=(
+            "With aligned=True and adaptive sampling, a roi inverted by at least the output size on an axis has a "
+            "negative grid side, and Paddle's CPU kernel sizes a buffer with it: the process aborts (SIGABRT, "
+            "std::bad_alloc or vector::reserve) instead of raising."
+        ),
+        documented=False,
+        evidence=(
+            "Measured on paddlepaddle 3.3.1 CPU, one roi on a 10x12 map: grids (-1, -1), (-2, -2), (3, -2), (-2, 3), "
+            "(1, -1) abort the process; (0, 0) gives NaN. Edge suite: `parity run --suite edge --runners "
+            "torchvision,paddle -k edge-inverted` (CRASH, SIGABRT)."
+        ),
+        predictions=(Prediction("paddle", behaviour="crash", message="SIGABRT"),),
+        frameworks=("paddle",),
+    ),
+    Divergence(
+        name="paddle-backward-clamps-aligned-roi-size",
+        scope=(Condition("torchvision.aligned", "==", True), _MAPPED),
+        explanation=_PADDLE_GRAD_CLAMP,
+        documented=False,
+        evidence=_PADDLE_GRAD_CLAMP_EVIDENCE,
+        predictions=(Prediction("paddle", variant="clamp-roi-size", passes=("backward",)),),
+        frameworks=("paddle",),
+    ),
+    Divergence(
+        name="paddle-backward-clamps-aligned-roi-size-ported",
+        scope=(_DEFAULTS,),
+        explanation=_PADDLE_GRAD_CLAMP + " A call ported with Paddle's defaults (aligned=True) is affected.",
+        documented=False,
+        evidence=_PADDLE_GRAD_CLAMP_EVIDENCE,
+        predictions=(Prediction("paddle", variant="clamp-roi-size", passes=("backward",)),),
+        frameworks=("paddle",),
+    ),
+)
+
+DIVERGENCES = DIVERGENCES + OTHER_FRAMEWORKS
+
+OTHER_ROBUSTNESS: tuple[Divergence, ...] = (
+    _robustness("coordinate-nan", "paddle", "output", "Paddle does not check roi coordinates: a NaN coordinate gives finite numbers, without an error."),
+    _robustness("coordinate-inf", "paddle", "output", "Paddle does not check roi coordinates: an infinite coordinate gives zeros, without an error."),
+    _robustness("output-size-zero", "onnxruntime", "output", "ONNX Runtime returns an empty [K, C, 0, W] result for output_height=0, without an error."),
+)
+
+DIVERGENCES = DIVERGENCES + OTHER_ROBUSTNESS

@@ -61,12 +61,18 @@ def _huge(rng: np.random.Generator, k: int, h: int, w: int) -> np.ndarray:
     )
 
 
+def _zero_size(rng: np.random.Generator, k: int, h: int, w: int) -> np.ndarray:
+    x1, y1 = _uniform(rng, 0, w - 1, k), _uniform(rng, 0, h - 1, k)
+    return np.stack([x1, y1, x1, y1], 1)
+
+
 GEOMETRIES: dict[str, Callable[[np.random.Generator, int, int, int], np.ndarray]] = {
     "inside": _inside,
     "border": _border,
     "outside": _outside,
     "subpixel": _subpixel,
     "huge": _huge,
+    "zero-size": _zero_size,
 }
 
 
@@ -74,12 +80,14 @@ def _rois(rng: np.random.Generator, geometry: str, scale: float, batch: int) -> 
     """``[K, 5]`` rois in image coordinates (feature coordinates / scale)."""
     if geometry == "mixed":
         boxes = np.concatenate([g(rng, 2, H, W) for g in GEOMETRIES.values()])
-    elif geometry == "batch":
+    elif geometry in ("batch", "fractional-batch"):
         boxes = np.concatenate([_inside(rng, 2, H, W) for _ in range(batch)])
     else:
         boxes = GEOMETRIES[geometry](rng, 6, H, W)
     if geometry == "batch":
         index = np.repeat(np.arange(batch), 2)
+    elif geometry == "fractional-batch":  # in [0, N-1]: torchvision truncates, a kernel may round
+        index = rng.integers(0, batch - 1, len(boxes)) + _uniform(rng, 0.05, 0.95, len(boxes))
     else:
         index = rng.integers(0, batch, len(boxes))
     order = np.argsort(index, kind="stable")  # image-major, as a list of boxes would give
@@ -119,7 +127,7 @@ def standard_cases() -> Iterator[Case]:
     yield from seed_cases()
     for aligned, sr, out, scale in itertools.product((False, True), SAMPLING, OUTPUTS, SCALES):
         yield make_case("standard", Attrs(out, scale, sr, aligned), "float32", "mixed")
-    geometries = (*GEOMETRIES, "batch")
+    geometries = (*GEOMETRIES, "batch", "fractional-batch")
     for aligned, sr, dtype, geometry in itertools.product((False, True), SAMPLING, DTYPES, geometries):
         yield make_case("standard", Attrs((4, 3), 0.25, sr, aligned), dtype, geometry)
     for dtype, geometry in itertools.product(("float16", "float32"), geometries):

@@ -24,14 +24,15 @@ _EXPLAINED = (Verdict.PASS, Verdict.EXPECTED_DIVERGENCE)
 REFERENCE = "reference"
 #: Suffixes of the reference outputs beside each result: its rounding bound
 #: (parity.compare.rounding_bound) and the result with dtype-rounded sampling positions.
-BOUND, GEOM = "|bound", "|geom"
+BOUND, GEOM, GRAD = "|bound", "|geom", "|grad"
 
 
 def reference_semantics(case: Case, frameworks: tuple[str, ...]) -> list:
     """Every reference evaluation this case's verdicts need (documented + predicted), deduplicated."""
     wanted = {}
     for fw in frameworks:
-        for sem in (documented_semantics(fw, case.attrs, case.port), predicted_semantics(fw, case)):
+        documented = documented_semantics(fw, case.attrs, case.port)
+        for sem in (documented, predicted_semantics(fw, case), predicted_semantics(fw, case, backward=True)):
             wanted.setdefault(sem.key, sem)
     return list(wanted.values())
 
@@ -123,25 +124,30 @@ def _own(case: Case, fw: str, result: RunResult, ref_result: RunResult) -> Compa
     return _against_reference(case, fw, result.outputs["out"], ref_result.outputs)
 
 
-def _against_reference(case: Case, fw: str, out: np.ndarray, ref: dict[str, np.ndarray]) -> Comparison:
+def _against_reference(
+    case: Case, fw: str, out: np.ndarray, ref: dict[str, np.ndarray], backward: bool = False
+) -> Comparison:
+    """Forward output (or, with ``backward``, the gradient) against the reference."""
+    grad = GRAD if backward else ""
     documented = documented_semantics(fw, case.attrs, case.port)
-    predicted = predicted_semantics(fw, case)
-    skip = unspecified_rois(fw, case)
+    predicted = predicted_semantics(fw, case, backward)
+    skip = None if backward else unspecified_rois(fw, case)
     tol = _reference_tolerance(case.dtype)
-    ok, m, msg = _close_to_reference(out, ref, documented.key, tol, case.dtype)
-    label = f"reference[{documented.key}]"
+    ok, m, msg = _close_to_reference(out, ref, documented.key + grad, tol, case.dtype)
+    label = f"reference{grad}[{documented.key}]"
+    actual = fw + (" (grad)" if backward else "")
     if predicted.key == documented.key and skip is None:
-        return Comparison(case.id, fw, label, Verdict.PASS if ok else Verdict.MISMATCH, tol, m, msg)
-    names = ", ".join(sorted({d.name for d, _ in predictions_for(fw, case)}))
-    follows_prediction, _, pred_msg = _close_to_reference(out, ref, predicted.key, tol, case.dtype, skip)
+        return Comparison(case.id, actual, label, Verdict.PASS if ok else Verdict.MISMATCH, tol, m, msg)
+    names = ", ".join(sorted({d.name for d, _ in predictions_for(fw, case, backward)}))
+    follows_prediction, _, pred_msg = _close_to_reference(out, ref, predicted.key + grad, tol, case.dtype, skip)
     if follows_prediction and not ok:
         msg = f"differs from its documented semantics as declared ({names}): {msg}"
-        return Comparison(case.id, fw, label, Verdict.EXPECTED_DIVERGENCE, tol, m, msg, names)
+        return Comparison(case.id, actual, label, Verdict.EXPECTED_DIVERGENCE, tol, m, msg, names)
     if follows_prediction:  # prediction and documentation coincide for these inputs
-        return Comparison(case.id, fw, label, Verdict.PASS, tol, m, msg, names)
+        return Comparison(case.id, actual, label, Verdict.PASS, tol, m, msg, names)
     why = "now follows its documented semantics" if ok else f"matches neither (vs prediction: {pred_msg})"
-    msg = f"declared divergence {names} did not hold: {fw} {why}. vs documented: {msg}"
-    return Comparison(case.id, fw, label, Verdict.DIVERGENCE_CHANGED, tol, m, msg, names)
+    msg = f"declared divergence {names} did not hold: {actual} {why}. vs documented: {msg}"
+    return Comparison(case.id, actual, label, Verdict.DIVERGENCE_CHANGED, tol, m, msg, names)
 
 
 def judge(case: Case, results: dict[str, RunResult], ref_result: RunResult) -> list[Comparison]:
@@ -159,6 +165,26 @@ def judge(case: Case, results: dict[str, RunResult], ref_result: RunResult) -> l
     source = frameworks[0]  # the framework being migrated from (torchvision when it runs)
     for target in frameworks[1:]:
         comparisons.append(_pair(case, source, target, results, own, ref_result))
+    return comparisons + _gradients(case, frameworks, results, ref_result)
+
+
+def _gradients(case: Case, frameworks: list[str], results: dict[str, RunResult], ref_result: RunResult) -> list[Comparison]:
+    """Backward parity: each framework's gradient against the reference's exact vector-Jacobian
+    product, then against the source framework's gradient."""
+    if ref_result.status is not Status.OK:
+        return []
+    ref = ref_result.outputs
+    with_grad = [fw for fw in frameworks if "grad" in results[fw].outputs]
+    own = {fw: _against_reference(case, fw, results[fw].outputs["grad"], ref, backward=True) for fw in with_grad}
+    comparisons = list(own.values())
+    if len(with_grad) < 2:
+        return comparisons
+    source = with_grad[0]
+    for target in with_grad[1:]:
+        pair = (source, target)
+        bound = 2 * np.maximum(*(ref[documented_semantics(f, case.attrs, case.port).key + GRAD + BOUND] for f in pair))
+        outputs = (results[source].outputs["grad"], results[target].outputs["grad"])
+        comparisons.append(_numeric_pair(case, pair, outputs, own, bound, backward=True))
     return comparisons
 
 
@@ -166,9 +192,6 @@ def _pair(
     case: Case, a: str, b: str, results: dict[str, RunResult], own: dict[str, Comparison], ref_result: RunResult
 ) -> Comparison:
     ra, rb = results[a], results[b]
-    declared = [d for d in applicable(case) if d.concerns((a, b))]
-    names = ", ".join(d.name for d in declared) or None
-    explained = all(own[f].verdict in _EXPLAINED for f in (a, b))
     if Status.UNSUPPORTED in (ra.status, rb.status):
         down = ra if ra.status is Status.UNSUPPORTED else rb
         return Comparison(case.id, b, a, Verdict.UNSUPPORTED, None, None, f"{down.runner} has no output: {down.message}")
@@ -177,25 +200,37 @@ def _pair(
         msg = f"{a}: {describe_behaviour(ra)}; {b}: {describe_behaviour(rb)}"
         if ba == bb == "raises":
             return Comparison(case.id, b, a, Verdict.PASS, None, None, f"both raise. {msg}")
-        if explained and any(own[f].verdict is Verdict.EXPECTED_DIVERGENCE for f in (a, b)):
+        if all(own[f].verdict in _EXPLAINED for f in (a, b)) and any(own[f].divergence for f in (a, b)):
+            names = ", ".join(own[f].divergence for f in (a, b) if own[f].divergence)
             return Comparison(case.id, b, a, Verdict.EXPECTED_DIVERGENCE, None, None, f"declared ({names}): {msg}", names)
         down = ra if ra.status is not Status.OK else rb
         verdict = Verdict.MISMATCH if case.invalid and down.status is Status.ERROR else _STATUS_VERDICT[down.status]
         return Comparison(case.id, b, a, verdict, None, None, msg)
-    tol = _pair_tolerance(case.dtype)
     bound: np.ndarray | float = 0.0
     if ref_result.status is Status.OK:  # otherwise the input is undefined: no rounding bound
-        ref = ref_result.outputs
-        bound = 2 * np.maximum(
-            ref[documented_semantics(a, case.attrs, case.port).key + BOUND],
-            ref[documented_semantics(b, case.attrs, case.port).key + BOUND],
-        )
-    ok, m, msg = _close(rb.outputs["out"], ra.outputs["out"], tol, case.dtype, bound)
+        bound = 2 * np.maximum(*(ref_result.outputs[documented_semantics(f, case.attrs, case.port).key + BOUND] for f in (a, b)))
+    return _numeric_pair(case, (a, b), (ra.outputs["out"], rb.outputs["out"]), own, bound)
+
+
+def _numeric_pair(
+    case: Case,
+    frameworks: tuple[str, str],
+    outputs: tuple[np.ndarray, np.ndarray],
+    own: dict[str, Comparison],
+    bound: np.ndarray | float,
+    backward: bool = False,
+) -> Comparison:
+    """Target vs source output (or gradient); a difference is explained only by a declared
+    divergence that concerns both and whose predictions held (own verdicts PASS or EXPECTED)."""
+    tol = _pair_tolerance(case.dtype)
+    ok, m, msg = _close(outputs[1], outputs[0], tol, case.dtype, bound)
+    a, b = (f + (" (grad)" if backward else "") for f in frameworks)
     if ok:
         return Comparison(case.id, b, a, Verdict.PASS, tol, m, msg)
-    if declared and explained:
+    names = ", ".join(d.name for d in applicable(case) if d.concerns(frameworks, backward)) or None
+    if names and all(own[f].verdict in _EXPLAINED for f in frameworks):
         return Comparison(case.id, b, a, Verdict.EXPECTED_DIVERGENCE, tol, m, f"declared ({names}): {msg}", names)
-    blame = [f for f in (a, b) if own[f].verdict not in _EXPLAINED]
+    blame = [f for f in frameworks if own[f].verdict not in _EXPLAINED]
     who = f"deviating from the reference: {', '.join(blame)}" if blame else "both follow their documented semantics"
-    verdict = Verdict.DIVERGENCE_CHANGED if declared else Verdict.MISMATCH
+    verdict = Verdict.DIVERGENCE_CHANGED if names else Verdict.MISMATCH
     return Comparison(case.id, b, a, verdict, tol, m, f"{who}. {msg}", names)

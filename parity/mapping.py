@@ -108,6 +108,7 @@ def mindspore_semantics(call: MindSporeCall) -> Semantics:
 DOCUMENTED_SEMANTICS: dict[str, Callable[[Attrs, Port], Semantics]] = {
     "torchvision": lambda attrs, port: torchvision_semantics(attrs),
     "mindspore": lambda attrs, port: mindspore_semantics(to_mindspore(attrs, port)),
+    "torchvision-cuda": lambda attrs, port: torchvision_semantics(attrs),
 }
 
 
@@ -121,3 +122,198 @@ spatial_scale 0.5, sample_num 2 and 1, rois normal / inverted / smaller than a p
 MindSpore CPU kernel source agrees: it clamps only `if (roi_end_mode == 0)`. The reference
 therefore uses no clamp for roi_end_mode=1.
 """
+
+
+# --- ONNX Runtime and Paddle -------------------------------------------------------------------
+# Both document the Detectron convention pair that torchvision implements; their conventions are
+# named for the document that states them, so a report says whose promise a result is held to.
+
+ONNX_OUTPUT_HALF_PIXEL = Convention(
+    "onnx output_half_pixel",
+    0.0,
+    0.0,
+    1.0,
+    "ONNX RoiAlign spec: 'output_half_pixel' omits the -0.5 input shift (the backward-compatible, opset-10 "
+    "behaviour); onnx.reference's RoiAlign clamps the roi size to >= 1 in this mode; adaptive grid "
+    "ceil(roi_size / output_size)",
+)
+ONNX_HALF_PIXEL = Convention(
+    "onnx half_pixel",
+    0.5,
+    0.0,
+    None,
+    "ONNX RoiAlign spec (opset 16+): 'half_pixel' shifts the input coordinates by -0.5, no size clamp "
+    "(onnx.reference clamps only without half_pixel); adaptive grid ceil(roi_size / output_size)",
+)
+PADDLE_UNALIGNED = Convention(
+    "paddle aligned=False",
+    0.0,
+    0.0,
+    1.0,
+    "paddle.vision.ops.roi_align docs: 'legacy implementation' (as torchvision aligned=False); adaptive grid "
+    "ceil(roi_width / output_width)",
+)
+PADDLE_ALIGNED = Convention(
+    "paddle aligned=True",
+    0.5,
+    0.0,
+    None,
+    "paddle.vision.ops.roi_align docs: box coordinates pixel-shifted by -0.5 (Detectron2), no clamp; adaptive "
+    "grid ceil(roi_width / output_width)",
+)
+
+
+@dataclass(frozen=True)
+class Column:
+    """One more framework's side of a ``TABLE`` row: its parameter, default and a note."""
+
+    parameter: str
+    default: str
+    note: str
+
+
+#: framework -> one Column per TABLE row, in TABLE's order (input, boxes, output_size,
+#: spatial_scale, sampling_ratio, aligned).
+EXTRA_COLUMNS: dict[str, tuple[Column, ...]] = {
+    "onnxruntime": (
+        Column("X", "-", "an input; float16/float32/float64 (opset 16)"),
+        Column("rois [K,4] + batch_indices [K]", "-", "inputs; the batch index is split off as int64 (truncated)"),
+        Column("output_height, output_width", "1, 1", "attributes (all below too); two ints"),
+        Column("spatial_scale", "1.0", "a FLOAT attribute: stored as float32"),
+        Column("sampling_ratio", "0", "adaptive is 0; ORT rejects < 0, so -1 -> 0"),
+        Column("coordinate_transformation_mode", "half_pixel", "False->output_half_pixel, True->half_pixel; opset 10: no attribute = False"),
+    ),
+    "paddle": (
+        Column("x", "-", "float32/float64 on CPU (no float16)"),
+        Column("boxes [K,4] + boxes_num [N] int32", "-", "boxes grouped per image in batch order"),
+        Column("output_size", "-", "int or (h, w)"),
+        Column("spatial_scale", "1.0", "a float attribute: stored as float32"),
+        Column("sampling_ratio", "-1", "same meaning and default as torchvision"),
+        Column("aligned", "True", "defaults differ: torchvision False, Paddle True"),
+    ),
+}
+
+
+@dataclass(frozen=True)
+class OnnxCall:
+    """A one-node ONNX ``RoiAlign(X, rois, batch_indices)`` model (mode ``avg``).
+
+    ``coordinate_transformation_mode`` is None for opset 10, which has no such attribute.
+    """
+
+    output_height: int
+    output_width: int
+    spatial_scale: float
+    sampling_ratio: int
+    coordinate_transformation_mode: str | None
+    opset: int = 16
+    mode: str = "avg"
+
+    def attributes(self) -> dict[str, object]:
+        attrs: dict[str, object] = {
+            "mode": self.mode,
+            "output_height": self.output_height,
+            "output_width": self.output_width,
+            "sampling_ratio": self.sampling_ratio,
+            "spatial_scale": self.spatial_scale,
+        }
+        if self.coordinate_transformation_mode is not None:
+            attrs["coordinate_transformation_mode"] = self.coordinate_transformation_mode
+        return attrs
+
+    def problem(self) -> str | None:
+        """Why this call cannot be built as an ONNX model (None: it can)."""
+        if self.opset < 16 and self.coordinate_transformation_mode not in (None, "output_half_pixel"):
+            return f"ONNX RoiAlign opset {self.opset} has no coordinate_transformation_mode: aligned=True is not expressible"
+        return None
+
+    def render(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.attributes().items())
+        return f"RoiAlign[opset {self.opset}]({args})(X, rois[:, 1:], batch_indices=int64(rois[:, 0]))"
+
+
+ONNX_OPSETS = (10, 16)
+
+
+def default_onnx_opset() -> int:
+    """The opset the onnxruntime runner builds: 16, or ``PARITY_ONNX_OPSET`` (10 or 16).
+
+    An environment variable, so that the driver (which judges) and the worker (which runs)
+    agree: workers inherit the driver's environment.
+    """
+    import os
+
+    value = int(os.environ.get("PARITY_ONNX_OPSET", "16"))
+    if value not in ONNX_OPSETS:
+        from parity.errors import UsageError
+
+        raise UsageError(f"PARITY_ONNX_OPSET must be one of {ONNX_OPSETS}; got {value}")
+    return value
+
+
+def to_onnx(attrs: Attrs, port: Port = Port.MAPPED, opset: int | None = None) -> OnnxCall:
+    """The ONNX RoiAlign node for a torchvision call (as torch.onnx exports it), or with ONNX's defaults.
+
+    torchvision's adaptive ``sampling_ratio`` (any value <= 0, default -1) is ONNX's 0.  Opset 10
+    has no coordinate_transformation_mode: it is the ``output_half_pixel`` behaviour.
+    """
+    opset = default_onnx_opset() if opset is None else opset
+    ph, pw = attrs.output_size
+    if port is Port.DEFAULTS:  # sampling_ratio=0 and (opset 16) half_pixel
+        return OnnxCall(ph, pw, float(attrs.spatial_scale), 0, "half_pixel" if opset >= 16 else None, opset)
+    mode = "half_pixel" if attrs.aligned else "output_half_pixel"
+    if opset < 16 and not attrs.aligned:
+        mode = None
+    return OnnxCall(ph, pw, float(attrs.spatial_scale), max(attrs.sampling_ratio, 0), mode, opset)
+
+
+def onnx_semantics(call: OnnxCall) -> Semantics:
+    """What the ONNX spec documents for ``call`` (opset 10 = output_half_pixel)."""
+    aligned = call.coordinate_transformation_mode == "half_pixel"
+    return Semantics(ONNX_HALF_PIXEL if aligned else ONNX_OUTPUT_HALF_PIXEL, call.sampling_ratio)
+
+
+@dataclass(frozen=True)
+class PaddleCall:
+    """``paddle.vision.ops.roi_align(x, boxes, boxes_num, output_size, spatial_scale, sampling_ratio, aligned)``."""
+
+    output_size: tuple[int, int]
+    spatial_scale: float
+    sampling_ratio: int
+    aligned: bool
+
+    def render(self) -> str:
+        return (
+            f"paddle.vision.ops.roi_align(x, boxes, boxes_num, output_size={self.output_size}, "
+            f"spatial_scale={self.spatial_scale!r}, sampling_ratio={self.sampling_ratio}, aligned={self.aligned})"
+        )
+
+
+PADDLE_DEFAULTS = {"sampling_ratio": -1, "aligned": True}
+
+
+def to_paddle(attrs: Attrs, port: Port = Port.MAPPED) -> PaddleCall:
+    """The Paddle call for a torchvision call: the same arguments, or Paddle's defaults (aligned=True)."""
+    if port is Port.DEFAULTS:
+        return PaddleCall(attrs.output_size, float(attrs.spatial_scale), **PADDLE_DEFAULTS)
+    return PaddleCall(attrs.output_size, float(attrs.spatial_scale), attrs.sampling_ratio, attrs.aligned)
+
+
+def paddle_semantics(call: PaddleCall) -> Semantics:
+    """What Paddle documents for ``call`` (its docstring is torchvision's, including ceil)."""
+    return Semantics(PADDLE_ALIGNED if call.aligned else PADDLE_UNALIGNED, call.sampling_ratio)
+
+
+DOCUMENTED_SEMANTICS["onnxruntime"] = lambda attrs, port: onnx_semantics(to_onnx(attrs, port))
+DOCUMENTED_SEMANTICS["paddle"] = lambda attrs, port: paddle_semantics(to_paddle(attrs, port))
+
+#: framework -> the call it makes for a torchvision call (for reports: one column per framework).
+CALLS: dict[str, Callable[[Attrs, Port], str]] = {
+    "torchvision": lambda attrs, port: (
+        f"torchvision.ops.roi_align(input, boxes, output_size={attrs.output_size}, spatial_scale={attrs.spatial_scale!r}, "
+        f"sampling_ratio={attrs.sampling_ratio}, aligned={attrs.aligned})"
+    ),
+    "mindspore": lambda attrs, port: to_mindspore(attrs, port).render(),
+    "onnxruntime": lambda attrs, port: to_onnx(attrs, port).render(),
+    "paddle": lambda attrs, port: to_paddle(attrs, port).render(),
+}

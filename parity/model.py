@@ -86,6 +86,7 @@ class RunResult:
     outputs: dict[str, np.ndarray] = field(default_factory=dict)
     message: str = ""
     seconds: float = 0.0
+    determinism: dict[str, dict[str, float]] = field(default_factory=dict)  # output -> distinct, spread
 
 
 class Verdict(str, enum.Enum):

@@ -125,7 +125,8 @@ class Worker:
                 message=f"no result after {self.timeout:g} s; worker killed",
                 seconds=time.monotonic() - start,
             )
-        return RunResult(case_id, self.runner, Status(header["status"]), arrays, header["message"], header["seconds"])
+        status = Status(header["status"])
+        return RunResult(case_id, self.runner, status, arrays, header["message"], header["seconds"], header.get("determinism", {}))
 
     def _receive(self, deadline: float) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         assert self.proc is not None and self.proc.stdout is not None

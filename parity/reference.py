@@ -4,12 +4,18 @@ The kernel follows the Detectron/Caffe2 RoIAlign that torchvision's C++ kernel i
 (``shared/design/roi_align.md`` section 1), parameterised by a :class:`Convention` that
 captures how each framework turns a roi into a sampling window (section 2).
 
-Why a gather formulation: every output bin is a weighted sum of at most
-``4 * gh * gw`` feature pixels.  For each roi we build, fully vectorized, the flat indices
-of those pixels in a channels-last copy of the features and the matching weights; one
-gather plus one batched matrix product then yields every channel at once.  The same plan
-(indices + weights) is the exact linear map of the forward pass, so its transpose is the
-backward pass.
+Two executions of the same linear map, chosen per call:
+
+- the separable plan of :mod:`parity.reference_plan` (a gather of the rows x columns each roi
+  reads, then two small matrix products), for large calls with finite features.  Several times
+  faster than the per-sample form, it keeps the oracle affordable on detection-sized workloads.
+- the per-sample gather below, for features holding NaN/Inf and for small calls (most cases of a
+  parity suite), where its lower fixed cost wins.  For every bin it names the ``4 * gh * gw``
+  corner pixels that the C++ kernel reads, so a NaN reaches exactly the bins it reaches there
+  (``nan_mode``); a dense product would spread it through 0 * NaN to every bin of the window.
+
+The backward pass (:func:`roi_align_backward`) is the transpose of the same map, computed by the
+same two executions (the per-sample one also for non-finite output gradients).
 
 Undefined and invalid inputs (a batch index outside the batch, non-finite roi coordinates)
 raise :class:`parity.errors.InvalidInput` instead of producing numbers: what a framework
@@ -19,16 +25,21 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal, Sequence
+from typing import Iterator, Literal, Sequence
 
 import numpy as np
 
+from parity import reference_plan
 from parity.errors import InvalidInput
+from parity.reference_plan import axis_corners as _axis_corners
 
 NanMode = Literal["kernel", "weighted"]
 
 #: Upper bound on gathered elements per chunk of rois (keeps peak memory ~100 MB).
 _CHUNK_ELEMENTS = 1 << 23
+#: Up to this many per-sample values, the per-sample form is faster than the separable plan, whose
+#: planning costs a fixed ~0.5 ms: small cases (most of a parity suite) take it whatever the values.
+SMALL = 1 << 17
 
 
 @dataclass(frozen=True)
@@ -38,8 +49,10 @@ class Convention:
     start = x1 * s - offset;  end = (x2 + end_pad) * s - offset;
     size  = max(end - start, min_size) when ``min_size`` is set, else end - start.
     Adaptive sampling (``sampling_ratio <= 0``) uses ``adaptive_grid(size / pooled)`` samples per
-    bin side; ``empty_grid_nan`` divides an empty grid's zero sum by zero (NaN) instead of by 1.
-    The last two exist to state *predictions* for declared divergences (parity.divergence).
+    bin side; ``empty_grid_nan`` divides an empty grid's zero sum by zero (NaN) instead of by 1;
+    ``batch_index`` says whether a fractional batch index is truncated (torchvision's C cast) or
+    rounded.  The last three exist to state *predictions* for declared divergences
+    (parity.divergence).
     """
 
     name: str
@@ -49,6 +62,7 @@ class Convention:
     documented_by: str
     adaptive_grid: Literal["ceil", "floor"] = "ceil"
     empty_grid_nan: bool = False
+    batch_index: Literal["trunc", "round"] = "trunc"  # how a fractional batch index picks an image
 
 
 TORCHVISION_UNALIGNED = Convention(
@@ -117,38 +131,116 @@ def roi_align(
     averaging stay in float64.  It shows which samples rounding alone moves across a
     discontinuity (the image border, a grid-size step).
     """
-    x = np.asarray(features, dtype=np.float64)
+    x = np.asarray(features)
+    if x.dtype.kind != "f":
+        x = x.astype(np.float64)
     if x.ndim != 4:
         raise InvalidInput(f"features must be [N, C, H, W]; got shape {x.shape}")
-    r = rois_from_boxes(rois) if isinstance(rois, (list, tuple)) else np.asarray(rois, dtype=np.float64)
-    if r.ndim != 2 or r.shape[1] != 5:
-        raise InvalidInput(f"rois must be [K, 5] (batch_index, x1, y1, x2, y2); got shape {r.shape}")
-    ph, pw = pooled_shape(output_size)
-    if ph <= 0 or pw <= 0:
-        raise InvalidInput(f"output_size must be positive; got {(ph, pw)}")
+    r = _rois(rois)
+    ph, pw = _pooled(output_size)
     n, c, h, w = x.shape
     out = np.zeros((len(r), ph, pw, c), dtype=np.float64)
     if len(r) == 0 or c == 0:
         return out.transpose(0, 3, 1, 2)
     plan = _window(r, n, float(spatial_scale), convention, ph, pw, sampling_ratio, geometry_dtype)
+    large = h > 0 and w > 0 and _per_sample_values(plan, ph * pw, c) > SMALL
+    if not (large and reference_plan.forward(x, plan, (ph, pw), out)):
+        out[...] = 0.0
+        _gather_forward(x.astype(np.float64, copy=False), plan, nan_mode, out)
     if convention.empty_grid_nan:
         out[(plan.grid_h * plan.grid_w) == 0] = np.nan
-    # Channels-last copy with one extra all-zero pixel: samples that must not read the
-    # image (outside it, or zero-weight corners in "weighted" mode) point there.
+    return out.transpose(0, 3, 1, 2)
+
+
+def roi_align_backward(
+    grad_output: np.ndarray,
+    features_shape: Sequence[int],
+    rois: np.ndarray | Sequence[np.ndarray],
+    output_size: int | Sequence[int],
+    spatial_scale: float = 1.0,
+    sampling_ratio: int = -1,
+    convention: Convention = TORCHVISION_UNALIGNED,
+    geometry_dtype: str = "float64",
+) -> np.ndarray:
+    """Gradient of :func:`roi_align` w.r.t. the features, in float64: ``[K, C, PH, PW]`` -> ``[N, C, H, W]``.
+
+    The forward is linear in the features, so this is its exact transpose: every sample hands
+    ``grad * weight`` back to the pixels it read.  The rois get no gradient (as in torchvision).
+    A non-finite ``grad_output`` takes the per-sample path, which, like the C++ kernel, adds to
+    all four corners of an in-image sample, so a NaN reaches zero-weight corners too.
+    """
+    shape = tuple(int(v) for v in features_shape)
+    if len(shape) != 4 or min(shape) < 0:
+        raise InvalidInput(f"features_shape must be [N, C, H, W]; got {features_shape!r}")
+    n, c, h, w = shape
+    r = _rois(rois)
+    ph, pw = _pooled(output_size)
+    g = np.asarray(grad_output, dtype=np.float64)
+    if g.shape != (len(r), c, ph, pw):
+        raise InvalidInput(f"grad_output must be [K, C, PH, PW] = {(len(r), c, ph, pw)}; got {g.shape}")
+    if len(r) == 0 or c == 0 or h == 0 or w == 0:
+        return np.zeros(shape, dtype=np.float64)
+    plan = _window(r, n, float(spatial_scale), convention, ph, pw, sampling_ratio, geometry_dtype)
+    if _per_sample_values(plan, ph * pw, c) > SMALL and reference_plan.finite(g):
+        return reference_plan.backward(g, plan, (ph, pw), (n, c, h, w))
+    return _gather_backward(g, plan, (n, c, h, w))
+
+
+def _rois(rois: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
+    r = rois_from_boxes(rois) if isinstance(rois, (list, tuple)) else np.asarray(rois, dtype=np.float64)
+    if r.ndim != 2 or r.shape[1] != 5:
+        raise InvalidInput(f"rois must be [K, 5] (batch_index, x1, y1, x2, y2); got shape {r.shape}")
+    return r
+
+
+def _pooled(output_size: int | Sequence[int]) -> tuple[int, int]:
+    ph, pw = pooled_shape(output_size)
+    if ph <= 0 or pw <= 0:
+        raise InvalidInput(f"output_size must be positive; got {(ph, pw)}")
+    return ph, pw
+
+
+def _per_sample_values(plan: _Window, bins: int, channels: int) -> int:
+    """How many values the per-sample form gathers: 4 corners x samples x bins x channels."""
+    samples = np.maximum(plan.grid_h, 0) * np.maximum(plan.grid_w, 0)
+    return 4 * bins * channels * int(samples.sum())
+
+
+def _gather_forward(x: np.ndarray, plan: _Window, nan_mode: NanMode, out: np.ndarray) -> None:
+    """The per-sample form: each bin gathers its ``4 * gh * gw`` corner pixels and weighs them.
+
+    A channels-last copy with one extra all-zero pixel: samples that must not read the image
+    (outside it, or zero-weight corners in "weighted" mode) point there.
+    """
+    n, c, h, w = x.shape
+    ph, pw = out.shape[1:3]
     table = np.zeros((n * h * w + 1, c), dtype=np.float64)
     table[:-1] = x.transpose(0, 2, 3, 1).reshape(n * h * w, c)
-    zero_row = n * h * w
+    for gh, gw, k in _sample_chunks(plan, ph * pw, c):
+        idx, wts = _sampling_plan(plan, k, gh, gw, (ph, pw, h, w), n * h * w, nan_mode)
+        out[k] = np.matmul(wts[..., None, :], table[idx])[..., 0, :]
+
+
+def _gather_backward(g: np.ndarray, plan: _Window, shape: tuple[int, int, int, int]) -> np.ndarray:
+    """The per-sample form transposed: each corner the C++ kernel touches gets ``grad * weight``."""
+    n, c, h, w = shape
+    ph, pw = g.shape[2:]
+    table = np.zeros((n * h * w + 1, c), dtype=np.float64)
+    bins = g.transpose(0, 2, 3, 1)  # [K, PH, PW, C]
+    for gh, gw, k in _sample_chunks(plan, ph * pw, c):
+        idx, wts = _sampling_plan(plan, k, gh, gw, (ph, pw, h, w), n * h * w, "kernel")
+        np.add.at(table, idx.ravel(), (wts[..., None] * bins[k][:, :, :, None, :]).reshape(-1, c))
+    return table[:-1].reshape(n, h, w, c).transpose(0, 3, 1, 2)
+
+
+def _sample_chunks(plan: _Window, bins: int, channels: int) -> Iterator[tuple[int, int, np.ndarray]]:
+    """Rois of each non-empty grid, in chunks of at most _CHUNK_ELEMENTS gathered values."""
     for (gh, gw), members in plan.groups().items():
         if gh <= 0 or gw <= 0:
             continue  # the C++ sampling loops run zero times: the bin stays 0
-        samples = ph * pw * gh * gw * 4
-        step = max(1, _CHUNK_ELEMENTS // max(1, samples * c))
+        step = max(1, _CHUNK_ELEMENTS // max(1, bins * gh * gw * 4 * channels))
         for start in range(0, len(members), step):
-            k = members[start : start + step]
-            idx, wts = _sampling_plan(plan, k, gh, gw, (ph, pw, h, w), zero_row, nan_mode)
-            gathered = table[idx]  # [k, ph, pw, S, C]
-            out[k] = np.matmul(wts[..., None, :], gathered)[..., 0, :]
-    return out.transpose(0, 3, 1, 2)
+            yield gh, gw, members[start : start + step]
 
 
 def sampling_grid(
@@ -204,11 +296,12 @@ def _window(
     if not np.all(np.isfinite(r)):
         bad = int(np.flatnonzero(~np.all(np.isfinite(r), axis=1))[0])
         raise InvalidInput(f"roi {bad} has a non-finite value {r[bad].tolist()}; the result is undefined")
-    batch = np.trunc(r[:, 0])  # torchvision: C cast of the float batch index
+    # torchvision: a C cast of the float batch index; "round" is to nearest (ties to even)
+    batch = np.trunc(r[:, 0]) if conv.batch_index == "trunc" else np.rint(r[:, 0])
     outside = (batch < 0) | (batch >= n)
     if outside.any():
         bad = int(np.flatnonzero(outside)[0])
-        raise InvalidInput(f"roi {bad} has batch index {r[bad, 0]!r}, outside the batch of {n} images")
+        raise InvalidInput(f"roi {bad} has batch index {float(r[bad, 0])!r}, outside the batch of {n} images")
     t = np.dtype(geometry_dtype).type
     g = r.astype(geometry_dtype)
     scale, offset, pad = t(s), t(conv.offset), t(conv.end_pad)
@@ -234,33 +327,6 @@ def _grid(bins: np.ndarray, conv: Convention) -> np.ndarray:
         raise InvalidInput(f"adaptive sampling would need {math.ceil(float(np.max(bins)))} samples per bin side")
     rounded = np.ceil(bins) if conv.adaptive_grid == "ceil" else np.floor(bins)
     return rounded.astype(np.float64).astype(np.int64)
-
-
-def _axis_corners(
-    start: np.ndarray, bins: np.ndarray, grid: int, pooled: int, size: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Sample positions along one axis -> corner indices, weights and in-image flags.
-
-    Returns ``idx[k, p, g, 2]`` (low/high pixel), ``wt[k, p, g, 2]`` and ``valid[k, p, g]``,
-    following the C++ bilinear rule: out-of-image samples (< -1 or > size) count as 0,
-    coordinates are clamped to >= 0, and a sample at or past the last pixel reads it alone.
-    """
-    t = start.dtype.type
-    p = np.arange(pooled, dtype=start.dtype)[None, :, None]
-    g = np.arange(grid, dtype=start.dtype)[None, None, :]
-    b = bins[:, None, None]
-    v = (start[:, None, None] + p * b + (g + t(0.5)) * b / t(grid)).astype(np.float64)
-    valid = ~((v < -1.0) | (v > size))
-    v = np.maximum(v, 0.0)
-    low = np.floor(v).astype(np.int64)
-    edge = low >= size - 1
-    low = np.where(edge, size - 1, low)
-    high = np.where(edge, size - 1, low + 1)
-    v = np.where(edge, low.astype(np.float64), v)
-    frac = v - low
-    idx = np.stack([low, high], axis=-1)
-    wt = np.stack([1.0 - frac, frac], axis=-1)
-    return idx, wt, valid
 
 
 def _sampling_plan(

@@ -28,6 +28,8 @@ class RunMeta:
     fixtures: str | None = None  # a fixture folder replayed instead of generating the suite
     budget: int | None = None  # random suite: number of cases
     seed: int | None = None  # random suite: seed
+    grad: bool = False  # also compare gradients of sum(W * out) w.r.t. the features
+    repeat: int = 1  # run each case this many times and count distinct bit patterns
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -39,6 +41,8 @@ class RunMeta:
             "fixtures": self.fixtures,
             "budget": self.budget,
             "seed": self.seed,
+            "grad": self.grad,
+            "repeat": self.repeat,
         }
 
     def all_cases(self) -> list[Case]:
@@ -65,6 +69,7 @@ class CaseRecord:
     statuses: dict[str, str]
     comparisons: tuple[Comparison, ...]
     behaviours: dict[str, str] = field(default_factory=dict)  # robustness cases: runner -> behaviour
+    determinism: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)  # runner -> output -> figures
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -72,6 +77,7 @@ class CaseRecord:
             "statuses": self.statuses,
             "comparisons": [c.to_json() for c in self.comparisons],
             "behaviours": self.behaviours,
+            "determinism": self.determinism,
         }
 
 
@@ -103,7 +109,15 @@ def read_meta(out_dir: Path) -> RunMeta:
         d = json.loads(path.read_text())
         i, n = d["shard"]
         return RunMeta(
-            d["suite"], d["keyword"], tuple(d["runners"]), (int(i), int(n)), d.get("fixtures"), d.get("budget"), d.get("seed")
+            d["suite"],
+            d["keyword"],
+            tuple(d["runners"]),
+            (int(i), int(n)),
+            d.get("fixtures"),
+            d.get("budget"),
+            d.get("seed"),
+            bool(d.get("grad", False)),
+            int(d.get("repeat", 1)),
         )
     except (ValueError, KeyError, TypeError) as exc:
         raise FixtureError(f"{path} is corrupt ({exc}); start a new run with a fresh --out") from None
@@ -127,7 +141,7 @@ def read_records(out_dir: Path) -> dict[str, CaseRecord]:
             try:
                 d = json.loads(raw)
                 comparisons = tuple(Comparison.from_json(d["case"], c) for c in d["comparisons"])
-                record = CaseRecord(d["case"], d["statuses"], comparisons, d.get("behaviours", {}))
+                record = CaseRecord(d["case"], d["statuses"], comparisons, d.get("behaviours", {}), d.get("determinism", {}))
             except (ValueError, KeyError, TypeError):
                 if raw.endswith(b"\n"):
                     raise FixtureError(f"{path} line {n} is corrupt; delete the folder and run again") from None

@@ -19,6 +19,7 @@ import numpy as np
 from parity import results
 from parity.divergence import documented_semantics
 from parity.errors import UsageError
+from parity.generate import seed_of
 from parity.judge import REFERENCE, describe_behaviour, judge, reference_semantics
 from parity.model import Case, Comparison, RunResult
 from parity.results import RunMeta
@@ -38,6 +39,7 @@ class RunReport:
     comparisons: list[Comparison] = field(default_factory=list)
     statuses: dict[str, dict[str, str]] = field(default_factory=dict)  # case id -> runner -> status
     behaviours: dict[str, dict[str, str]] = field(default_factory=dict)  # robustness cases only
+    determinism: dict[str, dict[str, dict[str, dict[str, float]]]] = field(default_factory=dict)  # --repeat
     cases: int = 0
     wall_seconds: float = 0.0
     startup_seconds: float = 0.0
@@ -95,7 +97,8 @@ def _save_arrays(
 
 def named_reference(result: RunResult, header: dict) -> RunResult:
     names = {s["name"]: s["key"] for s in header["semantics"]}
-    names.update({f"{n}_{suffix}": f"{k}|{suffix}" for n, k in list(names.items()) for suffix in ("bound", "geom")})
+    suffixes = ("bound", "geom", "grad", "grad_bound", "grad_geom")
+    names.update({f"{n}_{sfx}": f"{k}|{sfx.replace('_', '|')}" for n, k in list(names.items()) for sfx in suffixes})
     outputs = {names[k]: v for k, v in result.outputs.items()}
     return dataclasses.replace(result, outputs=outputs)
 
@@ -113,10 +116,26 @@ def _start(runners: tuple[str, ...], out_dir: Path, timeout: float, pythons: dic
     return workers
 
 
-def _run_case(case: Case, workers: dict[str, Worker], frameworks: tuple[str, ...]) -> tuple[dict[str, RunResult], RunResult]:
+def grad_weight(case: Case) -> np.ndarray | None:
+    """The seeded weight W of the backward check ``d sum(W * out) / d features`` (None: no gradient)."""
+    r = case.rois
+    if case.invalid or r.ndim != 2 or case.features.ndim != 4 or case.features.dtype.kind != "f":
+        return None
+    ph, pw = case.attrs.output_size
+    rng = np.random.default_rng(seed_of(case.id + "/grad"))
+    return rng.standard_normal((len(r), case.features.shape[1], ph, pw)).astype(case.features.dtype)
+
+
+def _run_case(
+    case: Case, workers: dict[str, Worker], frameworks: tuple[str, ...], meta: RunMeta
+) -> tuple[dict[str, RunResult], RunResult]:
     """Send the case to every worker at once (they compute side by side), then collect."""
-    headers = {r: request_header(case, r, frameworks) for r in workers}
+    headers = {r: {**request_header(case, r, frameworks), "repeat": meta.repeat} for r in workers}
+    headers[REFERENCE]["repeat"] = 1  # the oracle's determinism is not under test
     arrays = {"features": case.features, "rois": case.rois}
+    weight = grad_weight(case) if meta.grad else None
+    if weight is not None:
+        arrays["grad_weight"] = weight
     for r, w in workers.items():
         w.send(headers[r], arrays)  # a dead worker shows up as CRASH in receive()
     results = {r: w.receive(case.id) for r, w in workers.items()}
@@ -124,7 +143,7 @@ def _run_case(case: Case, workers: dict[str, Worker], frameworks: tuple[str, ...
 
 
 def _shrink_failures(
-    cases: list[Case], report: RunReport, workers: dict[str, Worker], frameworks: tuple[str, ...], folder: Path
+    cases: list[Case], report: RunReport, workers: dict[str, Worker], frameworks: tuple[str, ...], meta: RunMeta, folder: Path
 ) -> list[str]:
     """Shrink each case with an unexpected framework verdict; returns the ids saved."""
     failing = {(c.case_id, c.actual, c.expected, c.verdict) for c in report.comparisons if c.verdict.unexpected}
@@ -135,7 +154,7 @@ def _shrink_failures(
             continue
 
         def still_fails(candidate: Case, keys: set = keys) -> bool:
-            outs, ref = _run_case(candidate, workers, frameworks)
+            outs, ref = _run_case(candidate, workers, frameworks, meta)
             return any((c.actual, c.expected, c.verdict) in keys for c in judge(candidate, outs, ref))
 
         small = shrink(case, still_fails)
@@ -179,23 +198,26 @@ def run(
             for case in cases:
                 record = done.get(case.id)
                 if record is None:
-                    outs, ref = _run_case(case, workers, frameworks)
+                    outs, ref = _run_case(case, workers, frameworks, meta)
                     comparisons = judge(case, outs, ref)
                     _save_arrays(out_dir, case, outs, ref, frameworks)
                     everyone = {**outs, REFERENCE: ref}
                     statuses = {r: res.status.value for r, res in everyone.items()}
                     behaviours = {r: describe_behaviour(res) for r, res in everyone.items()} if case.invalid else {}
-                    record = results.CaseRecord(case.id, statuses, tuple(comparisons), behaviours)
+                    determinism = {r: res.determinism for r, res in outs.items() if res.determinism}
+                    record = results.CaseRecord(case.id, statuses, tuple(comparisons), behaviours, determinism)
                     results.append(log, record)
                 report.comparisons.extend(record.comparisons)
                 report.statuses[case.id] = record.statuses
                 if record.behaviours:
                     report.behaviours[case.id] = record.behaviours
+                if record.determinism:
+                    report.determinism[case.id] = record.determinism
                 report.cases += 1
                 if on_case:
                     on_case(case, list(record.comparisons))
         if regressions is not None:
-            report.shrunk = _shrink_failures(cases, report, workers, frameworks, regressions)
+            report.shrunk = _shrink_failures(cases, report, workers, frameworks, meta, regressions)
     finally:
         for w in workers.values():
             w.stop()

@@ -82,3 +82,41 @@ def robustness_matrix(report: RunReport) -> list[RobustnessRow]:
         )
         rows.append(RobustnessRow(case_id, behaviours, dangerous))
     return rows
+
+
+@dataclass(frozen=True)
+class DeterminismRow:
+    """Repeat runs of one runner's output (forward ``out`` or backward ``grad``) over a run."""
+
+    runner: str
+    output: str
+    cases: int
+    nondeterministic: int
+    max_distinct: int
+    max_spread: float
+    example: str
+
+
+def determinism(report: RunReport) -> list[DeterminismRow]:
+    """Per runner and output: how many cases gave more than one bit pattern under --repeat."""
+    rows: dict[tuple[str, str], list[tuple[str, dict[str, float]]]] = {}
+    for case_id, runners in report.determinism.items():
+        for runner, outputs in runners.items():
+            for output, figures in outputs.items():
+                rows.setdefault((runner, output), []).append((case_id, figures))
+    result = []
+    for (runner, output), items in rows.items():
+        varying = [(cid, f) for cid, f in items if f["distinct"] > 1]
+        worst = max(varying, key=lambda item: item[1]["spread"], default=("", {"distinct": 1, "spread": 0.0}))
+        result.append(
+            DeterminismRow(
+                runner,
+                output,
+                len(items),
+                len(varying),
+                int(max(f["distinct"] for _, f in items)),
+                float(worst[1]["spread"]),
+                worst[0],
+            )
+        )
+    return result

@@ -6,11 +6,14 @@ A native crash kills only this process; the driver reports it as CRASH and resta
 """
 from __future__ import annotations
 
+import hashlib
 import importlib
 import os
 import sys
 import time
 import traceback
+
+import numpy as np
 
 from parity import protocol
 from parity.errors import Unsupported
@@ -21,6 +24,20 @@ def _first_lines(exc: BaseException) -> str:
     text = str(exc).split("\n----")[0].strip()
     lines = [ln for ln in text.splitlines() if ln.strip()][:3]
     return f"{type(exc).__name__}: {' '.join(lines)}"[:500]
+
+
+def _repeat(module: object, header: dict, arrays: dict, first: dict) -> dict:
+    """Run the case ``repeat`` times in all: per output, distinct bit patterns and spread from the first."""
+    digests = {k: {hashlib.sha256(v.tobytes()).hexdigest()} for k, v in first.items()}
+    spread = dict.fromkeys(first, 0.0)
+    for _ in range(int(header["repeat"]) - 1):
+        again = module.run(header, arrays)  # type: ignore[attr-defined]
+        for k, v in again.items():
+            digests[k].add(hashlib.sha256(v.tobytes()).hexdigest())
+            with np.errstate(invalid="ignore"):
+                diff = np.abs(v.astype(np.float64) - first[k].astype(np.float64))
+            spread[k] = max(spread[k], float(np.nanmax(diff)) if diff.size else 0.0)
+    return {k: {"distinct": len(digests[k]), "spread": spread[k]} for k in first}
 
 
 def main(argv: list[str]) -> int:
@@ -36,9 +53,12 @@ def main(argv: list[str]) -> int:
             return 0
         header, arrays = msg
         start = time.perf_counter()
-        outputs = {}
+        outputs: dict = {}
+        determinism: dict = {}
         try:
             outputs = module.run(header, arrays)
+            if int(header.get("repeat", 1)) > 1:
+                determinism = _repeat(module, header, arrays, outputs)
             status, message = "ok", ""
         except Unsupported as exc:
             status, message = "unsupported", str(exc)
@@ -46,7 +66,7 @@ def main(argv: list[str]) -> int:
             status, message = "error", _first_lines(exc)
             if os.environ.get("PARITY_DEBUG"):
                 traceback.print_exc()
-        reply = {"status": status, "message": message, "seconds": time.perf_counter() - start}
+        reply = {"status": status, "message": message, "seconds": time.perf_counter() - start, "determinism": determinism}
         out.write(protocol.encode(reply, outputs))
         out.flush()
 

@@ -101,3 +101,135 @@ def test_float16_geometry_rounds_sample_positions():
     exact = roi_align(x, rois, 2, 0.3, 2)
     rounded = roi_align(x, rois, 2, 0.3, 2, geometry_dtype="float16")
     assert 0 < np.max(np.abs(exact - rounded)) < 1e-2
+
+
+# --- The separable fast path and the backward pass -------------------------------------------------------
+
+
+@pytest.fixture(params=["separable", "per-sample"])
+def path(request, monkeypatch) -> str:
+    """Run a test through each of the reference's two executions (parity.reference.SMALL picks one)."""
+    monkeypatch.setattr(reference, "SMALL", -1 if request.param == "separable" else 1 << 62)
+    return request.param
+
+
+def test_separable_path_equals_torchvision_float64_on_seeded_random_cases(monkeypatch):
+    """The cases of test_equals_torchvision_float64_on_seeded_random_cases, all through the separable plan."""
+    monkeypatch.setattr(reference, "SMALL", -1)
+    test_equals_torchvision_float64_on_seeded_random_cases()
+
+
+def _torch_forward_and_grad(x, rois, out, scale, sr, aligned, g):
+    features = torch.from_numpy(x).requires_grad_()
+    y = tv_roi_align(features, torch.from_numpy(rois), out, scale, sr, aligned)
+    (grad,) = torch.autograd.grad(y, features, torch.from_numpy(g))
+    return y.detach().numpy(), grad.numpy()
+
+
+def test_backward_equals_torchvision_float64_autograd_on_seeded_random_cases(path):
+    """<= 1e-12 against torchvision's float64 autograd gradient, random output gradients, every geometry."""
+    rng = np.random.default_rng(20261128)
+    compared, worst = 0, 0.0
+    for i in range(300):
+        x, rois, out, scale, sr, aligned = _random_case(rng, ["inside", "border", "outside", "tiny", "inverted"][i % 5])
+        g = rng.standard_normal((len(rois), x.shape[1], *reference.pooled_shape(out)))
+        try:
+            _, expected = _torch_forward_and_grad(x, rois, out, scale, sr, aligned, g)
+        except ValueError as exc:  # the torchvision error of test_equals_torchvision_float64_on_seeded_random_cases
+            assert aligned and sr <= 0 and "max_size" in str(exc)
+            continue
+        conv = TORCHVISION_ALIGNED if aligned else TORCHVISION_UNALIGNED
+        actual = reference.roi_align_backward(g, x.shape, rois, out, scale, sr, conv)
+        assert actual.shape == x.shape
+        worst = max(worst, float(np.max(np.abs(actual - expected))))
+        compared += 1
+    assert compared >= 250
+    assert worst <= 1e-12
+
+
+def test_backward_is_the_adjoint_of_the_forward(path):
+    """<g, A d> == <A^T g, d> for random g, d: the backward is the transpose of the forward's linear map.
+
+    Relative to sum |g| |A d|, the size of the terms the two sides add in different orders.
+    """
+    rng = np.random.default_rng(7)
+    for i, conv in enumerate(reference.CONVENTIONS.values()):
+        for sr in (-1, 0, 2):
+            x, rois, out, scale, _, _ = _random_case(rng, ["inside", "border", "tiny", "outside"][i])
+            d = rng.standard_normal(x.shape)
+            forward = roi_align(d, rois, out, scale, sr, conv)
+            g = rng.standard_normal(forward.shape)
+            backward = reference.roi_align_backward(g, x.shape, rois, out, scale, sr, conv)
+            lhs, rhs = float(np.vdot(g, forward)), float(np.vdot(backward, d))
+            assert abs(lhs - rhs) <= 1e-12 * max(float(np.vdot(np.abs(g), np.abs(forward))), 1e-300)
+
+
+def test_fast_path_covers_both_forms_and_channel_blocks(monkeypatch):
+    """Detection-sized geometry (sparse and crowded samples, many rois, channel blocks) against torchvision.
+
+    The random cases above are tiny; this one makes the plan use both axis forms, both contraction
+    orders, chunks of several rois and several channel blocks, and checks it does.
+    """
+    from parity import reference_plan
+
+    monkeypatch.setattr(reference_plan, "TABLE_BYTES", 1)  # blocks of at least 8 channels: 3 of them
+    monkeypatch.setattr(reference_plan, "CHUNK_BYTES", 64 << 10)
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 20, 40, 52))
+    corners = rng.uniform(-20, 850, (150, 4))
+    boxes = np.concatenate([np.minimum(corners[:, :2], corners[:, 2:]), np.maximum(corners[:, :2], corners[:, 2:])], 1)
+    rois = np.concatenate([rng.integers(0, 2, (150, 1)).astype(np.float64), boxes[:, [0, 1, 2, 3]]], 1)
+    seen = set()
+    for sr, aligned in ((2, False), (-1, True), (3, False)):
+        conv = TORCHVISION_ALIGNED if aligned else TORCHVISION_UNALIGNED
+        g = rng.standard_normal((150, 20, 7, 6))
+        expected, expected_grad = _torch_forward_and_grad(x, rois, (7, 6), 1 / 16, sr, aligned, g)
+        assert np.max(np.abs(roi_align(x, rois, (7, 6), 1 / 16, sr, conv) - expected)) <= 1e-12
+        grad = reference.roi_align_backward(g, x.shape, rois, (7, 6), 1 / 16, sr, conv)
+        assert np.max(np.abs(grad - expected_grad)) <= 1e-12
+        win = reference._window(rois, 2, 1 / 16, conv, 7, 6, sr)
+        for backward in (False, True):
+            for chunk in reference_plan.plan(win, (7, 6), (40, 52), 8, backward):
+                seen.add((chunk.y_first, chunk.first.taps, chunk.second.taps, len(chunk.rois) > 1))
+    for position in range(4):  # y first or not; first axis taps or lines; second likewise; several rois
+        assert {key[position] for key in seen} == {True, False}
+
+
+def test_non_finite_features_keep_the_per_sample_semantics(path):
+    """A NaN that no roi reads changes nothing; one in an image a roi reads reaches the bins the kernel's reads
+    take it to (the separable plan hands such an image to the per-sample form)."""
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((2, 3, 9, 9))
+    rois = np.array([[0, 1.0, 1.0, 6.0, 7.0], [0, 0.5, 2.0, 3.0, 8.5]])
+    x[1, 2, 4, 4] = np.nan  # image 1: no roi reads it
+    expected = tv_roi_align(torch.from_numpy(x), torch.from_numpy(rois), 3, 1.0, 2).numpy()
+    np.testing.assert_allclose(roi_align(x, rois, 3, 1.0, 2), expected, rtol=0, atol=1e-12)
+    x[0, 1, 3, 3] = np.inf  # read by roi 0 only: bins that do not read it stay finite
+    expected = tv_roi_align(torch.from_numpy(x), torch.from_numpy(rois), 3, 1.0, 2).numpy()
+    actual = roi_align(x, rois, 3, 1.0, 2)
+    np.testing.assert_array_equal(np.isnan(actual), np.isnan(expected))
+    np.testing.assert_array_equal(np.isinf(actual), np.isinf(expected))
+    finite = np.isfinite(expected)
+    assert np.max(np.abs(actual[finite] - expected[finite])) <= 1e-12 and (~finite).any() and finite[0].any()
+
+
+def test_nan_in_the_output_gradient_reaches_every_corner_torchvision_touches(path):
+    rng = np.random.default_rng(12)
+    x = rng.standard_normal((1, 2, 6, 7))
+    rois = np.array([[0, 1.2, 0.5, 4.7, 5.1], [0, -3.0, -3.0, -2.0, -2.5]])
+    g = rng.standard_normal((2, 2, 3, 3))
+    g[0, 1, 1, 1] = np.nan
+    _, expected = _torch_forward_and_grad(x, rois, 3, 1.0, 2, False, g)
+    actual = reference.roi_align_backward(g, x.shape, rois, 3, 1.0, 2)
+    np.testing.assert_array_equal(np.isnan(actual), np.isnan(expected))
+    assert np.isnan(actual).any()
+    np.testing.assert_allclose(np.nan_to_num(actual), np.nan_to_num(expected), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "g_shape, features_shape, match",
+    [((1, 1, 2, 2), (1, 1, 3), "features_shape"), ((1, 1, 3, 3), (1, 1, 3, 3), "grad_output")],
+)
+def test_backward_refuses_inconsistent_shapes(g_shape, features_shape, match):
+    with pytest.raises(InvalidInput, match=match):
+        reference.roi_align_backward(np.zeros(g_shape), features_shape, np.array([[0, 0, 0, 1, 1.0]]), 2)

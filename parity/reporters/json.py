@@ -1,6 +1,7 @@
 """``parity.json``: the machine-readable report (schema below, versioned)."""
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ SCHEMA = """\
 {schema_version, suite, runners, versions{package: version}, machine, wall_seconds, startup_seconds,
  cases_per_second, summary{pair: {verdict: count}}, unexpected: int,
  divergences[{name, documented, explanation, evidence, cases, max_abs, example}],
+ determinism[{runner, output ("out" | "grad"), cases, nondeterministic, max_distinct, max_spread, example}],
  robustness[{case, behaviours{runner: "raises: msg" | "crash: ..." | "hang: ..." | "output" | "output with NaN/Inf"},
              dangerous[runner]}],
  cases[{id, suite, attrs{output_size, spatial_scale, sampling_ratio, aligned}, dtype, port, boxes, tags,
@@ -53,6 +55,7 @@ def document(report: RunReport, cases: list[Case]) -> dict[str, Any]:
             }
             for s in summary.divergences_seen(report)
         ],
+        "determinism": [dataclasses.asdict(row) for row in summary.determinism(report)],
         "robustness": [
             {"case": row.case_id, "behaviours": row.behaviours, "dangerous": list(row.dangerous)}
             for row in summary.robustness_matrix(report)

@@ -64,6 +64,7 @@ def render(report: RunReport, cases: list[Case], limit: int | None = None) -> st
         lines.append(f"- ... and {len(bad) - len(shown)} more (parity.md, parity.html)")
     if not bad:
         lines.append("None.")
+    lines += _robustness(report) + _determinism(report)
     seen = summary.divergences_seen(report)
     lines += ["", f"<details><summary>Divergences observed ({len(seen)})</summary>", ""]
     if not seen:
@@ -103,6 +104,52 @@ def render(report: RunReport, cases: list[Case], limit: int | None = None) -> st
             tail = [f"| ... {len(rows) - kept} more rows in parity.md / parity.html | | | | | | |", *tail]
             rows = rows[:kept]
     return "\n".join(lines + rows + tail)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")[:120]
+
+
+def _robustness(report: RunReport) -> list[str]:
+    """Case x runner -> behaviour for invalid input; **!** marks the dangerous reactions."""
+    matrix = summary.robustness_matrix(report)
+    if not matrix:
+        return []
+    runners = list(report.runners)
+    lines = [
+        "",
+        "## Robustness matrix",
+        "",
+        "How each runner treats invalid input. **!** = dangerous: a crash, or silent output where another "
+        "framework raises.",
+        "",
+        "| case | " + " | ".join(runners) + " |",
+        "|---|" + "---|" * len(runners),
+    ]
+    for row in matrix:
+        cells = [("**!** " if r in row.dangerous else "") + _cell(row.behaviours.get(r, "-")) for r in runners]
+        lines.append(f"| `{row.case_id}` | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _determinism(report: RunReport) -> list[str]:
+    rows = summary.determinism(report)
+    if not rows:
+        return []
+    lines = [
+        "",
+        "## Determinism",
+        "",
+        "| runner | pass | cases | with more than one bit pattern | most patterns | largest spread | example |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        what = "forward" if r.output == "out" else "backward"
+        lines.append(
+            f"| {r.runner} | {what} | {r.cases} | {r.nondeterministic} | {r.max_distinct} | {r.max_spread:.3g} | "
+            f"{'`' + r.example + '`' if r.example else '-'} |"
+        )
+    return lines
 
 
 def write(report: RunReport, cases: list[Case], path: Path) -> None:

@@ -73,6 +73,12 @@ def print_summary(report: RunReport, written: list[str]) -> None:
             cells = [("! " if r in row.dangerous else "") + row.behaviours.get(r, "-")[:60] for r in runners]
             grid.add_row(escape(row.case_id), *(escape(c) for c in cells))
         out.print(grid)
+    for row in summary.determinism(report):
+        what = "forward" if row.output == "out" else "backward"
+        out.print(
+            f"determinism {row.runner} {what}: {row.nondeterministic} of {row.cases} cases gave more than one bit "
+            f"pattern (at most {row.max_distinct}; largest spread {row.max_spread:.3g})"
+        )
     for s in summary.divergences_seen(report):
         kind = "documented" if s.divergence.documented else "found by measurement"
         out.print(f"[cyan]divergence[/] {s.divergence.name} ({kind}): {s.cases} cases, up to {s.max_abs:.3g}")

@@ -11,8 +11,11 @@ from __future__ import annotations
 RUNNERS: dict[str, str] = {
     "torchvision": "parity.runners.torchvision",
     "mindspore": "parity.runners.mindspore",
+    "onnxruntime": "parity.runners.onnxruntime",
+    "paddle": "parity.runners.paddle",
+    "torchvision-cuda": "parity.runners.torchvision_cuda",
     "reference": "parity.runners.reference",
 }
 
 #: Runners whose outputs are judged against the reference (all but the oracle itself).
-FRAMEWORKS: tuple[str, ...] = ("torchvision", "mindspore")
+FRAMEWORKS: tuple[str, ...] = ("torchvision", "mindspore", "onnxruntime", "paddle", "torchvision-cuda")

@@ -39,5 +39,15 @@ def run(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[str, np.n
         call = MindSporeCall(**header["mindspore_call"])
     else:
         call = to_mindspore(Attrs.from_json(header["attrs"]), Port(header["port"]))
-    out = _op(call)(ms.Tensor(features), ms.Tensor(rois))
-    return {"out": out.asnumpy()}
+    op, x, r = _op(call), ms.Tensor(features), ms.Tensor(rois)
+    out = op(x, r)
+    if "grad_weight" not in arrays:
+        return {"out": out.asnumpy()}
+    from mindspore import ops
+
+    weight, reduce_sum = ms.Tensor(arrays["grad_weight"]), ops.ReduceSum()
+
+    def loss(f: Any) -> Any:  # sum(W * out); ops.mul, not '*', works with NumPy 2
+        return reduce_sum(ops.mul(op(f, r), weight))
+
+    return {"out": out.asnumpy(), "grad": ms.grad(loss, grad_position=0)(x).asnumpy()}

@@ -6,7 +6,7 @@ from typing import Any
 import numpy as np
 
 from parity import reference
-from parity.compare import rounding_bound
+from parity.compare import rounding_bound, rounding_bound_grad
 from parity.errors import InvalidInput, Unsupported
 from parity.model import Attrs
 
@@ -17,7 +17,8 @@ def versions() -> dict[str, str]:
 
 def run(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Each requested semantics gives ``NAME`` (the result), ``NAME_bound`` (its rounding bound) and
-    ``NAME_geom`` (the result with sampling positions computed in the case's dtype)."""
+    ``NAME_geom`` (the result with sampling positions computed in the case's dtype); with a
+    ``grad_weight``, the same three for the gradient as ``NAME_grad``, ``NAME_grad_bound``, ``NAME_grad_geom``."""
     try:
         return _evaluate(header, arrays)
     except InvalidInput as exc:  # undefined input: reported as the reference rejecting the case
@@ -36,4 +37,9 @@ def _evaluate(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[str
         outputs[sem["name"]] = reference.roi_align(features, *args)
         outputs[sem["name"] + "_bound"] = rounding_bound(features, *args, dtype=dtype)
         outputs[sem["name"] + "_geom"] = reference.roi_align(features, *args, geometry_dtype=dtype)
+        if "grad_weight" in arrays:  # the exact vector-Jacobian product of sum(W * out)
+            w, shape = arrays["grad_weight"], features.shape
+            outputs[sem["name"] + "_grad"] = reference.roi_align_backward(w, shape, *args)
+            outputs[sem["name"] + "_grad_bound"] = rounding_bound_grad(shape, rois, w, *args[1:], dtype=dtype)
+            outputs[sem["name"] + "_grad_geom"] = reference.roi_align_backward(w, shape, *args, geometry_dtype=dtype)
     return outputs

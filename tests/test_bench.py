@@ -1,0 +1,38 @@
+"""parity bench runs end to end on the tiny workload.  No figure is asserted: timings on a shared
+machine are not test outcomes; the rows' shape is."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FIELDS = {"workload", "implementation", "dtype", "threads", "median_ms", "min_ms", "max_ms", "ratio_to_torchvision_f32"}
+
+
+def bench(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "parity.cli", "bench", "--workloads", "W1", "--repeat", "1", *args],
+        capture_output=True, text=True, cwd=ROOT, env={**os.environ, "NO_COLOR": "1"}, timeout=600,
+    )
+
+
+def test_json_rows_have_the_fields():
+    r = bench("--json")
+    assert r.returncode == 0, r.stdout + r.stderr
+    rows = json.loads(r.stdout)
+    assert {(row["implementation"], row["dtype"], row["pass"]) for row in rows} == {
+        ("torchvision", "float32", "forward"), ("torchvision", "float64", "forward"), ("mindspore", "float32", "forward"),
+        ("reference", "float64", "forward"), ("torchvision", "float32", "backward"), ("reference", "float64", "backward"),
+    }
+    for row in rows:
+        assert FIELDS <= row.keys(), row
+        assert row["workload"] == "W1" and row["threads"] == 1 and row["error"] == "", row
+        assert row["runs"] == 1 and row["min_ms"] <= row["median_ms"] <= row["max_ms"]
+        assert row["ratio_to_torchvision_f32"] is not None
+
+
+def test_table_names_threads_and_versions():
+    r = bench("--threads", "1")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "threads per worker: 1" in r.stdout and "torchvision" in r.stdout and "mindspore" in r.stdout
