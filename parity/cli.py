@@ -229,8 +229,11 @@ def generate(suite: str, out_dir: Path | None) -> None:
     """Write a suite's cases as .npz fixtures plus manifest.json (replay with parity run --fixtures)."""
     import time
 
+    from rich.markup import escape
+
     from parity import fixtures
     from parity import generate as gen
+    from parity.discriminate import non_discriminating
     from parity.reporters.terminal import console
 
     start = time.perf_counter()
@@ -238,7 +241,13 @@ def generate(suite: str, out_dir: Path | None) -> None:
     _writable(out_dir)
     cases = gen.cases_for(suite)
     manifest = fixtures.save(cases, out_dir, suite)
-    console().print(f"{len(cases)} cases of suite {suite!r} written to {out_dir} ({manifest.name}) in {time.perf_counter() - start:.2f} s")
+    out = console()
+    out.print(f"{len(cases)} cases of suite {suite!r} written to {out_dir} ({manifest.name}) in {time.perf_counter() - start:.2f} s")
+    flat = non_discriminating(cases)
+    if flat:
+        out.print(f"{len(flat)} cases give identical outputs under every roi convention (they cannot detect a wrong one):")
+        for case_id in flat:
+            out.print(f"  {escape(case_id)}")
 
 
 @main.group()
@@ -354,6 +363,30 @@ def bench(workloads: str, repeat: int, threads: int, as_json: bool) -> None:
         click.echo(json.dumps([r.to_json() for r in rows], indent=1))
     else:
         b.print_table(rows, versions, threads)
+
+
+@main.command()
+@click.option("--suite", default="standard", show_default=True, help="Suite whose cases must kill every mutant.")
+def mutants(suite: str) -> None:
+    """Inject known faults into a copy of the reference; every one must be caught by some case."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from parity import generate
+    from parity import mutants as mutation
+    from parity.reporters.terminal import console
+
+    outcomes = mutation.run(generate.cases_for(suite))
+    table = Table(title=f"mutants of the reference vs suite {suite!r}")
+    for col in ("mutant", "fault", "first killing case", "how"):
+        table.add_column(col)
+    for o in outcomes:
+        table.add_row(o.mutant.name, o.mutant.fault, escape(o.killed_by or "SURVIVED"), o.how)
+    out = console()
+    out.print(table)
+    killed = sum(o.killed_by is not None for o in outcomes)
+    out.print(f"mutation score: {killed}/{len(outcomes)} ({100 * killed / len(outcomes):.0f}%)")
+    sys.exit(0 if killed == len(outcomes) else 1)
 
 
 @main.command("cases")
