@@ -1,6 +1,8 @@
 """Tolerance policy, float64 error metrics and the one mismatch-message shape."""
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from parity import reference
@@ -61,6 +63,8 @@ def rounding_bound(
     """
     u = UNIT_ROUNDOFF[dtype]
     x = np.asarray(features, dtype=np.float64)
+    # Magnitudes of the sums themselves: without a result-shaping overflow rule.
+    convention = dataclasses.replace(convention, sum_limit=None)
     args = (rois, output_size, spatial_scale, sampling_ratio, convention)
     gh, gw, reach = reference.sampling_grid(rois, x.shape[0], output_size, spatial_scale, sampling_ratio, convention)
     steps = (np.maximum(gh * gw, 1) + SAMPLE_ROUNDINGS)[:, None, None, None]

@@ -43,6 +43,34 @@ def _fractional_batch_index(case: Case) -> bool:
     return bool(np.any(b != np.trunc(b)))
 
 
+def _batch_index_above_last(case: Case) -> bool:
+    """Some batch index in (N - 1, N): a valid image for truncation, past the last one for a range check."""
+    r = np.asarray(case.rois, dtype=np.float64)
+    if r.ndim != 2 or r.shape[1] != 5 or case.features.ndim != 4:
+        return False
+    n = case.features.shape[0]
+    return bool(np.any((r[:, 0] > n - 1) & (r[:, 0] < n)))
+
+
+def _torchvision_grid_sign_mismatch(case: Case) -> bool:
+    """torchvision's adaptive grid has one negative side (aligned=True, an inverted roi)."""
+    from parity.reference import TORCHVISION_ALIGNED, sampling_grid
+
+    a = case.attrs
+    if not a.aligned or a.sampling_ratio > 0 or case.features.ndim != 4:
+        return False
+    try:
+        gh, gw, _ = sampling_grid(case.rois, case.features.shape[0], a.output_size, a.spatial_scale, a.sampling_ratio, TORCHVISION_ALIGNED)
+    except ValueError:
+        return False
+    return bool(np.any((gh < 0) != (gw < 0)))
+
+
+def _large_float16(case: Case) -> bool:
+    """Float16 features large enough that a sum of a few samples overflows (65504)."""
+    return case.dtype == "float16" and bool(np.nanmax(np.abs(case.features.astype(np.float64)), initial=0.0) > 65504 / 16)
+
+
 def _nonfinite_features(case: Case) -> bool:
     f = case.features
     return f.dtype.kind == "f" and not bool(np.isfinite(f).all())
@@ -55,11 +83,30 @@ INPUT_FACTS: dict[str, Callable[[Case], Any]] = {
     "nonfinite_features": _nonfinite_features,
     "rois_with_x_near_zero": lambda case: bool(_rois_with_x_near_zero(case).any()),
     "fractional_batch_index": _fractional_batch_index,
+    "batch_index_above_last": _batch_index_above_last,
+    "torchvision_grid_sign_mismatch": _torchvision_grid_sign_mismatch,
+    "large_float16": _large_float16,
 }
 
 #: Named roi selections a prediction may leave unspecified.
-ROI_RULES: dict[str, Callable[[Case], np.ndarray]] = {
-    "x-near-zero": _rois_with_x_near_zero,
+def _float16_partial_overflow(case: Case, sem: Semantics) -> np.ndarray:
+    """Bins whose running float16 sum may or may not overflow, depending on the summation order:
+    the sum of |samples| passes 65504 while the sum itself does not."""
+    from parity.reference import roi_align, sampling_grid
+
+    a = case.attrs
+    x, r = case.features.astype(np.float64), case.rois.astype(np.float64)
+    gh, gw, _ = sampling_grid(r, x.shape[0], a.output_size, a.spatial_scale, sem.sampling_ratio, sem.convention)
+    count = np.maximum(gh * gw, 1)[:, None, None, None]
+    args = (r, a.output_size, a.spatial_scale, sem.sampling_ratio, sem.convention)
+    return (roi_align(np.abs(x), *args) * count > 65504.0) & (np.abs(roi_align(x, *args)) * count <= 65504.0)
+
+
+#: Named output elements a prediction may leave unspecified: rule(case, documented semantics) -> a
+#: boolean mask broadcastable to the output [K, C, PH, PW].
+UNSPECIFIED: dict[str, Callable[[Case, Semantics], np.ndarray]] = {
+    "rois-with-x-near-zero": lambda case, sem: _rois_with_x_near_zero(case)[:, None, None, None],
+    "float16-partial-overflow": _float16_partial_overflow,
 }
 
 
@@ -89,7 +136,7 @@ class Prediction:
     ``variant``: it follows the reference semantics transformed by ``VARIANTS[variant]``.
     ``behaviour``: it ``raises``, ``crash``es or returns ``output`` for input the reference
     rejects, with ``message`` a substring of its error (or the signal name).
-    ``unspecified_rois``: rois (``ROI_RULES``) whose output is not predicted at all.
+    ``unspecified``: output elements (``UNSPECIFIED``) the prediction does not cover.
     ``passes``: whether the variant describes the forward result, the gradient, or both.
     """
 
@@ -97,7 +144,7 @@ class Prediction:
     variant: str | None = None
     behaviour: str | None = None
     message: str | None = None
-    unspecified_rois: str | None = None
+    unspecified: str | None = None
     passes: tuple[str, ...] = ("forward", "backward")  # which results the variant describes
 
 
@@ -157,7 +204,19 @@ def _round_batch_index(sem: Semantics) -> Semantics:
     return Semantics(conv, sem.sampling_ratio)
 
 
+def _knob(label: str, **changes: Any) -> Callable[[Semantics], Semantics]:
+    """A variant that sets Convention fields (parity.reference.Convention)."""
+
+    def variant(sem: Semantics) -> Semantics:
+        conv = dataclasses.replace(sem.convention, name=f"{sem.convention.name} [{label}]", **changes)
+        return Semantics(conv, sem.sampling_ratio)
+
+    return variant
+
+
 VARIANTS: dict[str, Callable[[Semantics], Semantics]] = {
+    "outside-reads-origin": _knob("outside samples read pixel (0, 0)", outside_reads_origin=True),
+    "float16-sum-overflow": _knob("float16 running sum", sum_limit=65504.0),
     "floor-grid-no-guard": _floor_grid_no_guard,
     "roi-end-mode-1": _roi_end_mode_1,
     "round-batch-index": _round_batch_index,
@@ -208,10 +267,17 @@ def predicted_semantics(framework: str, case: Case, backward: bool = False) -> S
     return sem
 
 
-def unspecified_rois(framework: str, case: Case) -> np.ndarray | None:
-    """Rois whose output no prediction covers for ``framework`` (None: every roi is predicted)."""
-    masks = [ROI_RULES[p.unspecified_rois](case) for _, p in predictions_for(framework, case) if p.unspecified_rois]
-    return np.logical_or.reduce(masks) if masks else None
+def unspecified(framework: str, case: Case) -> np.ndarray | None:
+    """Forward output elements no prediction covers for ``framework`` (None: all are predicted)."""
+    rules = [p.unspecified for _, p in predictions_for(framework, case, backward=False) if p.unspecified]
+    if not rules:
+        return None
+    sem = documented_semantics(framework, case.attrs, case.port)
+    return np.logical_or.reduce([np.broadcast_to(UNSPECIFIED[name](case, sem), _out_shape(case)) for name in rules])
+
+
+def _out_shape(case: Case) -> tuple[int, int, int, int]:
+    return (len(case.rois), case.features.shape[1], *case.attrs.output_size)
 
 
 def __getattr__(name: str) -> object:

@@ -108,12 +108,76 @@ MORE: tuple[Divergence, ...] = (
             "the same call match. The MindSpore CPU kernel source has "
             "`if (fabs(roi[1]) < 0.001 && fabs(roi[3]) < 0.001) continue;`."
         ),
-        predictions=(Prediction("mindspore", unspecified_rois="x-near-zero"),),
+        predictions=(Prediction("mindspore", unspecified="rois-with-x-near-zero"),),
         frameworks=("mindspore",),
     ),
 )
 
-DIVERGENCES = DIVERGENCES + MORE
+EDGE: tuple[Divergence, ...] = (
+    Divergence(
+        name="mindspore-rejects-batch-index-above-last",
+        scope=(Condition("input.batch_index_above_last", "==", True),),
+        explanation=(
+            "MindSpore range-checks the raw float batch index against N - 1 and raises for N - 1 < b < N, "
+            "an index torchvision truncates to the last image."
+        ),
+        documented=False,
+        evidence="Measured with `parity run --suite edge -k fractional-batch-index`: 'image_index 1.2 must be a number in [0,1]'.",
+        predictions=(Prediction("mindspore", behaviour="raises", message="image_index"),),
+        frameworks=("mindspore",),
+    ),
+    Divergence(
+        name="torchvision-raises-on-one-negative-grid-side",
+        scope=(Condition("input.torchvision_grid_sign_mismatch", "==", True),),
+        explanation=(
+            "With aligned=True and adaptive sampling, an inverted roi (x2 < x1 or y2 < y1, outside the documented "
+            "domain) gives a negative grid side; when exactly one side is negative torchvision sizes a buffer by "
+            "their negative product and raises instead of returning the zeros its own loop would give."
+        ),
+        documented=False,
+        evidence="Measured with `parity run --suite edge -k inverted`: ValueError 'cannot create std::vector larger than max_size()'.",
+        predictions=(Prediction("torchvision", behaviour="raises", message="max_size"),),
+        frameworks=("torchvision",),
+    ),
+    Divergence(
+        name="torchvision-outside-samples-read-origin",
+        scope=(Condition("input.nonfinite_features", "==", True),),
+        explanation=(
+            "For a sample outside the image torchvision's CPU kernel multiplies pixel (0, 0) of the image by "
+            "weight 0 instead of skipping it, so a NaN or Inf there turns every bin with an outside sample "
+            "into NaN; MindSpore and the documented rule (outside samples count as 0) do not."
+        ),
+        documented=False,
+        evidence=(
+            "Measured with `parity run --suite edge -k nan-at-origin`: torchvision NaN in exactly the bins "
+            "that have an out-of-image sample, finite elsewhere (max other difference 4.9e-7); the C++ "
+            "kernel source sets pos1..pos4 = 0 and w1..w4 = 0 for such samples."
+        ),
+        predictions=(Prediction("torchvision", variant="outside-reads-origin", passes=("forward",)),),
+        frameworks=("torchvision",),
+    ),
+    Divergence(
+        name="float16-accumulation-overflow",
+        scope=(Condition("input.large_float16", "==", True),),
+        explanation=(
+            "Both CPU kernels accumulate a float16 bin in float16: when the running sum of its samples passes "
+            "65504 the bin becomes +-inf, although the average itself is representable. Where only a partial "
+            "sum can pass the limit (the sum of |samples| does, the sum does not) the outcome depends on the "
+            "order of summation and is not predicted."
+        ),
+        documented=False,
+        evidence=(
+            "Measured with `parity run --suite edge -k float16-near-max` (values up to 65000): torchvision and "
+            "MindSpore give inf in the same bins, whose float64 sums exceed 65504."
+        ),
+        predictions=(
+            Prediction("torchvision", variant="float16-sum-overflow", unspecified="float16-partial-overflow", passes=("forward",)),
+            Prediction("mindspore", variant="float16-sum-overflow", unspecified="float16-partial-overflow", passes=("forward",)),
+        ),
+    ),
+)
+
+DIVERGENCES = DIVERGENCES + MORE + EDGE
 
 
 def _robustness(tag: str, framework: str, behaviour: str, explanation: str, message: str | None = None) -> Divergence:
@@ -146,6 +210,13 @@ ROBUSTNESS: tuple[Divergence, ...] = (
     _robustness("coordinate-inf", "mindspore", "output", "MindSpore returns finite values for an infinite coordinate, without an error."),
     _robustness("features-3d", "mindspore", "output", "MindSpore accepts 3-D features (rank <= 4 is checked, not == 4) and returns garbage."),
     _robustness("features-5d", "torchvision", "output", "torchvision accepts 5-D features and reads them as if 4-D: silent garbage."),
+    _robustness(
+        "output-size-zero",
+        "mindspore",
+        "raises",
+        "An output size of 0 gives torchvision an empty result and MindSpore an error.",
+        "pooled_height is zero",
+    ),
 )
 
 DIVERGENCES = DIVERGENCES + ROBUSTNESS
@@ -181,6 +252,26 @@ _PADDLE_GRAD_CLAMP_EVIDENCE = (
     "clamped to >= 1 (`parity run --grad --runners torchvision,paddle -k aligned=1`)."
 )
 
+
+
+def _reads_origin(framework: str, figures: str) -> Divergence:
+    return Divergence(
+        name=f"{framework}-outside-samples-read-origin",
+        scope=(Condition("input.nonfinite_features", "==", True),),
+        explanation=(
+            f"Like torchvision's, {framework}'s CPU kernel gives a sample outside the image position 0 and weight 0 "
+            "instead of skipping it, so a NaN or Inf at pixel (0, 0) turns every bin with an outside sample into NaN."
+        ),
+        documented=False,
+        evidence=(
+            f"Measured with `parity run --suite edge --runners torchvision,{framework} -k nan-at-origin`: {figures}; "
+            "the NaN bins are exactly those with an out-of-image sample."
+        ),
+        predictions=(Prediction(framework, variant="outside-reads-origin", passes=("forward",)),),
+        frameworks=(framework,),
+    )
+
+
 OTHER_FRAMEWORKS: tuple[Divergence, ...] = (
     Divergence(
         name="onnxruntime-ported-with-defaults",
@@ -208,7 +299,7 @@ OTHER_FRAMEWORKS: tuple[Divergence, ...] = (
     ),
     Divergence(
         name="torchvision-float16-sample-positions",
-        scope=(Condition("input.dtype", "==", "float16"),),
+        scope=(Condition("input.dtype", "==", "float16"), Condition("input.large_float16", "==", False)),
         explanation=(
             "torchvision's CPU kernel runs in at::Half, so its sample positions are rounded to float16; ONNX "
             "Runtime's float16 RoiAlign computes them in float32. Where a sample lies within float16 rounding "
@@ -226,8 +317,26 @@ OTHER_FRAMEWORKS: tuple[Divergence, ...] = (
         frameworks=("torchvision", "onnxruntime"),
     ),
     Divergence(
+        name="torchvision-float16-overflow-vs-onnxruntime",
+        scope=(Condition("input.large_float16", "==", True),),
+        explanation=(
+            "torchvision accumulates a float16 bin in float16 and overflows to inf past 65504 (declared: "
+            "float16-accumulation-overflow); ONNX Runtime's float16 RoiAlign accumulates in float32 and returns "
+            "the representable average, as the reference does."
+        ),
+        documented=False,
+        evidence=(
+            "Measured with `parity run --suite edge --runners torchvision,onnxruntime -k float16-near-max`: "
+            "onnxruntime PASSes against the reference (no inf) where torchvision has inf in 20 of 108 and 21 of 108 "
+            "elements (aligned=0 / 1)."
+        ),
+        frameworks=("torchvision", "onnxruntime"),
+    ),
+    _reads_origin("onnxruntime", "30 of 108 (aligned=0) and 27 of 108 (aligned=1) elements NaN, rest within 4.9e-7"),
+    _reads_origin("paddle", "30 of 108 (aligned=0) and 27 of 108 (aligned=1) elements NaN, rest within 4.0e-7"),
+    Divergence(
         name="onnxruntime-mixed-sign-adaptive-grid-raises",
-        scope=(*_ADAPTIVE_ALIGNED, Condition("input.tags", "has", "inverted")),
+        scope=(Condition("input.torchvision_grid_sign_mismatch", "==", True),),  # the same grid as half_pixel's
         explanation=(
             "With aligned=True (half_pixel) and adaptive sampling, ONNX Runtime raises 'Integer overflow' (SafeInt) "
             "when a roi's grid sides ceil(h / output_h) and ceil(w / output_w) have opposite signs, i.e. a roi "

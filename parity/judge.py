@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from parity import compare
-from parity.divergence import applicable, documented_semantics, predicted_semantics, predictions_for, unspecified_rois
+from parity.divergence import applicable, documented_semantics, predicted_semantics, predictions_for, unspecified
 from parity.model import Case, Comparison, Metrics, RunResult, Status, Tolerance, Verdict
 
 _STATUS_VERDICT = {
@@ -82,7 +82,7 @@ def _close_to_reference(
 ) -> tuple[bool, Metrics | None, str]:
     """Within tolerance of the exact reference, or of the reference whose sampling positions were
     rounded to ``dtype`` (a sample that rounding moves across the image border or a grid step
-    legitimately changes a bin).  Rois in ``skip`` are not compared.  Metrics are against the
+    legitimately changes a bin).  Elements in ``skip`` are not compared.  Metrics are against the
     exact reference."""
 
     def masked(expected: np.ndarray) -> np.ndarray:
@@ -131,7 +131,7 @@ def _against_reference(
     grad = GRAD if backward else ""
     documented = documented_semantics(fw, case.attrs, case.port)
     predicted = predicted_semantics(fw, case, backward)
-    skip = None if backward else unspecified_rois(fw, case)
+    skip = None if backward else unspecified(fw, case)
     tol = _reference_tolerance(case.dtype)
     ok, m, msg = _close_to_reference(out, ref, documented.key + grad, tol, case.dtype)
     label = f"reference{grad}[{documented.key}]"

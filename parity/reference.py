@@ -51,8 +51,10 @@ class Convention:
     Adaptive sampling (``sampling_ratio <= 0``) uses ``adaptive_grid(size / pooled)`` samples per
     bin side; ``empty_grid_nan`` divides an empty grid's zero sum by zero (NaN) instead of by 1;
     ``batch_index`` says whether a fractional batch index is truncated (torchvision's C cast) or
-    rounded.  The last three exist to state *predictions* for declared divergences
-    (parity.divergence).
+    rounded; ``outside_reads_origin`` makes an out-of-image sample read pixel (0, 0) with weight 0
+    (so a NaN there reaches the bin, as in torchvision's C++ kernel); ``sum_limit`` turns a bin
+    whose sum of samples exceeds it into +-inf (a kernel accumulating in float16).  The last five
+    exist to state *predictions* for declared divergences (parity.divergence).
     """
 
     name: str
@@ -63,6 +65,8 @@ class Convention:
     adaptive_grid: Literal["ceil", "floor"] = "ceil"
     empty_grid_nan: bool = False
     batch_index: Literal["trunc", "round"] = "trunc"  # how a fractional batch index picks an image
+    outside_reads_origin: bool = False  # an out-of-image sample reads pixel (0, 0) with weight 0
+    sum_limit: float | None = None  # a bin whose sample sum exceeds this overflows to +-inf
 
 
 TORCHVISION_UNALIGNED = Convention(
@@ -140,15 +144,19 @@ def roi_align(
     ph, pw = _pooled(output_size)
     n, c, h, w = x.shape
     out = np.zeros((len(r), ph, pw, c), dtype=np.float64)
-    if len(r) == 0 or c == 0:
+    if out.size == 0:  # no rois, channels or bins: an empty result, as torchvision returns
         return out.transpose(0, 3, 1, 2)
     plan = _window(r, n, float(spatial_scale), convention, ph, pw, sampling_ratio, geometry_dtype)
     large = h > 0 and w > 0 and _per_sample_values(plan, ph * pw, c) > SMALL
     if not (large and reference_plan.forward(x, plan, (ph, pw), out)):
         out[...] = 0.0
-        _gather_forward(x.astype(np.float64, copy=False), plan, nan_mode, out)
+        _gather_forward(x.astype(np.float64, copy=False), plan, nan_mode, out, convention.outside_reads_origin)
     if convention.empty_grid_nan:
         out[(plan.grid_h * plan.grid_w) == 0] = np.nan
+    if convention.sum_limit is not None:
+        total = out * np.maximum(plan.grid_h * plan.grid_w, 1)[:, None, None, None]
+        with np.errstate(invalid="ignore"):
+            out = np.where(np.abs(total) > convention.sum_limit, np.sign(total) * np.inf, out)
     return out.transpose(0, 3, 1, 2)
 
 
@@ -178,7 +186,7 @@ def roi_align_backward(
     g = np.asarray(grad_output, dtype=np.float64)
     if g.shape != (len(r), c, ph, pw):
         raise InvalidInput(f"grad_output must be [K, C, PH, PW] = {(len(r), c, ph, pw)}; got {g.shape}")
-    if len(r) == 0 or c == 0 or h == 0 or w == 0:
+    if len(r) == 0 or c == 0 or h == 0 or w == 0 or ph == 0 or pw == 0:
         return np.zeros(shape, dtype=np.float64)
     plan = _window(r, n, float(spatial_scale), convention, ph, pw, sampling_ratio, geometry_dtype)
     if _per_sample_values(plan, ph * pw, c) > SMALL and reference_plan.finite(g):
@@ -195,8 +203,8 @@ def _rois(rois: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
 
 def _pooled(output_size: int | Sequence[int]) -> tuple[int, int]:
     ph, pw = pooled_shape(output_size)
-    if ph <= 0 or pw <= 0:
-        raise InvalidInput(f"output_size must be positive; got {(ph, pw)}")
+    if ph < 0 or pw < 0:
+        raise InvalidInput(f"output_size must not be negative; got {(ph, pw)}")
     return ph, pw
 
 
@@ -206,7 +214,7 @@ def _per_sample_values(plan: _Window, bins: int, channels: int) -> int:
     return 4 * bins * channels * int(samples.sum())
 
 
-def _gather_forward(x: np.ndarray, plan: _Window, nan_mode: NanMode, out: np.ndarray) -> None:
+def _gather_forward(x: np.ndarray, plan: _Window, nan_mode: NanMode, out: np.ndarray, origin: bool = False) -> None:
     """The per-sample form: each bin gathers its ``4 * gh * gw`` corner pixels and weighs them.
 
     A channels-last copy with one extra all-zero pixel: samples that must not read the image
@@ -217,7 +225,7 @@ def _gather_forward(x: np.ndarray, plan: _Window, nan_mode: NanMode, out: np.nda
     table = np.zeros((n * h * w + 1, c), dtype=np.float64)
     table[:-1] = x.transpose(0, 2, 3, 1).reshape(n * h * w, c)
     for gh, gw, k in _sample_chunks(plan, ph * pw, c):
-        idx, wts = _sampling_plan(plan, k, gh, gw, (ph, pw, h, w), n * h * w, nan_mode)
+        idx, wts = _sampling_plan(plan, k, gh, gw, (ph, pw, h, w), n * h * w, nan_mode, origin)
         out[k] = np.matmul(wts[..., None, :], table[idx])[..., 0, :]
 
 
@@ -337,6 +345,7 @@ def _sampling_plan(
     dims: tuple[int, int, int, int],
     zero_row: int,
     nan_mode: NanMode,
+    origin: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Flat pixel indices ``[k, ph, pw, S]`` and weights ``[k, ph, pw, S]`` (S = gh*2*gw*2)."""
     ph, pw, h, w = dims
@@ -348,7 +357,10 @@ def _sampling_plan(
     wts = wy[:, :, :, :, None, None, None] * wx[:, None, None, None, :, :, :] / max(gh * gw, 1)
     valid = vy[:, :, :, None, None, None, None] & vx[:, None, None, None, :, :, None]
     skip = ~valid if nan_mode == "kernel" else ~valid | (wts == 0.0)
+    # An out-of-image sample reads nothing, or (``origin``) its image's pixel (0, 0) with weight 0.
     idx = np.where(skip, zero_row, idx)
+    if origin:
+        idx = np.where(~valid, (win.batch[k] * h * w)[:, None, None, None, None, None, None], idx)
     wts = np.where(skip, 0.0, wts)
     order = (0, 1, 4, 2, 3, 5, 6)
     shape = (len(k), ph, pw, gh * 2 * gw * 2)
