@@ -69,11 +69,12 @@ def rounding_bound(
     gh, gw, reach = reference.sampling_grid(rois, x.shape[0], output_size, spatial_scale, sampling_ratio, convention)
     steps = (np.maximum(gh * gw, 1) + SAMPLE_ROUNDINGS)[:, None, None, None]
     # Over both the exact and the dtype-rounded sampling positions, so that a bin which rounding
-    # moves onto the image (exactly 0 in the reference) is bounded by what it then reads.
-    magnitude, slope = (
-        np.maximum(*(reference.roi_align(m, *args, nan_mode="weighted", geometry_dtype=g) for g in ("float64", dtype)))
-        for m in (np.abs(x), _local_slope(x))
-    )
+    # moves onto the image (exactly 0 in the reference) is bounded by what it then reads.  |X| and
+    # its slope go through one call as stacked channels.
+    stacked = np.concatenate([np.abs(x), _local_slope(x)], axis=1)
+    geometries = ("float64",) if dtype == "float64" else ("float64", dtype)
+    both = np.maximum.reduce([reference.roi_align(stacked, *args, nan_mode="weighted", geometry_dtype=g) for g in geometries])
+    magnitude, slope = both[:, : x.shape[1]], both[:, x.shape[1] :]
     bound = u * (steps * magnitude + COORDINATE_ROUNDINGS * np.maximum(reach, 1.0)[:, None, None, None] * slope)
     return np.nan_to_num(bound, nan=0.0, posinf=0.0)
 

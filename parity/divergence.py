@@ -9,6 +9,7 @@ framework that changes yields DIVERGENCE_CHANGED.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import operator
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -235,8 +236,9 @@ VARIANTS: dict[str, Callable[[Semantics], Semantics]] = {
 }
 
 
+@functools.lru_cache(maxsize=64)
 def applicable(case: Case) -> tuple[Divergence, ...]:
-    """The declared divergences whose scope contains this case."""
+    """The declared divergences whose scope contains this case (cached: judging asks many times)."""
     from parity.divergences import DIVERGENCES
 
     return tuple(d for d in DIVERGENCES if d.applies(case))
