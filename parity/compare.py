@@ -16,9 +16,14 @@ DTYPE_TOLERANCES: dict[str, Tolerance] = {
 }
 
 
+def precision(dtype: str) -> str:
+    """The float type results of ``dtype`` inputs are judged in (integers compute exactly: float64)."""
+    return dtype if dtype in DTYPE_TOLERANCES else "float64"
+
+
 def tolerance_for(dtype: str) -> Tolerance:
     """The default tolerance for results computed in ``dtype``."""
-    return DTYPE_TOLERANCES[dtype]
+    return DTYPE_TOLERANCES[precision(dtype)]
 
 
 UNIT_ROUNDOFF = {"float16": 2.0**-11, "float32": 2.0**-24, "float64": 2.0**-53}
@@ -61,6 +66,7 @@ def rounding_bound(
     A float32 result on a map with coordinates near 1000 therefore gets a looser bound than one
     near 10, and an error that no rounding explains (a shifted window) still exceeds it.
     """
+    dtype = precision(dtype)
     u = UNIT_ROUNDOFF[dtype]
     x = np.asarray(features, dtype=np.float64)
     # Magnitudes of the sums themselves: without a result-shaping overflow rule.
@@ -97,6 +103,7 @@ def rounding_bound_grad(
     by COORDINATE_ROUNDINGS * u * R pixels changes each bilinear weight by as much: so the bound
     is the exact backward of ``|weight| * u * (steps + K + 4 * COORDINATE_ROUNDINGS * R)``.
     """
+    dtype = precision(dtype)
     u = UNIT_ROUNDOFF[dtype]
     args = (rois, output_size, spatial_scale, sampling_ratio, convention)
     gh, gw, reach = reference.sampling_grid(rois, shape[0], output_size, spatial_scale, sampling_ratio, convention)
@@ -110,6 +117,7 @@ def rounding_bound_grad(
 
 def _ulp_distance(actual: np.ndarray, expected: np.ndarray, dtype: str) -> np.ndarray:
     """Distance in units of the last place of ``dtype`` at the expected value."""
+    dtype = precision(dtype)
     spacing = np.spacing(np.abs(expected).astype(dtype)).astype(np.float64)
     tiny = np.finfo(dtype).smallest_subnormal
     return np.abs(actual - expected) / np.maximum(spacing, tiny)

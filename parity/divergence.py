@@ -87,6 +87,7 @@ INPUT_FACTS: dict[str, Callable[[Case], Any]] = {
     "batch_index_above_last": _batch_index_above_last,
     "torchvision_grid_sign_mismatch": _torchvision_grid_sign_mismatch,
     "large_float16": _large_float16,
+    "scale_not_float32": lambda case: float(np.float32(case.attrs.spatial_scale)) != case.attrs.spatial_scale,
 }
 
 #: Named roi selections a prediction may leave unspecified.
@@ -108,6 +109,7 @@ def _float16_partial_overflow(case: Case, sem: Semantics) -> np.ndarray:
 UNSPECIFIED: dict[str, Callable[[Case, Semantics], np.ndarray]] = {
     "rois-with-x-near-zero": lambda case, sem: _rois_with_x_near_zero(case)[:, None, None, None],
     "float16-partial-overflow": _float16_partial_overflow,
+    "everything": lambda case, sem: np.ones(1, dtype=bool),
 }
 
 

@@ -190,7 +190,8 @@ def report(result: GateResult, baseline_path: Path) -> None:
     out.print(
         f"gate {verdict} against {baseline_path}: {result.compared} comparisons; {len(result.regressions)} regressions, "
         f"{len(result.disappeared)} disappeared, {len(result.improved)} improved, {len(result.changed)} changed, "
-        f"{len(result.new)} new"
+        f"{len(result.new)} new",
+        soft_wrap=True,
     )
 
 

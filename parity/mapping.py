@@ -127,6 +127,7 @@ therefore uses no clamp for roi_end_mode=1.
 # --- ONNX Runtime and Paddle -------------------------------------------------------------------
 # Both document the Detectron convention pair that torchvision implements; their conventions are
 # named for the document that states them, so a report says whose promise a result is held to.
+# Both declare spatial_scale a float32 attribute: the reference rounds it so.
 
 ONNX_OUTPUT_HALF_PIXEL = Convention(
     "onnx output_half_pixel",
@@ -136,6 +137,7 @@ ONNX_OUTPUT_HALF_PIXEL = Convention(
     "ONNX RoiAlign spec: 'output_half_pixel' omits the -0.5 input shift (the backward-compatible, opset-10 "
     "behaviour); onnx.reference's RoiAlign clamps the roi size to >= 1 in this mode; adaptive grid "
     "ceil(roi_size / output_size)",
+    scale_dtype="float32",
 )
 ONNX_HALF_PIXEL = Convention(
     "onnx half_pixel",
@@ -144,6 +146,7 @@ ONNX_HALF_PIXEL = Convention(
     None,
     "ONNX RoiAlign spec (opset 16+): 'half_pixel' shifts the input coordinates by -0.5, no size clamp "
     "(onnx.reference clamps only without half_pixel); adaptive grid ceil(roi_size / output_size)",
+    scale_dtype="float32",
 )
 PADDLE_UNALIGNED = Convention(
     "paddle aligned=False",
@@ -152,6 +155,7 @@ PADDLE_UNALIGNED = Convention(
     1.0,
     "paddle.vision.ops.roi_align docs: 'legacy implementation' (as torchvision aligned=False); adaptive grid "
     "ceil(roi_width / output_width)",
+    scale_dtype="float32",
 )
 PADDLE_ALIGNED = Convention(
     "paddle aligned=True",
@@ -160,6 +164,7 @@ PADDLE_ALIGNED = Convention(
     None,
     "paddle.vision.ops.roi_align docs: box coordinates pixel-shifted by -0.5 (Detectron2), no clamp; adaptive "
     "grid ceil(roi_width / output_width)",
+    scale_dtype="float32",
 )
 
 

@@ -7,12 +7,15 @@ and yields TIMEOUT; both are restarted lazily before their next case.
 from __future__ import annotations
 
 import os
+import queue
 import select
 import signal
 import subprocess
 import sys
+import threading
 import time
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +56,14 @@ class _Died(Exception):
 
 @dataclass
 class Worker:
-    """A persistent worker process for one runner."""
+    """A persistent worker process for one runner.
+
+    Requests are written by a writer thread, so the driver can queue the next case while the
+    worker computes this one (pipelining) without ever blocking on a full pipe.  Requests stay
+    in ``pending`` until their result is read: if the worker dies or times out, the case being
+    read is reported as CRASH or TIMEOUT and the ones queued behind it are re-sent to a fresh
+    worker.
+    """
 
     runner: str
     log_path: Path
@@ -62,7 +72,8 @@ class Worker:
     timeout: float = 60.0
     proc: subprocess.Popen[bytes] | None = None
     versions: dict[str, str] | None = None
-    died: str = ""  # set when the worker died while a case was being sent
+    pending: deque[tuple[str, bytes]] = field(default_factory=deque)
+    _outbox: queue.Queue[bytes | None] | None = None
 
     def start(self) -> None:
         if not Path(self.python).exists():
@@ -77,6 +88,8 @@ class Worker:
             env=worker_env(),
         )
         log.close()
+        self._outbox = queue.Queue()
+        threading.Thread(target=_write_all, args=(self.proc.stdin, self._outbox), daemon=True).start()
 
     def handshake(self) -> None:
         """Wait for the worker's hello (its imports done)."""
@@ -91,42 +104,45 @@ class Worker:
         self.versions = header["versions"]
 
     def ensure_started(self) -> None:
+        """Start a worker if none runs, and hand it every request still waiting for a result."""
         if self.proc is None or self.proc.poll() is not None:
             self.start()
             self.handshake()
+            assert self._outbox is not None
+            for _, message in self.pending:
+                self._outbox.put(message)
 
     def send(self, header: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
-        """Send one case; a worker that dies while reading it is reported by the next receive()."""
+        """Queue one case (``header["case_id"]``); results come back in order through receive()."""
         self.ensure_started()
-        assert self.proc is not None and self.proc.stdin is not None
-        try:
-            self.proc.stdin.write(protocol.encode(header, arrays))
-            self.proc.stdin.flush()
-        except OSError:
-            self.died = f"worker process died ({signal_name(self.proc.wait())})"
-            self.proc = None
+        message = protocol.encode(header, arrays)
+        self.pending.append((header.get("case_id", ""), message))
+        assert self._outbox is not None
+        self._outbox.put(message)
 
     def receive(self, case_id: str) -> RunResult:
-        """The result of the case last sent, or CRASH/TIMEOUT."""
+        """The result of the oldest case sent (``case_id``), or CRASH/TIMEOUT."""
+        assert self.pending and self.pending[0][0] == case_id, "results are received in the order sent"
         start = time.monotonic()
-        if self.died:
-            message, self.died = self.died, ""
-            return RunResult(case_id, self.runner, Status.CRASH, message=message)
         try:
             header, arrays = self._receive(start + self.timeout)
         except _Died as exc:
-            return RunResult(case_id, self.runner, Status.CRASH, message=str(exc), seconds=time.monotonic() - start)
+            return self._lost(RunResult(case_id, self.runner, Status.CRASH, message=str(exc), seconds=time.monotonic() - start))
         except TimeoutError:
             self.kill()
-            return RunResult(
-                case_id,
-                self.runner,
-                Status.TIMEOUT,
-                message=f"no result after {self.timeout:g} s; worker killed",
-                seconds=time.monotonic() - start,
-            )
+            message = f"no result after {self.timeout:g} s; worker killed"
+            return self._lost(RunResult(case_id, self.runner, Status.TIMEOUT, message=message, seconds=time.monotonic() - start))
+        self.pending.popleft()
         status = Status(header["status"])
         return RunResult(case_id, self.runner, status, arrays, header["message"], header["seconds"], header.get("determinism", {}))
+
+    def _lost(self, result: RunResult) -> RunResult:
+        """The worker is gone with this case: drop it, and restart for the cases queued behind it."""
+        self.pending.popleft()
+        self.proc = None
+        if self.pending:
+            self.ensure_started()
+        return result
 
     def _receive(self, deadline: float) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         assert self.proc is not None and self.proc.stdout is not None
@@ -159,14 +175,29 @@ class Worker:
             self.proc = None
 
     def stop(self) -> None:
-        """Close stdin (the worker exits at end of stream); kill if it lingers."""
+        """End of stream for the worker (it exits); kill it if it lingers."""
         if self.proc is None:
             return
+        assert self._outbox is not None
+        self._outbox.put(None)  # the writer closes stdin after what it still has to write
         try:
-            assert self.proc.stdin is not None
-            self.proc.stdin.close()
             self.proc.wait(timeout=5)
-        except (OSError, subprocess.TimeoutExpired):
+        except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
         self.proc = None
+
+
+def _write_all(stdin: Any, outbox: queue.Queue[bytes | None]) -> None:
+    """Writer thread: send queued requests in order; close stdin at the end (None) or when the worker is gone."""
+    try:
+        while (message := outbox.get()) is not None:
+            stdin.write(message)
+            stdin.flush()
+    except (OSError, ValueError):
+        pass  # the worker died: the reader sees it and reports CRASH
+    finally:
+        try:
+            stdin.close()
+        except OSError:
+            pass

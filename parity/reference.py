@@ -53,8 +53,9 @@ class Convention:
     ``batch_index`` says whether a fractional batch index is truncated (torchvision's C cast) or
     rounded; ``outside_reads_origin`` makes an out-of-image sample read pixel (0, 0) with weight 0
     (so a NaN there reaches the bin, as in torchvision's C++ kernel); ``sum_limit`` turns a bin
-    whose sum of samples exceeds it into +-inf (a kernel accumulating in float16).  The last five
-    exist to state *predictions* for declared divergences (parity.divergence).
+    whose sum of samples exceeds it into +-inf (a kernel accumulating in float16).  Those five
+    exist to state *predictions* for declared divergences (parity.divergence).  ``scale_dtype``
+    is the documented type of ``spatial_scale`` (ONNX and Paddle declare it float32).
     """
 
     name: str
@@ -67,6 +68,7 @@ class Convention:
     batch_index: Literal["trunc", "round"] = "trunc"  # how a fractional batch index picks an image
     outside_reads_origin: bool = False  # an out-of-image sample reads pixel (0, 0) with weight 0
     sum_limit: float | None = None  # a bin whose sample sum exceeds this overflows to +-inf
+    scale_dtype: Literal["float64", "float32"] = "float64"  # precision of the spatial_scale argument
 
 
 TORCHVISION_UNALIGNED = Convention(
@@ -312,6 +314,7 @@ def _window(
         raise InvalidInput(f"roi {bad} has batch index {float(r[bad, 0])!r}, outside the batch of {n} images")
     t = np.dtype(geometry_dtype).type
     g = r.astype(geometry_dtype)
+    s = float(np.float32(s)) if conv.scale_dtype == "float32" else s
     scale, offset, pad = t(s), t(conv.offset), t(conv.end_pad)
     x1 = g[:, 1] * scale - offset
     y1 = g[:, 2] * scale - offset

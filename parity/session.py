@@ -126,10 +126,8 @@ def grad_weight(case: Case) -> np.ndarray | None:
     return rng.standard_normal((len(r), case.features.shape[1], ph, pw)).astype(case.features.dtype)
 
 
-def _run_case(
-    case: Case, workers: dict[str, Worker], frameworks: tuple[str, ...], meta: RunMeta
-) -> tuple[dict[str, RunResult], RunResult]:
-    """Send the case to every worker at once (they compute side by side), then collect."""
+def _send_case(case: Case, workers: dict[str, Worker], frameworks: tuple[str, ...], meta: RunMeta) -> dict[str, dict]:
+    """Queue the case on every worker (they compute side by side); returns the headers sent."""
     headers = {r: {**request_header(case, r, frameworks), "repeat": meta.repeat} for r in workers}
     headers[REFERENCE]["repeat"] = 1  # the oracle's determinism is not under test
     arrays = {"features": case.features, "rois": case.rois}
@@ -137,9 +135,20 @@ def _run_case(
     if weight is not None:
         arrays["grad_weight"] = weight
     for r, w in workers.items():
-        w.send(headers[r], arrays)  # a dead worker shows up as CRASH in receive()
+        w.send(headers[r], arrays)
+    return headers
+
+
+def _collect_case(case: Case, workers: dict[str, Worker], headers: dict[str, dict]) -> tuple[dict[str, RunResult], RunResult]:
+    """Every worker's result for ``case`` (the oldest case in flight)."""
     results = {r: w.receive(case.id) for r, w in workers.items()}
     return results, named_reference(results.pop(REFERENCE), headers[REFERENCE])
+
+
+def _run_case(
+    case: Case, workers: dict[str, Worker], frameworks: tuple[str, ...], meta: RunMeta
+) -> tuple[dict[str, RunResult], RunResult]:
+    return _collect_case(case, workers, _send_case(case, workers, frameworks, meta))
 
 
 def _shrink_failures(
@@ -195,10 +204,20 @@ def run(
         report = RunReport(meta.suite, meta.runners, versions, machine, reused=len(done))
         report.startup_seconds = time.perf_counter() - started
         with open(out_dir / "results.jsonl", "a") as log:
+            # Pipelined: the next case is queued before this one is judged, so the workers compute
+            # while the driver compares and writes.
+            todo = [c for c in cases if c.id not in done]
+            sent = {}
+            if todo:
+                sent[todo[0].id] = _send_case(todo[0], workers, frameworks, meta)
+            following = dict(zip((c.id for c in todo), todo[1:]))
             for case in cases:
                 record = done.get(case.id)
                 if record is None:
-                    outs, ref = _run_case(case, workers, frameworks, meta)
+                    nxt = following.get(case.id)
+                    if nxt is not None:
+                        sent[nxt.id] = _send_case(nxt, workers, frameworks, meta)
+                    outs, ref = _collect_case(case, workers, sent.pop(case.id))
                     comparisons = judge(case, outs, ref)
                     _save_arrays(out_dir, case, outs, ref, frameworks)
                     everyone = {**outs, REFERENCE: ref}

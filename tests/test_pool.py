@@ -47,3 +47,10 @@ def test_missing_interpreter_is_a_usage_error(tmp_path):
     w = Worker("faulty", tmp_path / "x.log", module="tests.faulty_runner", python=str(tmp_path / "nope"))
     with pytest.raises(UsageError, match="not found"):
         w.ensure_started()
+
+
+def test_queued_cases_survive_a_crash_of_the_case_before_them(worker):
+    for action in ("fine", "segfault", "fine", "hang", "fine"):
+        worker.send({"case_id": action}, {"features": np.ones(3)})
+    statuses = [worker.receive(action).status for action in ("fine", "segfault", "fine", "hang", "fine")]
+    assert statuses == [Status.OK, Status.CRASH, Status.OK, Status.TIMEOUT, Status.OK]

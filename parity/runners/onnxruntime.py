@@ -13,15 +13,27 @@ exporter declares them.
 
 Semantics measured with onnxruntime 1.32.0 (CPU, float32 2x3x10x12 map, output 3x4, spatial
 scale 0.5, sampling_ratio 2/1/0, 8 rois each normal / smaller than a pixel / inverted, opset 16
-both modes and opset 10; ``python /tmp/exp/ort1.py`` style, re-measured by
-tests/test_runners_extra.py): max |ORT - reference| <= 8.6e-7 under the torchvision conventions,
-i.e. ``output_half_pixel`` and opset 10 clamp the roi size to >= 1 (0.83 to 2.1 off without
-the clamp), ``half_pixel`` does not (1.0 to 2.8 off with it), the adaptive grid is
-``ceil(size / output)`` (1.4 to 2.0 off with floor) and an empty grid gives 0 (the
-``max(count, 1)`` guard), exactly what the ONNX spec and onnx.reference state.  No divergence
-from the spec or from torchvision was found for float32/float64 at dyadic spatial scales.
-One documented difference: ``spatial_scale`` is a FLOAT attribute, so a float64 model scales
-by float32(s): 3.1e-6 off the float64 reference at s=0.3 (0 at s=0.25), a float64-only effect.
+both modes and opset 10; tests/test_runners_extra.py re-measures it): max |ORT - reference|
+<= 8.6e-7 under the torchvision conventions, i.e. ``output_half_pixel`` and opset 10 clamp the
+roi size to >= 1 (0.83 to 2.1 off without the clamp), ``half_pixel`` does not (1.0 to 2.8 off
+with it), the adaptive grid is ``ceil(size / output)`` (1.4 to 2.0 off with floor) and an empty
+grid gives 0 (the ``max(count, 1)`` guard): what the ONNX spec text and onnx.reference state.
+The whole standard suite passes against the reference (`parity run --runners
+torchvision,onnxruntime`); float16 runs with float32 sample positions (within 3.1 float16 ULP of
+the exact reference in all 88 float16 cases), where torchvision rounds them to float16 (declared:
+torchvision-float16-sample-positions).  Departures found:
+- a roi whose adaptive grid sides have opposite signs (inverted on one axis by at least the
+  output size, aligned=True) raises ``Integer overflow`` where the spec gives 0 (declared:
+  onnxruntime-mixed-sign-adaptive-grid-raises; ``parity run --suite edge -k edge-inverted``);
+- an out-of-image sample reads pixel (0, 0) of its image with weight 0 (as torchvision's
+  kernel does), so a NaN/Inf there reaches every bin with such a sample (declared:
+  onnxruntime-outside-samples-read-origin; ``parity run --suite edge --runners
+  torchvision,onnxruntime -k nan-at-origin``: 30 of 108 and 27 of 108 elements NaN, exactly the
+  bins with an out-of-image sample, the rest within 4.9e-7);
+- ``spatial_scale`` is a FLOAT attribute (documented), so a float64 model scales by float32(s):
+  3.1e-6 off the float64 reference at s=0.3 (0 at dyadic scales, the only float64 scales of the
+  standard suite); not declarable as a variant (the reference takes the case's scale), so a
+  float64 case at a non-dyadic scale (the random suite has some) is a MISMATCH.
 
 Argument checks observed (ORT 1.32.0, CPU):
 - dtypes: X and rois float16, float32 and float64 run (float16 too, although older CPU builds

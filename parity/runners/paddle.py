@@ -9,16 +9,24 @@ With a ``grad_weight`` array it also returns the gradient of ``sum(W * out)`` w.
 
 Semantics measured with paddlepaddle 3.3.1 (CPU, float32 2x3x10x12 map, output 3x4, spatial
 scale 0.5, sampling_ratio 2/1/0/-1, 8 rois each normal / smaller than a pixel / inverted /
-crossing the border, both ``aligned``; re-measured by tests/test_runners_extra.py): max
+crossing the border, both ``aligned``; tests/test_runners_extra.py re-measures it): max
 |Paddle - reference| <= 1.6e-6 under the torchvision conventions (aligned=False clamps the roi
 size to >= 1, aligned=True does not; adaptive grid ``ceil(size / output)``), as documented,
-with one exception, declared as divergences (parity.divergences):
-- no ``max(count, 1)`` guard: with aligned=True and adaptive sampling, a roi whose grid is empty
-  (size in (-output, 0]) gives 0/0 = NaN in every bin where torchvision gives 0;
-- a roi whose adaptive grid is negative (size <= -output, an inverted roi) aborts the process
-  (SIGABRT: ``std::bad_alloc`` or ``vector::reserve`` from a negative allocation).
-Like ONNX, Paddle keeps ``spatial_scale`` as a float32 attribute (3.1e-6 off the float64
-reference at s=0.3 with float64 inputs; nothing at dyadic scales).
+except for what parity.divergences declares:
+- paddle-adaptive-empty-grid-nan: no ``max(count, 1)`` guard, so with aligned=True and adaptive
+  sampling an empty grid (roi size in (-output, 0]) gives 0/0 = NaN where torchvision gives 0;
+- paddle-negative-adaptive-grid-abort: a negative adaptive grid side (roi inverted by at least
+  the output size) aborts the process (SIGABRT: ``std::bad_alloc`` / ``vector::reserve``);
+- paddle-backward-clamps-aligned-roi-size: the gradient clamps the roi size to >= 1 even with
+  aligned=True (3.4 off the reference's gradient; 1.7e-6 with the clamp);
+- paddle-outside-samples-read-origin: as in torchvision and ONNX Runtime, an out-of-image sample
+  reads pixel (0, 0) with weight 0, so a NaN there reaches every bin with such a sample.
+Not declarable with the present reference (reported as MISMATCH where a suite reaches them):
+- ``spatial_scale`` is kept as a float32 attribute: 3.1e-6 off the float64 reference at s=0.3
+  with float64 inputs (nothing at dyadic scales);
+- a sample exactly on the image border (x == W in exact arithmetic) is rounded inside, where the
+  reference's float64 and float32 positions fall just outside: edge case adaptive-extremes
+  (14x14, roi -20..60), 9 of 1764 elements off by up to 0.17.
 
 Argument checks observed (paddlepaddle 3.3.1, CPU):
 - dtypes: float32 and float64; float16 is not registered on CPU (NotFound); int32 features run

@@ -6,7 +6,7 @@ from typing import Any
 import numpy as np
 
 from parity import reference
-from parity.compare import rounding_bound, rounding_bound_grad
+from parity.compare import precision, rounding_bound, rounding_bound_grad
 from parity.errors import InvalidInput, Unsupported
 from parity.model import Attrs
 
@@ -28,7 +28,7 @@ def run(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[str, np.n
 def _evaluate(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     attrs = Attrs.from_json(header["attrs"])
     # The precision the frameworks compute in: the inputs' own for floats (integers are exact).
-    dtype = str(arrays["features"].dtype) if arrays["features"].dtype.kind == "f" else "float64"
+    dtype = precision(str(arrays["features"].dtype))
     features = arrays["features"].astype(np.float64)
     rois = arrays["rois"].astype(np.float64)
     outputs = {}
