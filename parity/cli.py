@@ -71,6 +71,7 @@ def _writable(out_dir: Path) -> None:
 @click.option("--seed", default=None, type=int, help="Seed of the random suite (default 0).")
 @click.option("--grad", is_flag=True, help="Also compare gradients of sum(W * out) w.r.t. the features (backward parity).")
 @click.option("--repeat", default=1, show_default=True, type=click.IntRange(min=1), help="Run each case N times and report distinct bit patterns.")
+@click.option("--deterministic", is_flag=True, help="torch.use_deterministic_algorithms(True) in the torch runners (CPU and CUDA).")
 @click.option("--regressions", default=None, type=click.Path(path_type=Path), help="Shrink unexpected failures into this fixture folder (default for the random suite: cases/regressions).")
 def run(
     suite: str,
@@ -86,6 +87,7 @@ def run(
     seed: int | None,
     grad: bool,
     repeat: int,
+    deterministic: bool,
     regressions: Path | None,
 ) -> None:
     """Run a suite through every runner, compare, print a summary and write parity.md / parity.json."""
@@ -99,7 +101,16 @@ def run(
         fixtures = str(fixtures_dir) if fixtures_dir is not None else None
         label = f"fixtures:{fixtures_dir}" if fixtures else suite
         meta = results.RunMeta(
-            label, keyword, session.parse_runners(runners), results.parse_shard(shard), fixtures, budget, seed, grad, repeat
+            label,
+            keyword,
+            session.parse_runners(runners),
+            results.parse_shard(shard),
+            fixtures,
+            budget,
+            seed,
+            grad,
+            repeat,
+            deterministic,
         )
     suite_cases = meta.all_cases()
     if not suite_cases:
@@ -346,7 +357,7 @@ def repro(case_id: str, suite: str, out_dir: Path, results_dir: Path | None, exe
 
 @main.command()
 @click.option("--workloads", default="W1,W2,W2a,W3,W4", show_default=True, help="Comma-separated: W1 seed, W2 box head (W2a: adaptive sampling), W3 mask head, W4 large map.")
-@click.option("--repeat", default=5, type=click.IntRange(min=1), show_default=True, help="Timed calls per implementation, after one warm-up call.")
+@click.option("--repeat", default=5, type=click.IntRange(min=1), show_default=True, help="Timed calls per implementation after one warm-up call (fewer once its calls add up to 30 s).")
 @click.option("--threads", default=1, type=click.IntRange(min=1), show_default=True, help="Threads for every implementation (each runs in its own worker).")
 @click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON instead of a table.")
 def bench(workloads: str, repeat: int, threads: int, as_json: bool) -> None:

@@ -30,6 +30,7 @@ class RunMeta:
     seed: int | None = None  # random suite: seed
     grad: bool = False  # also compare gradients of sum(W * out) w.r.t. the features
     repeat: int = 1  # run each case this many times and count distinct bit patterns
+    deterministic: bool = False  # torch.use_deterministic_algorithms(True) in the torch runners
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -43,6 +44,7 @@ class RunMeta:
             "seed": self.seed,
             "grad": self.grad,
             "repeat": self.repeat,
+            "deterministic": self.deterministic,
         }
 
     def all_cases(self) -> list[Case]:
@@ -118,6 +120,7 @@ def read_meta(out_dir: Path) -> RunMeta:
             d.get("seed"),
             bool(d.get("grad", False)),
             int(d.get("repeat", 1)),
+            bool(d.get("deterministic", False)),
         )
     except (ValueError, KeyError, TypeError) as exc:
         raise FixtureError(f"{path} is corrupt ({exc}); start a new run with a fresh --out") from None

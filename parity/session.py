@@ -128,7 +128,8 @@ def grad_weight(case: Case) -> np.ndarray | None:
 
 def _send_case(case: Case, workers: dict[str, Worker], frameworks: tuple[str, ...], meta: RunMeta) -> dict[str, dict]:
     """Queue the case on every worker (they compute side by side); returns the headers sent."""
-    headers = {r: {**request_header(case, r, frameworks), "repeat": meta.repeat} for r in workers}
+    extra = {"repeat": meta.repeat, "deterministic": meta.deterministic}
+    headers = {r: {**request_header(case, r, frameworks), **extra} for r in workers}
     headers[REFERENCE]["repeat"] = 1  # the oracle's determinism is not under test
     arrays = {"features": case.features, "rois": case.rois}
     weight = grad_weight(case) if meta.grad else None

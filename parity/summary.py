@@ -69,16 +69,22 @@ class RobustnessRow:
 
 
 def robustness_matrix(report: RunReport) -> list[RobustnessRow]:
-    """Case x runner -> behaviour, flagging a crash, or silent output where another framework raises."""
+    """Case x runner -> behaviour, flagging a crash, or silent garbage where another framework raises.
+
+    Output is garbage when the reference rejects the input as undefined, or when it is not what
+    the reference computes (declared or not: declaring a danger does not make it safe).
+    """
     rows = []
     for case_id, behaviours in report.behaviours.items():
         frameworks = {r: b for r, b in behaviours.items() if r != "reference"}
         raises = [r for r, b in frameworks.items() if b.startswith("raises")]
-        bad_output = {c.actual for c in report.comparisons if c.case_id == case_id and c.verdict is Verdict.MISMATCH}
+        undefined = behaviours.get("reference", "").startswith("raises")
+        passed = {c.actual for c in report.comparisons if c.case_id == case_id and c.expected.startswith("reference") and c.verdict is Verdict.PASS}
         dangerous = tuple(
             r
             for r, b in frameworks.items()
-            if b.startswith("crash") or (b.startswith("output") and r in bad_output and any(o != r for o in raises))
+            if b.startswith("crash")
+            or (b.startswith("output") and (undefined or r not in passed) and any(o != r for o in raises))
         )
         rows.append(RobustnessRow(case_id, behaviours, dangerous))
     return rows

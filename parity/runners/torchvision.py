@@ -19,6 +19,7 @@ def run(header: dict[str, Any], arrays: dict[str, np.ndarray], device: str = "cp
     import torch
     from torchvision.ops import roi_align
 
+    torch.use_deterministic_algorithms(bool(header.get("deterministic")))
     attrs = Attrs.from_json(header["attrs"])
     leaf = torch.from_numpy(arrays["features"]).to(device).requires_grad_("grad_weight" in arrays)
     rois = torch.from_numpy(arrays["rois"]).to(device)

@@ -1,7 +1,7 @@
 """torchvision.ops.roi_align on CUDA: the device axis, compared with the CPU kernel like any pair.
 
 Without a CUDA device every case is UNSUPPORTED (skipped cleanly, never a failure).  With
-``deterministic`` in the header, torch.use_deterministic_algorithms(True) is on for the call.
+``parity run --deterministic``, torch.use_deterministic_algorithms(True) is on for the call.
 """
 from __future__ import annotations
 
@@ -25,5 +25,4 @@ def run(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[str, np.n
 
     if not torch.cuda.is_available():
         raise Unsupported("no CUDA device on this machine (torch.cuda.is_available() is False)")
-    torch.use_deterministic_algorithms(bool(header.get("deterministic")))
     return cpu.run(header, arrays, device="cuda")
