@@ -99,17 +99,6 @@ def _copy_tree(src: Path, dst: Path) -> None:
                 shutil.copy2(f, dst / f.name)
 
 
-def _add(report: RunReport, record: CaseRecord) -> None:
-    """Fold one stored case into the report, as parity.session.run does for each case."""
-    report.comparisons.extend(record.comparisons)
-    report.statuses[record.case_id] = record.statuses
-    if record.behaviours:
-        report.behaviours[record.case_id] = record.behaviours
-    if record.determinism:
-        report.determinism[record.case_id] = record.determinism
-    report.cases += 1
-
-
 def merge(out_dir: Path, folders: list[Path]) -> tuple[RunReport, list[Case]]:
     """Merge shard ``folders`` into ``out_dir``; returns the merged report and the suite's cases."""
     resolved = {f.resolve() for f in folders}
@@ -131,7 +120,7 @@ def merge(out_dir: Path, folders: list[Path]) -> tuple[RunReport, list[Case]]:
         for case in cases:
             record = records[case.id]
             results.append(log, record)
-            _add(report, record)
+            report.add(record)
     for s in shards:
         _copy_tree(s.folder / "arrays", out_dir / "arrays")
         i, n = s.meta.shard

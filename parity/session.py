@@ -46,6 +46,16 @@ class RunReport:
     reused: int = 0  # cases taken from an earlier, interrupted run (--resume)
     shrunk: list[str] = field(default_factory=list)  # minimal failing cases saved as regressions
 
+    def add(self, record: results.CaseRecord) -> None:
+        """Fold one finished (or stored) case into the report."""
+        self.comparisons.extend(record.comparisons)
+        self.statuses[record.case_id] = record.statuses
+        if record.behaviours:
+            self.behaviours[record.case_id] = record.behaviours
+        if record.determinism:
+            self.determinism[record.case_id] = record.determinism
+        self.cases += 1
+
 
 def parse_runners(spec: str) -> tuple[str, ...]:
     """``torchvision,mindspore`` -> runner names; the reference always runs (it is the oracle)."""
@@ -227,13 +237,7 @@ def run(
                     determinism = {r: res.determinism for r, res in outs.items() if res.determinism}
                     record = results.CaseRecord(case.id, statuses, tuple(comparisons), behaviours, determinism)
                     results.append(log, record)
-                report.comparisons.extend(record.comparisons)
-                report.statuses[case.id] = record.statuses
-                if record.behaviours:
-                    report.behaviours[case.id] = record.behaviours
-                if record.determinism:
-                    report.determinism[case.id] = record.determinism
-                report.cases += 1
+                report.add(record)
                 if on_case:
                     on_case(case, list(record.comparisons))
         if regressions is not None:
