@@ -11,22 +11,25 @@ figures from one run compare.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
+from parity import pool
 from parity.errors import UsageError
 from parity.model import Status
-from parity.pool import Worker, worker_env
+from parity.pool import Worker
 
 _MODULE = "parity.runners.bench"
 #: A worker may take this long for all its jobs of one workload (MindSpore on W4: ~20 s a call).
 _TIMEOUT = 3600.0
+#: Timed seconds after which a job stops repeating (the row's ``runs`` says how many calls it got).
+BUDGET_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -135,23 +138,14 @@ class Row:
         }
 
 
-@dataclass
-class _BenchWorker(Worker):
-    """A parity.pool worker whose environment names its framework and thread count."""
-
-    threads: int = 1
-
-    def start(self) -> None:
-        env = worker_env()
-        n = str(self.threads)
-        env.update({"OMP_NUM_THREADS": n, "OPENBLAS_NUM_THREADS": n, "MKL_NUM_THREADS": n})
-        env.update({"PARITY_BENCH_FRAMEWORK": self.runner, "PARITY_BENCH_THREADS": n})
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(
-                [self.python, "-m", "parity.worker", self.module],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, env=env,
-            )
+def _bench_env(runner: str, threads: int) -> dict[str, str]:
+    """A suite worker is pinned to one thread (they run side by side); a bench worker runs alone
+    and gets ``threads``, and is told which framework it times."""
+    env = pool.worker_env()
+    n = str(threads)
+    env.update({"OMP_NUM_THREADS": n, "OPENBLAS_NUM_THREADS": n, "MKL_NUM_THREADS": n})
+    env.update({"PARITY_BENCH_FRAMEWORK": runner, "PARITY_BENCH_THREADS": n})
+    return env
 
 
 def parse_workloads(text: str) -> list[Workload]:
@@ -168,9 +162,9 @@ def run(
 ) -> tuple[list[Row], dict[str, str]]:
     """Time every job on every workload; returns the rows and the versions each worker reported."""
     logs = Path(log_dir or tempfile.mkdtemp(prefix="parity-bench-"))
-    frameworks = sorted({j.framework for j in JOBS}, key=[j.framework for j in JOBS].index)
     workers = {
-        f: _BenchWorker(f, logs / f"{f}.log", module=_MODULE, timeout=_TIMEOUT, threads=threads) for f in frameworks
+        f: Worker(f, logs / f"{f}.log", module=_MODULE, timeout=_TIMEOUT, env=_bench_env(f, threads))
+        for f in dict.fromkeys(j.framework for j in JOBS)
     }
     versions: dict[str, str] = {}
     rows: list[Row] = []
@@ -206,8 +200,10 @@ def _time(
 ) -> tuple[dict[str, np.ndarray], str]:
     """Send one workload's jobs to a worker; the timings, or the reason there are none."""
     header = {
+        "case_id": wl.name,
         "jobs": [{"name": j.name, "dtype": j.dtype, "pass": j.pass_} for j in jobs],
         "repeat": repeat,
+        "budget_s": BUDGET_S,
         "warmup": 1,
         "output_size": list(wl.output_size),
         "spatial_scale": wl.spatial_scale,
@@ -248,3 +244,28 @@ def print_table(rows: list[Row], versions: dict[str, str], threads: int) -> None
     for r in rows:
         if r.error:
             out.print(f"{r.workload} {r.job.name}: {r.error}")
+
+
+def protocol_overhead(log_dir: Path, cases: int = 1000) -> tuple[float, float]:
+    """Per-case cost (ms) of the worker protocol alone, on W1-sized inputs and a no-op runner:
+    one case at a time, and pipelined as parity run sends them."""
+    import time
+
+    worker = Worker("noop", Path(log_dir) / "noop.log", module="parity.runners.noop")
+    arrays = {"features": np.zeros((1, 1, 2, 2), np.float32), "rois": np.zeros((1, 5), np.float32)}
+    try:
+        worker.ensure_started()
+        start = time.perf_counter()
+        for i in range(cases):
+            worker.send({"case_id": str(i)}, arrays)
+            worker.receive(str(i))
+        sequential = (time.perf_counter() - start) / cases
+        start = time.perf_counter()
+        for i in range(cases):
+            worker.send({"case_id": str(i)}, arrays)
+        for i in range(cases):
+            worker.receive(str(i))
+        pipelined = (time.perf_counter() - start) / cases
+    finally:
+        worker.stop()
+    return sequential * 1e3, pipelined * 1e3

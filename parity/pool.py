@@ -72,6 +72,7 @@ class Worker:
     timeout: float = 60.0
     proc: subprocess.Popen[bytes] | None = None
     versions: dict[str, str] | None = None
+    env: dict[str, str] | None = None  # the worker's environment; default worker_env()
     pending: deque[tuple[str, bytes]] = field(default_factory=deque)
     _outbox: queue.Queue[bytes | None] | None = None
 
@@ -85,7 +86,7 @@ class Worker:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=log,
-            env=worker_env(),
+            env=self.env if self.env is not None else worker_env(),
         )
         log.close()
         self._outbox = queue.Queue()

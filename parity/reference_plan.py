@@ -8,12 +8,12 @@ reads at most ``2 * gh`` rows.
 
 Each axis of a roi is read in one of two forms, whichever :func:`_choose` predicts is cheaper:
 
-- taps: every bin's ``2 * grid`` corner lines in bin order, repeats kept.  The product is one
-  ``1 x 2g`` row per bin, so no structural zero is multiplied: best when samples are far apart
-  (large rois).
-- lines: the distinct lines the roi reads, ascending, with a dense ``[P, D]`` weight matrix.
-  Fewer lines than taps when samples crowd (small rois, adaptive grids), paid for with a dense
-  product.
+- bins: for every bin, its own list of lines: the ``2 * grid`` corner lines of its samples, or,
+  when samples crowd (adaptive grids), the contiguous band of lines they span if that is shorter.
+  The product is one ``1 x L`` row per bin, so no structural zero is multiplied.  Best for large
+  rois; a line shared by two bins is gathered twice.
+- lines: the distinct lines the roi reads, ascending, with a dense ``[P, D]`` weight matrix.  Fewer
+  lines than the bins form for small rois, paid for with a dense product.
 
 A chunk of rois gathers ``G[k, Na, Nb, C]`` (first-axis lines x second-axis lines, channels last)
 from a channels-last table of one image and one block of channels, contracts the first axis
@@ -22,9 +22,9 @@ smaller.  Chunks stay small enough for the products to read what the gather just
 and tables hold one image and one block of channels, so a large feature map is never copied whole
 (on these VMs first-touching fresh memory costs more than the arithmetic).
 
-Lines that carry no weight (zero-weight corners, padding) point at a dump line just past the image:
-zero in the forward table, discarded in the backward buffer.  A roi therefore never names a real
-pixel twice in the backward pass, where it may (taps form), and ``grad[pixels] += block`` is exact.
+Entries that carry no weight (zero-weight corners, padding) point at a dump line just past the image:
+zero in the forward table, discarded in the backward buffer.  The backward pass uses the bins form
+only where it names no real line twice, so ``grad[pixels] += block`` never loses an update.
 
 A dense product multiplies every gathered pixel and 0 * NaN is NaN, so this path is for finite
 features (and finite output gradients) only; parity.reference keeps the per-sample gather for the
@@ -45,17 +45,17 @@ if TYPE_CHECKING:
 #: thread of the 2-core VM.  Only their ratios matter.
 GATHER = 0.37  # np.take of one pixel's channels into a cache-resident block
 SCATTER = 1.0  # backward: grad[pixels] += block (read, add, write)
-TAP_FIRST = 0.25  # first contraction in taps form: batched 1 x 2g products over long rows
+BIN_FIRST = 0.25  # first contraction in bins form: batched 1 x L products over long rows
 MAC = 0.145  # one multiply-add of a small dense product
-TAP_SECOND = 0.3  # second contraction in taps form: many 1 x 2g @ 2g x C products, call-bound
+BIN_SECOND = 0.3  # second contraction in bins form: many 1 x L @ L x C products, call-bound
 
 #: Gathered bytes per chunk: the products read the gather's output from cache, and fewer, larger
 #: chunks spend less time in Python.
 CHUNK_BYTES = 2 << 20
 #: Bytes of one channels-last table (one image, one block of channels): within the L3 cache.
 TABLE_BYTES = 8 << 20
-#: Per-axis planning arrays are built for at most this many taps at once (bounds memory for huge grids).
-_PLAN_TAPS = 1 << 22
+#: Per-axis planning arrays are built for at most this many corners at once (bounds memory for huge grids).
+_PLAN_CORNERS = 1 << 22
 
 
 def axis_corners(
@@ -89,22 +89,24 @@ def axis_corners(
 class _Axis:
     """One axis of rois sharing a grid, in both forms (module docstring).
 
-    ``taps[k, P, 2g]`` is the line of each sample corner (``dump`` where its weight is 0) and
-    ``weights[k, P, 2g]`` its weight; ``lines[k, D]`` the distinct real lines, ascending and padded
-    with ``dump``, ``count[k]`` how many are real, and ``dense[k, P, D]`` the weights summed onto them.
+    Bins form: ``bins[k, P, L]`` the lines of each bin's list (``dump`` where the weight is 0) and
+    ``bin_weights[k, P, L]``; ``width[k]`` how much of ``L`` the roi uses.  Lines form: ``lines[k, D]``
+    the distinct real lines, ascending and padded with ``dump``, ``count[k]`` how many are real, and
+    ``dense[k, P, D]`` the weights summed onto them.
     """
 
-    taps: np.ndarray
-    weights: np.ndarray
+    bins: np.ndarray
+    bin_weights: np.ndarray
+    width: np.ndarray
     lines: np.ndarray
     count: np.ndarray
     dense: np.ndarray
-    repeats: np.ndarray  # [k] bool: some real line appears twice among the taps
+    repeats: np.ndarray  # [k] bool: the bins form names some real line twice
 
-    def form(self, rows: np.ndarray, taps: bool, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """Lines ``[k, N]`` and weights of ``rows`` in one form, the lines form cut to ``n`` lines."""
-        if taps:
-            return self.taps[rows].reshape(len(rows), -1), self.weights[rows]
+    def form(self, rows: np.ndarray, bins: bool, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Lines ``[k, N]`` and weights of ``rows`` in one form, cut to ``n`` per bin or ``n`` lines."""
+        if bins:
+            return self.bins[rows, :, :n].reshape(len(rows), -1), self.bin_weights[rows, :, :n]
         return self.lines[rows, :n], self.dense[rows, :, :n]
 
 
@@ -113,34 +115,70 @@ def _axis(start: np.ndarray, bins: np.ndarray, grid: int, pooled: int, size: int
     k, m = len(start), 2 * grid
     weights = (wt * valid[..., None] / grid).reshape(k, pooled, m)
     taps = np.where(weights != 0.0, idx.reshape(k, pooled, m), size)
-    flat = taps.reshape(k, pooled * m)
-    # Distinct lines per roi: sort, mark first occurrences, rank them; the dump sorts last.
+    lines, count, dense = _distinct(taps.reshape(k, pooled * m), weights, size)
+    lists, list_weights, width = _bin_lists(taps, weights, size)
+    named = (lists < size).sum(axis=(1, 2))
+    return _Axis(lists, list_weights, width, lines, count, dense, named > count)
+
+
+def _distinct(flat: np.ndarray, weights: np.ndarray, dump: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per roi: the distinct real lines of ``flat[k, P * m]`` and the ``[k, P, D]`` weights summed onto them.
+
+    Sort, mark first occurrences and rank them; the dump sorts last, after every real line.
+    """
+    k, pooled, m = weights.shape
     order = np.argsort(flat, axis=1, kind="stable")
     ordered = np.take_along_axis(flat, order, axis=1)
     first = np.ones(ordered.shape, bool)
     first[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
     rank = np.cumsum(first, axis=1) - 1
-    real = first & (ordered < size)
+    real = first & (ordered < dump)
     count = real.sum(axis=1)
     d = max(int(count.max(initial=0)), 1)
-    lines = np.full((k, d), size, np.int64)
+    lines = np.full((k, d), dump, np.int64)
     r, c = np.nonzero(real)
     lines[r, rank[r, c]] = ordered[r, c]
     pos = np.empty_like(rank)
     np.put_along_axis(pos, order, rank, axis=1)
-    pos = np.minimum(pos, d - 1)  # dump taps (weight 0) rank past the real lines
+    pos = np.minimum(pos, d - 1)  # dump entries (weight 0) rank past the real lines
     cell = (np.arange(k)[:, None] * pooled + np.repeat(np.arange(pooled), m)[None, :]) * d + pos
     dense = np.bincount(cell.ravel(), weights.ravel(), minlength=k * pooled * d).reshape(k, pooled, d)
-    repeats = (flat < size).sum(axis=1) > count
-    return _Axis(taps, weights, lines, count, dense, repeats)
+    return lines, count, dense
+
+
+def _bin_lists(taps: np.ndarray, weights: np.ndarray, dump: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per roi, each bin's list: its ``m`` corner lines, or the band ``lo..hi`` they span when shorter.
+
+    Returns lines and weights ``[k, P, L]`` (dump and 0 past a roi's width, and where a band line
+    carries no weight) and the width ``[k]`` each roi uses.
+    """
+    k, pooled, m = taps.shape
+    real = taps < dump
+    lo = np.where(real, taps, dump).min(axis=2)
+    span = np.where(real, taps, -1).max(axis=2) - lo + 1  # <= 0 for a bin without real corners
+    band = np.maximum(span.max(axis=1), 1)
+    banded = band < m
+    width = np.where(banded, band, m)
+    size = int(width.max())
+    step = np.arange(size)
+    offset = np.clip(taps - lo[:, :, None], 0, size - 1)  # dump corners (weight 0) land anywhere
+    cell = ((np.arange(k)[:, None, None] * pooled + np.arange(pooled)[None, :, None]) * size + offset)
+    band_weights = np.bincount(cell.ravel(), weights.ravel(), minlength=k * pooled * size).reshape(k, pooled, size)
+    band_lines = np.where(band_weights != 0.0, lo[:, :, None] + step, dump)
+    pad = ((0, 0), (0, 0), (0, max(size - m, 0)))
+    tap_lines = np.pad(taps, pad, constant_values=dump)[:, :, :size]
+    tap_weights = np.pad(weights, pad)[:, :, :size]
+    lists = np.where(banded[:, None, None], band_lines, tap_lines)
+    list_weights = np.where(banded[:, None, None], band_weights, tap_weights)
+    return lists, list_weights, width
 
 
 @dataclass(frozen=True)
 class _Form:
-    """One axis of a chunk as its product reads it: taps ``[k, P, 2g]`` or lines ``[k, P, n]`` weights."""
+    """One axis of a chunk as its product reads it: bins ``[k, P, L]`` or lines ``[k, P, n]`` weights."""
 
     weights: np.ndarray
-    taps: bool
+    bins: bool
 
 
 @dataclass(frozen=True)
@@ -159,64 +197,94 @@ class _Chunk:
 
 
 def _choose(ay: _Axis, ax: _Axis, backward: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per roi, the cheapest (y contracted first, y in taps form, x in taps form) by the cost model.
+    """Per roi, the cheapest (y contracted first, y in bins form, x in bins form) by the cost model.
 
     Cost per channel: the gathered block ``Na * Nb`` times (gather or scatter + first product) plus
-    the second product on ``Pa * Nb``.  The backward pass may not use the taps form of an axis whose
-    taps repeat a real line (the scatter would lose an update).
+    the second product on ``Pa * Nb``.  The backward pass may not use the bins form of an axis that
+    names a real line twice (the scatter would lose an update).
     """
-    ph, pw = ay.weights.shape[1], ax.weights.shape[1]
-    ty, tx = ay.weights.shape[1] * ay.weights.shape[2], ax.weights.shape[1] * ax.weights.shape[2]
+    ph, pw = ay.bins.shape[1], ax.bins.shape[1]
     move = SCATTER if backward else GATHER
     costs, options = [], []
-    for y_first, y_taps, x_taps in itertools.product((True, False), repeat=3):
-        ny = np.full(len(ay.count), ty) if y_taps else ay.count
-        nx = np.full(len(ax.count), tx) if x_taps else ax.count
-        (nf, pf, f_taps), (ns, ps, s_taps) = ((ny, ph, y_taps), (nx, pw, x_taps))[:: 1 if y_first else -1]
-        cost = nf * ns * (move + (TAP_FIRST if f_taps else MAC * pf)) + pf * ns * (TAP_SECOND if s_taps else MAC * ps)
+    for y_first, y_bins, x_bins in itertools.product((True, False), repeat=3):
+        ny = ph * ay.width if y_bins else ay.count
+        nx = pw * ax.width if x_bins else ax.count
+        (nf, pf, f_bins), (ns, ps, s_bins) = ((ny, ph, y_bins), (nx, pw, x_bins))[:: 1 if y_first else -1]
+        cost = nf * ns * (move + (BIN_FIRST if f_bins else MAC * pf)) + pf * ns * (BIN_SECOND if s_bins else MAC * ps)
         if backward:
-            cost = np.where((y_taps & ay.repeats) | (x_taps & ax.repeats), np.inf, cost)
+            cost = np.where((y_bins & ay.repeats) | (x_bins & ax.repeats), np.inf, cost)
         costs.append(cost.astype(np.float64))
-        options.append((y_first, y_taps, x_taps))
+        options.append((y_first, y_bins, x_bins))
     best = np.argmin(np.stack(costs), axis=0)
     table = np.array(options, bool)
     return table[best, 0], table[best, 1], table[best, 2]
 
 
 def plan(win: _Window, pooled: tuple[int, int], size: tuple[int, int], channels: int, backward: bool) -> list[_Chunk]:
-    """Chunks covering every roi that reads anything, sized for ``channels`` channels per gather."""
+    """Chunks covering every roi that reads anything, sized for ``channels`` channels per gather.
+
+    Rois are planned in batches of at most _PLAN_CORNERS sample corners, so huge adaptive grids
+    cannot exhaust memory; within a batch each axis is computed once per distinct grid.
+    """
     ph, pw = pooled
     h, w = size
     budget = max(1, CHUNK_BYTES // (8 * channels))
+    live = np.flatnonzero((win.grid_h > 0) & (win.grid_w > 0))  # others: the C++ loops run 0 times, bins stay 0
+    corners = 2 * np.maximum(ph * win.grid_h[live], pw * win.grid_w[live])
+    batch_of = (np.cumsum(corners) - corners) // _PLAN_CORNERS
     chunks: list[_Chunk] = []
-    for (gh, gw), members in win.groups().items():
-        if gh <= 0 or gw <= 0:
-            continue  # the C++ sampling loops run zero times: the bins stay 0
-        step = max(1, _PLAN_TAPS // (2 * max(ph * gh, pw * gw)))
-        for start in range(0, len(members), step):
-            ids = members[start : start + step]
-            ay = _axis(win.y1[ids], win.bin_h[ids], gh, ph, h)
-            ax = _axis(win.x1[ids], win.bin_w[ids], gw, pw, w)
-            chunks += _chunk_group(ids, win.batch[ids], ay, ax, w + 1, budget, backward)
+    for b in np.unique(batch_of):
+        ids = live[batch_of == b]
+        ay = _axes(win.y1[ids], win.bin_h[ids], win.grid_h[ids], ph, h)
+        ax = _axes(win.x1[ids], win.bin_w[ids], win.grid_w[ids], pw, w)
+        chunks += _chunks(ids, win.batch[ids], ay, ax, w + 1, budget, backward)
     return chunks
 
 
-def _chunk_group(
+def _axes(start: np.ndarray, bins: np.ndarray, grid: np.ndarray, pooled: int, size: int) -> _Axis:
+    """:func:`_axis` for rois of different grids: one call per distinct grid, merged with padding."""
+    values, which = np.unique(grid, return_inverse=True)
+    if len(values) == 1:
+        return _axis(start, bins, int(values[0]), pooled, size)
+    parts = []
+    for i, g in enumerate(values):
+        rows = np.flatnonzero(which == i)
+        parts.append((rows, _axis(start[rows], bins[rows], int(g), pooled, size)))
+    k = len(start)
+    width = max(part.bins.shape[2] for _, part in parts)
+    d = max(part.lines.shape[1] for _, part in parts)
+    merged = _Axis(
+        np.full((k, pooled, width), size, np.int64), np.zeros((k, pooled, width)), np.zeros(k, np.int64),
+        np.full((k, d), size, np.int64), np.zeros(k, np.int64), np.zeros((k, pooled, d)), np.zeros(k, bool),
+    )
+    for rows, part in parts:
+        n, m = part.bins.shape[2], part.lines.shape[1]
+        merged.bins[rows, :, :n], merged.bin_weights[rows, :, :n] = part.bins, part.bin_weights
+        merged.lines[rows, :m], merged.dense[rows, :, :m] = part.lines, part.dense
+        merged.width[rows], merged.count[rows], merged.repeats[rows] = part.width, part.count, part.repeats
+    return merged
+
+
+def _chunks(
     ids: np.ndarray, batch: np.ndarray, ay: _Axis, ax: _Axis, stride: int, budget: int, backward: bool
 ) -> list[_Chunk]:
-    """Split rois of one grid into chunks of one image and one choice of forms, similar sizes together."""
-    y_first, y_taps, x_taps = _choose(ay, ax, backward)
-    ny = np.where(y_taps, ay.taps.shape[1] * ay.taps.shape[2], ay.count)
-    nx = np.where(x_taps, ax.taps.shape[1] * ax.taps.shape[2], ax.count)
+    """Split rois into chunks of one image and one choice of forms, similar sizes together.
+
+    Each chunk is padded to its widest roi (more bin entries or lines point at the dump with weight 0).
+    """
+    y_first, y_bins, x_bins = _choose(ay, ax, backward)
+    ph, pw = ay.bins.shape[1], ax.bins.shape[1]
+    ny = np.where(y_bins, ay.width, ay.count)  # per bin (bins form) or in all (lines form)
+    nx = np.where(x_bins, ax.width, ax.count)
     rows = np.flatnonzero((ay.count > 0) & (ax.count > 0))  # a roi whose samples all fall outside stays 0
     if len(rows) == 0:
         return []
-    key = ((batch[rows] * 2 + y_first[rows]) * 2 + y_taps[rows]) * 2 + x_taps[rows]
+    key = ((batch[rows] * 2 + y_first[rows]) * 2 + y_bins[rows]) * 2 + x_bins[rows]
     order = np.lexsort((nx[rows], ny[rows], key))  # by key, then ascending size: little padding
     rows, key = rows[order], key[order]
     # A segment holds one key; a chunk ends where its segment does or its block would pass the budget.
     new_key = np.r_[True, key[1:] != key[:-1]]
-    size = ny[rows] * nx[rows]
+    size = np.where(y_bins, ph, 1)[rows] * ny[rows] * np.where(x_bins, pw, 1)[rows] * nx[rows]
     before = np.cumsum(size) - size
     fill = (before - before[np.maximum.accumulate(np.where(new_key, np.arange(len(rows)), 0))]) // budget
     cuts = np.flatnonzero(new_key | np.r_[True, fill[1:] != fill[:-1]])
@@ -226,24 +294,32 @@ def _chunk_group(
     chunks = []
     for s, e in zip(segments, np.r_[segments[1:], len(rows)]):
         part = rows[s:e]
-        yf, yt, xt = bool(y_first[part[0]]), bool(y_taps[part[0]]), bool(x_taps[part[0]])
-        ly, wy = ay.form(part, yt, int(ny[part].max()))
-        lx, wx = ax.form(part, xt, int(nx[part].max()))
+        yf, yb, xb = bool(y_first[part[0]]), bool(y_bins[part[0]]), bool(x_bins[part[0]])
+        ly, wy = ay.form(part, yb, int(ny[part].max()))
+        lx, wx = ax.form(part, xb, int(nx[part].max()))
         for i in range(np.searchsorted(cuts, s), np.searchsorted(cuts, e)):
             lo, hi, my, mx = cuts[i] - s, ends[i] - s, int(wide_y[i]), int(wide_x[i])
-            fy = _Form(wy[lo:hi] if yt else wy[lo:hi, :, :my], yt)
-            fx = _Form(wx[lo:hi] if xt else wx[lo:hi, :, :mx], xt)
-            cy, cx = ly[lo:hi, :my], lx[lo:hi, :mx]
+            fy, cy = _cut(ly[lo:hi], wy[lo:hi], yb, my)
+            fx, cx = _cut(lx[lo:hi], wx[lo:hi], xb, mx)
             pixels = cy[:, :, None] * stride + cx[:, None, :] if yf else cx[:, :, None] + cy[:, None, :] * stride
             first, second = (fy, fx) if yf else (fx, fy)
             chunks.append(_Chunk(int(batch[part[0]]), ids[part[lo:hi]], pixels, first, second, yf))
     return chunks
 
 
+def _cut(lines: np.ndarray, weights: np.ndarray, bins: bool, n: int) -> tuple[_Form, np.ndarray]:
+    """A chunk's slice of one axis, cut to its widest roi: ``n`` per bin (bins form) or ``n`` lines."""
+    if bins:
+        k, pooled, width = weights.shape
+        lines = lines.reshape(k, pooled, width)[:, :, :n].reshape(k, pooled * n)
+        return _Form(weights[:, :, :n], True), lines
+    return _Form(weights[:, :, :n], False), lines[:, :n]
+
+
 def _contract_first(g: np.ndarray, f: _Form) -> np.ndarray:
     """``[k, Na, R] -> [k, Pa, R]``: the first axis of each roi reduced to its bins."""
     k, p = f.weights.shape[:2]
-    if f.taps:
+    if f.bins:
         return np.matmul(f.weights[:, :, None, :], g.reshape(k, p, -1, g.shape[-1]))[:, :, 0]
     return np.matmul(f.weights, g)
 
@@ -252,7 +328,7 @@ def _contract_second(y: np.ndarray, f: _Form) -> np.ndarray:
     """``[k, Pa, Nb, C] -> [k, Pa, Pb, C]``."""
     k, pa, _, c = y.shape
     p = f.weights.shape[1]
-    if f.taps:
+    if f.bins:
         return np.matmul(f.weights[:, None, :, None, :], y.reshape(k, pa, p, -1, c))[:, :, :, 0]
     return np.matmul(f.weights[:, None], y)
 
@@ -260,7 +336,7 @@ def _contract_second(y: np.ndarray, f: _Form) -> np.ndarray:
 def _expand_second(z: np.ndarray, f: _Form) -> np.ndarray:
     """Transpose of :func:`_contract_second`: ``[k, Pa, Pb, C] -> [k, Pa, Nb, C]``."""
     k, pa, _, c = z.shape
-    if f.taps:
+    if f.bins:
         return (f.weights[:, None, :, :, None] * z[:, :, :, None, :]).reshape(k, pa, -1, c)
     return np.matmul(f.weights.transpose(0, 2, 1)[:, None], z)
 
@@ -268,7 +344,7 @@ def _expand_second(z: np.ndarray, f: _Form) -> np.ndarray:
 def _expand_first(y: np.ndarray, f: _Form) -> np.ndarray:
     """Transpose of :func:`_contract_first`: ``[k, Pa, R] -> [k, Na, R]``."""
     k, _, r = y.shape
-    if f.taps:
+    if f.bins:
         return (f.weights[:, :, :, None] * y[:, :, None, :]).reshape(k, -1, r)
     return np.matmul(f.weights.transpose(0, 2, 1), y)
 
@@ -300,7 +376,7 @@ def forward(x: np.ndarray, win: _Window, pooled: tuple[int, int], out: np.ndarra
     Returns False, leaving ``out`` partly written, as soon as an image that some roi reads holds a
     non-finite value: checked on each table while it is in cache, instead of in a separate pass.
     """
-    n, c, h, w = x.shape
+    _, c, h, w = x.shape
     blocks = _blocks(h, w, c)
     chunks = plan(win, pooled, (h, w), blocks[0][1], backward=False)
     tables: dict[int, np.ndarray] = {}

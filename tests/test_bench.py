@@ -13,7 +13,7 @@ FIELDS = {"workload", "implementation", "dtype", "threads", "median_ms", "min_ms
 def bench(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "parity.cli", "bench", "--workloads", "W1", "--repeat", "1", *args],
-        capture_output=True, text=True, cwd=ROOT, env={**os.environ, "NO_COLOR": "1"}, timeout=600,
+        check=False, capture_output=True, text=True, cwd=ROOT, env={**os.environ, "NO_COLOR": "1"}, timeout=600,
     )
 
 

@@ -190,8 +190,8 @@ def test_fast_path_covers_both_forms_and_channel_blocks(monkeypatch):
         win = reference._window(rois, 2, 1 / 16, conv, 7, 6, sr)
         for backward in (False, True):
             for chunk in reference_plan.plan(win, (7, 6), (40, 52), 8, backward):
-                seen.add((chunk.y_first, chunk.first.taps, chunk.second.taps, len(chunk.rois) > 1))
-    for position in range(4):  # y first or not; first axis taps or lines; second likewise; several rois
+                seen.add((chunk.y_first, chunk.first.bins, chunk.second.bins, len(chunk.rois) > 1))
+    for position in range(4):  # y first or not; first axis bins or lines; second likewise; several rois
         assert {key[position] for key in seen} == {True, False}
 
 
