@@ -283,12 +283,3 @@ def unspecified(framework: str, case: Case) -> np.ndarray | None:
 def _out_shape(case: Case) -> tuple[int, int, int, int]:
     return (len(case.rois), case.features.shape[1], *case.attrs.output_size)
 
-
-def __getattr__(name: str) -> object:
-    """``parity.divergence.DIVERGENCES`` is the catalogue in parity.divergences (imported lazily:
-    the catalogue itself is built from this module's types)."""
-    if name == "DIVERGENCES":
-        from parity.divergences import DIVERGENCES
-
-        return DIVERGENCES
-    raise AttributeError(name)

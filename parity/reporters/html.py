@@ -17,6 +17,7 @@ from typing import Iterable
 import numpy as np
 
 from parity import summary
+from parity.divergences import DIVERGENCES
 from parity.model import Case, Comparison, Verdict
 from parity.session import RunReport, arrays_path
 
@@ -287,9 +288,7 @@ def _table(report: RunReport, linked: set[int]) -> str:
 
 
 def _explanation(name: str) -> str:
-    from parity import divergence
-
-    return next((d.explanation for d in divergence.DIVERGENCES if d.name == name), "not a declared divergence")
+    return next((d.explanation for d in DIVERGENCES if d.name == name), "not a declared divergence")
 
 
 def _panel(i: int, c: Comparison, suite: str, case: Case | None, arrays: dict[str, np.ndarray] | str, open_: bool) -> str:
