@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from parity import compare, summary
-from parity import divergence as divergence_model
+from parity import divergences as divergence_model
 from parity.model import Comparison, Metrics, Tolerance, Verdict
 from parity.reporters import html, markdown, write_all
 from parity.session import RunReport, arrays_path
