@@ -396,7 +396,7 @@ def mutants(suite: str) -> None:
     outcomes = mutation.run(generate.cases_for(suite))
     table = Table(title=f"mutants of the reference vs suite {suite!r}")
     for col in ("mutant", "fault", "first killing case", "how"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")
     for o in outcomes:
         table.add_row(o.mutant.name, o.mutant.fault, escape(o.killed_by or "SURVIVED"), o.how)
     out = console()

@@ -159,7 +159,9 @@ def run(cases: list[Case]) -> list[Outcome]:
                         break
                     m = compare.metrics(bad, good[0], compare.tolerance_for(case.dtype), case.dtype, good[1])
                     if m.mismatched:
-                        outcome = Outcome(mutant, case.id, f"{m.mismatched}/{m.total} elements, max diff {m.max_abs:.3g}")
+                        nan = f", {m.nan_mismatch} NaN/Inf where numbers are due" if m.nan_mismatch else ""
+                        how = f"{m.mismatched}/{m.total} elements{nan}, max finite diff {m.max_abs:.3g}"
+                        outcome = Outcome(mutant, case.id, how)
                         break
                 if outcome.killed_by:
                     break
