@@ -146,7 +146,7 @@ def mapping() -> None:
     """Print the parameter mapping table: torchvision -> MindSpore, ONNX RoiAlign (ONNX Runtime) and Paddle."""
     from rich.table import Table
 
-    from parity.mapping import EXTRA_COLUMNS, TABLE
+    from parity.mapping import EXTRA_COLUMNS, MINDSPORE_END_MODE_1_EVIDENCE, TABLE
     from parity.reporters.terminal import console
 
     def cell(name: str, default: str, where: str = "") -> str:
@@ -168,7 +168,9 @@ def mapping() -> None:
             cell(paddle.parameter, paddle.default),
             f"MindSpore: {row.note}\nONNX: {onnx.note}\nPaddle: {paddle.note}",
         )
-    console().print(table)
+    out = console()
+    out.print(table)
+    out.print("Decided by measurement where MindSpore's documentation is silent:\n" + MINDSPORE_END_MODE_1_EVIDENCE)
 
 
 def _output_size(text: str) -> tuple[int, int]:

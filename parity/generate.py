@@ -176,7 +176,6 @@ SUITES: dict[str, Callable[[], Iterator[Case]]] = {
     "golden": golden_cases,
     "invalid": _invalid,
 }
-DEFAULT_SUITE = "standard"
 
 
 def matching(cases: list[Case], keyword: str | None) -> list[Case]:

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from parity.mapping import MindSporeCall
-from parity.model import Attrs
+from parity.mapping import CALLS, MindSporeCall
+from parity.model import Attrs, Port
 from parity.reference import (
     MINDSPORE_END_MODE_0,
     MINDSPORE_END_MODE_1,
@@ -100,8 +100,7 @@ def torchvision_to_mindspore(attrs: Attrs) -> tuple[MindSporeCall, Translation]:
             "for rois whose scaled size is a multiple of the output size; otherwise pass a fixed sampling_ratio to both."
         )
     return call, Translation(
-        f"torchvision.ops.roi_align(input, boxes, output_size={attrs.output_size}, spatial_scale={attrs.spatial_scale!r}, "
-        f"sampling_ratio={attrs.sampling_ratio}, aligned={attrs.aligned})",
+        CALLS["torchvision"](attrs, Port.MAPPED),
         call.render(),
         _shift(src, dst, attrs.spatial_scale),
         tuple(exact),
@@ -125,8 +124,7 @@ def mindspore_to_torchvision(call: MindSporeCall) -> tuple[Attrs, Translation]:
         )
     return attrs, Translation(
         call.render(),
-        f"torchvision.ops.roi_align(input, boxes, output_size={attrs.output_size}, spatial_scale={attrs.spatial_scale!r}, "
-        f"sampling_ratio={attrs.sampling_ratio}, aligned={attrs.aligned})",
+        CALLS["torchvision"](attrs, Port.MAPPED),
         _shift(src, dst, call.spatial_scale),
         tuple(exact),
         tuple(not_exact),

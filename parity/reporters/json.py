@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from parity import summary
+from parity.mapping import CALLS
 from parity.model import Case, Comparison
 from parity.session import RunReport
 
@@ -20,14 +21,13 @@ SCHEMA = """\
  robustness[{case, behaviours{runner: "raises: msg" | "crash: ..." | "hang: ..." | "output" | "output with NaN/Inf"},
              dangerous[runner]}],
  cases[{id, suite, attrs{output_size, spatial_scale, sampling_ratio, aligned}, dtype, port, boxes, tags,
-        mindspore_call, statuses{runner: status},
+        calls{framework: the call it made}, statuses{runner: status},
         comparisons[{actual, expected, verdict, divergence, tolerance{rtol, atol, reason},
                      metrics{total, mismatched, max_abs, max_abs_index, max_rel, max_ulp, nan_mismatch},
                      message}]}]}"""
 
 
 def document(report: RunReport, cases: list[Case]) -> dict[str, Any]:
-    from parity.mapping import to_mindspore
 
     by_case: dict[str, list[Comparison]] = {}
     for c in report.comparisons:
@@ -69,7 +69,7 @@ def document(report: RunReport, cases: list[Case]) -> dict[str, Any]:
                 "port": case.port.value,
                 "boxes": case.boxes,
                 "tags": list(case.tags),
-                "mindspore_call": to_mindspore(case.attrs, case.port).render(),
+                "calls": {fw: CALLS[fw](case.attrs, case.port) for fw in report.runners if fw in CALLS},
                 "statuses": report.statuses.get(case.id, {}),
                 "comparisons": [c.to_json() for c in by_case.get(case.id, [])],
             }
