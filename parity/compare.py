@@ -6,7 +6,7 @@ import dataclasses
 import numpy as np
 
 from parity import reference
-from parity.model import Metrics, Tolerance
+from parity.model import Metrics, Tolerance, Undecided
 
 #: Defaults per dtype, from torch.testing.assert_close's table.
 DTYPE_TOLERANCES: dict[str, Tolerance] = {
@@ -56,6 +56,20 @@ def rounding_bound(
     convention: reference.Convention,
     dtype: str,
 ) -> np.ndarray:
+    """Elementwise bound on how far a correct kernel computing in ``dtype`` can be from the reference
+    (:func:`rounding_bound_and_scale` without the scale)."""
+    return rounding_bound_and_scale(features, rois, output_size, spatial_scale, sampling_ratio, convention, dtype)[0]
+
+
+def rounding_bound_and_scale(
+    features: np.ndarray,
+    rois: np.ndarray,
+    output_size: tuple[int, int],
+    spatial_scale: float,
+    sampling_ratio: int,
+    convention: reference.Convention,
+    dtype: str,
+) -> tuple[np.ndarray, np.ndarray]:
     """Elementwise bound on how far a correct kernel computing in ``dtype`` can be from the reference.
 
     Two sources, both first-order in the unit roundoff u of ``dtype``:
@@ -65,6 +79,9 @@ def rounding_bound(
       pixels, which moves a bilinear value by that times the local slope, roi_align(slope(X)).
     A float32 result on a map with coordinates near 1000 therefore gets a looser bound than one
     near 10, and an error that no rounding explains (a shifted window) still exceeds it.
+
+    Also returns the scale of each element, roi_align(|X|) (the mean |sample| of its bin): what
+    the bound must be small against for a comparison to decide anything (:func:`undecided`).
     """
     dtype = precision(dtype)
     u = UNIT_ROUNDOFF[dtype]
@@ -82,7 +99,7 @@ def rounding_bound(
     both = np.maximum.reduce([reference.roi_align(stacked, *args, nan_mode="weighted", geometry_dtype=g) for g in geometries])
     magnitude, slope = both[:, : x.shape[1]], both[:, x.shape[1] :]
     bound = u * (steps * magnitude + COORDINATE_ROUNDINGS * np.maximum(reach, 1.0)[:, None, None, None] * slope)
-    return np.nan_to_num(bound, nan=0.0, posinf=0.0)
+    return np.nan_to_num(bound, nan=0.0, posinf=0.0), np.nan_to_num(magnitude, nan=0.0, posinf=0.0)
 
 
 def rounding_bound_grad(
@@ -113,6 +130,84 @@ def rounding_bound_grad(
         *(reference.roi_align_backward(scaled, shape, *args, geometry_dtype=g) for g in ("float64", dtype))
     )
     return np.nan_to_num(bound, nan=0.0, posinf=0.0)
+
+
+def gradient_scale(
+    shape: tuple[int, ...],
+    rois: np.ndarray,
+    weight: np.ndarray,
+    output_size: tuple[int, int],
+    spatial_scale: float,
+    sampling_ratio: int,
+    convention: reference.Convention,
+    dtype: str,
+) -> np.ndarray:
+    """Per feature pixel, the sum of |contributions| its gradient collects (the backward of |W|,
+    over exact and ``dtype``-rounded positions): the scale a gradient's allowance is judged against."""
+    args = (rois, output_size, spatial_scale, sampling_ratio, convention)
+    geometries = ("float64",) if precision(dtype) == "float64" else ("float64", precision(dtype))
+    scale = np.maximum.reduce([reference.roi_align_backward(np.abs(weight), shape, *args, geometry_dtype=g) for g in geometries])
+    return np.nan_to_num(scale, nan=0.0, posinf=0.0)
+
+
+#: A comparison decides only where its allowance is at most this fraction of what it judges: a
+#: result off by more than a tenth of the value (or of the difference between two semantics it
+#: must tell apart) has to fail.  Wider than that, "within tolerance" no longer means "right".
+DECISIVE = 0.1
+
+
+def undecided(
+    tol: Tolerance,
+    bound: np.ndarray | float,
+    scale: np.ndarray | float,
+    expected: np.ndarray,
+    actual: np.ndarray,
+    alternative: np.ndarray | None = None,
+) -> Undecided | None:
+    """Whether the allowance ``atol + rtol * |expected| + bound`` is small against what is judged.
+
+    ``expected`` is the exact result the comparison holds ``actual`` to (its distance from it is
+    reported as the accuracy, whatever the verdict).
+
+    Two tests, both on finite elements:
+    - the value: the derived ``bound`` must be at most DECISIVE x the element's ``scale`` (the
+      mean |sample| of its bin; the dtype table's atol is the floor for near-zero scales);
+    - with ``alternative`` (the result under the other semantics the comparison must tell apart:
+      another framework's documentation, or a declared prediction), some element where the two
+      differ by more than the dtype table's tolerance must have an allowance of at most DECISIVE x
+      that difference; otherwise no element could have told them apart.
+    Returns the evidence when either test fails (None: the comparison decides).
+    """
+    e = np.asarray(expected, dtype=np.float64)
+    a = np.asarray(actual, dtype=np.float64)
+    finite = np.isfinite(e) & np.isfinite(a)
+    base = tol.atol + tol.rtol * np.abs(np.where(finite, e, 0.0))
+    b = np.broadcast_to(np.asarray(bound, dtype=np.float64), e.shape)
+    allowance = base + b
+    value = np.maximum(np.broadcast_to(np.asarray(scale, dtype=np.float64), e.shape), tol.atol)
+    with np.errstate(invalid="ignore"):
+        exact_error = float(np.max(np.abs(a - e), where=finite, initial=0.0))
+    bad_value = finite & (b > DECISIVE * value)
+    if bad_value.any():
+        ratio = np.where(bad_value, b / value, -1.0)
+        i = np.unravel_index(int(np.argmax(ratio)), e.shape)
+        return Undecided(int(bad_value.sum()), int(e.size), _index(i), float(allowance[i]), float(value[i]), "value", exact_error)
+    if alternative is None:
+        return None
+    alt = np.asarray(alternative, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        diff = np.where(finite & np.isfinite(alt), np.abs(alt - e), 0.0)
+    differs = diff > base
+    if not differs.any() or (differs & (allowance <= DECISIVE * diff)).any():
+        return None  # the semantics coincide here, or some element tells them apart
+    ratio = np.where(differs, allowance / np.maximum(diff, np.finfo(np.float64).tiny), np.inf)
+    i = np.unravel_index(int(np.argmin(ratio)), e.shape)
+    n = int(differs.sum())
+    return Undecided(n, int(e.size), _index(i), float(allowance[i]), float(diff[i]), "documented difference", exact_error)
+
+
+def _index(i: tuple) -> tuple[int, ...]:
+    return tuple(int(v) for v in i)
 
 
 def _ulp_distance(actual: np.ndarray, expected: np.ndarray, dtype: str) -> np.ndarray:

@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from parity.errors import InvalidInput
 from parity.mapping import DOCUMENTED_SEMANTICS, MindSporeCall, Semantics, to_mindspore
 from parity.model import Attrs, Case, Port
 
@@ -53,6 +54,14 @@ def _batch_index_above_last(case: Case) -> bool:
     return bool(np.any((r[:, 0] > n - 1) & (r[:, 0] < n)))
 
 
+def _negative_batch_index_above_minus_one(case: Case) -> bool:
+    """Some batch index in (-1, 0): image 0 for truncation, below the first one for a range check."""
+    r = np.asarray(case.rois, dtype=np.float64)
+    if r.ndim != 2 or r.shape[1] != 5:
+        return False
+    return bool(np.any((r[:, 0] > -1) & (r[:, 0] < 0)))
+
+
 def _torchvision_grid_sign_mismatch(case: Case) -> bool:
     """torchvision's adaptive grid has one negative side (aligned=True, an inverted roi)."""
     from parity.reference import TORCHVISION_ALIGNED, sampling_grid
@@ -72,6 +81,29 @@ def _large_float16(case: Case) -> bool:
     return case.dtype == "float16" and bool(np.nanmax(np.abs(case.features.astype(np.float64)), initial=0.0) > 65504 / 16)
 
 
+def _float16_long_sums(case: Case) -> bool:
+    """Float16 bins of so many samples that a float16 running sum loses a tenth of the value or more
+    (u * n > parity.compare.DECISIVE), small enough to emulate (parity.reference.float16_serial_interval)."""
+    from parity.compare import DECISIVE, UNIT_ROUNDOFF
+    from parity.mapping import torchvision_semantics
+    from parity.reference import SERIAL_LIMIT, sampling_grid
+
+    if case.dtype != "float16" or case.features.ndim != 4 or case.rois.ndim != 2 or case.rois.shape[-1] != 5:
+        return False
+    sem = torchvision_semantics(case.attrs)
+    r = case.rois.astype(np.float64)
+    if len(r) == 0 or not np.isfinite(r).all():
+        return False
+    try:
+        gh, gw, _ = sampling_grid(r, case.features.shape[0], case.attrs.output_size, case.attrs.spatial_scale, sem.sampling_ratio, sem.convention)
+    except (InvalidInput, ValueError):  # an undefined grid: the input is judged elsewhere
+        return False
+    n = np.maximum(gh, 0) * np.maximum(gw, 0)
+    ph, pw = case.attrs.output_size
+    work = int(n.sum()) * ph * pw * case.features.shape[1]
+    return bool(UNIT_ROUNDOFF["float16"] * n.max() > DECISIVE) and work <= SERIAL_LIMIT
+
+
 def _nonfinite_features(case: Case) -> bool:
     f = case.features
     return f.dtype.kind == "f" and not bool(np.isfinite(f).all())
@@ -85,8 +117,10 @@ INPUT_FACTS: dict[str, Callable[[Case], Any]] = {
     "rois_with_x_near_zero": lambda case: bool(_rois_with_x_near_zero(case).any()),
     "fractional_batch_index": _fractional_batch_index,
     "batch_index_above_last": _batch_index_above_last,
+    "batch_index_in_minus_one_zero": _negative_batch_index_above_minus_one,
     "torchvision_grid_sign_mismatch": _torchvision_grid_sign_mismatch,
     "large_float16": _large_float16,
+    "float16_long_sums": _float16_long_sums,
     "scale_not_float32": lambda case: float(np.float32(case.attrs.spatial_scale)) != case.attrs.spatial_scale,
 }
 
@@ -220,6 +254,7 @@ def _knob(label: str, **changes: Any) -> Callable[[Semantics], Semantics]:
 VARIANTS: dict[str, Callable[[Semantics], Semantics]] = {
     "outside-reads-origin": _knob("outside samples read pixel (0, 0)", outside_reads_origin=True),
     "float16-sum-overflow": _knob("float16 running sum", sum_limit=65504.0),
+    "float16-serial-sum": _knob("float16 serial sum", accumulate="float16"),
     "floor-grid-no-guard": _floor_grid_no_guard,
     "roi-end-mode-1": _roi_end_mode_1,
     "round-batch-index": _round_batch_index,

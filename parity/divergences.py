@@ -81,14 +81,17 @@ MORE: tuple[Divergence, ...] = (
         scope=(Condition("input.fractional_batch_index", "==", True),),
         explanation=(
             "A fractional batch index picks a different image: torchvision casts it to int (truncation: 0.7 -> "
-            "image 0), MindSpore rounds it (rint(b + 0.00007): 0.7 -> image 1), and raises when b > N - 1. "
+            "image 0), MindSpore rounds it (rint(b + 0.00007), ties to even: 0.7 -> 1, 0.5 -> 1, 2.5 -> 3, "
+            "0.49995 -> 1), and raises when b > N - 1 or b < 0. "
             "Neither documents fractional indices; detection code that computes indices in float can hit it."
         ),
         documented=False,
         evidence=(
             "Measured with `parity run -k fractional-batch` (mindspore 2.10.0 CPU): MindSpore equals the reference "
-            "with rounded indices; against truncation the rois whose index rounds up differ by O(1). The "
-            "MindSpore CPU kernel source computes FloatToInt(rintf(roi_box[0] + 0.00007))."
+            "with rounded indices; against truncation the rois whose index rounds up differ by O(1). Ties measured "
+            "on a batch of 5 with constant images: b = 0.5, 1.5, 2.5, 3.5, 0.49995, 1.49993 pick 1, 2, 3, 4, 1, 2; "
+            "0.49993, 0.4999, 2.49993 pick 0, 0, 2 (`parity run -k half-batch-index`). The MindSpore CPU kernel "
+            "source computes FloatToInt(rintf(roi_box[0] + 0.00007))."
         ),
         predictions=(Prediction("mindspore", variant="round-batch-index"),),
         frameworks=("mindspore",),
@@ -123,6 +126,21 @@ EDGE: tuple[Divergence, ...] = (
         ),
         documented=False,
         evidence="Measured with `parity run --suite edge -k fractional-batch-index`: 'image_index 1.2 must be a number in [0,1]'.",
+        predictions=(Prediction("mindspore", behaviour="raises", message="image_index"),),
+        frameworks=("mindspore",),
+    ),
+    Divergence(
+        name="mindspore-rejects-negative-batch-index",
+        scope=(Condition("input.batch_index_in_minus_one_zero", "==", True),),
+        explanation=(
+            "MindSpore range-checks the raw float batch index against [0, N - 1] and raises for -1 < b < 0, "
+            "an index torchvision truncates to image 0."
+        ),
+        documented=False,
+        evidence=(
+            "Measured on mindspore 2.10.0 CPU, a batch of 5: b = -0.3, -0.5, -0.00007, -0.00008, -0.9 each raise "
+            "'image_index -0.9 must be a number in [0,4]' (`parity run -k batch-index-valid-for-one`)."
+        ),
         predictions=(Prediction("mindspore", behaviour="raises", message="image_index"),),
         frameworks=("mindspore",),
     ),
@@ -177,7 +195,34 @@ EDGE: tuple[Divergence, ...] = (
     ),
 )
 
-DIVERGENCES = DIVERGENCES + MORE + EDGE
+PRECISION: tuple[Divergence, ...] = (
+    Divergence(
+        name="float16-accumulation-stagnation",
+        scope=(Condition("input.float16_long_sums", "==", True),),
+        explanation=(
+            "Both CPU kernels add a float16 bin's samples to a float16 running sum. Once the sum is about 2048 "
+            "times a sample, adding the sample changes nothing, so a bin of thousands of samples stops growing "
+            "and its average comes out far below the exact value (0.1 where it is 2.0); from 65520 samples the "
+            "count itself is inf in float16 and the bin is 0. The prediction bounds what such a kernel returns "
+            "(parity.reference.float16_serial_interval); it is tight, and excludes the exact value."
+        ),
+        documented=False,
+        evidence=(
+            "Measured on torch 2.14.1 / mindspore 2.10.0 CPU: a constant 2.0 float16 map, one 10 x 10 px roi, "
+            "output 1x1: sampling_ratio 50 / 100 / 200 / 256 give 1.639 / 0.4097 / 0.1024 / 0 in both frameworks "
+            "(bitwise equal), exactly the serial float16 sum (4096 after stagnation) divided by the float16 "
+            "count; on constant, normal and uniform maps with grids 2 to 256 and both conventions, both "
+            "frameworks lie inside the predicted bounds in every bin while the exact value lies outside them "
+            "from 100 samples per bin side (`parity run -k stagnation`)."
+        ),
+        predictions=(
+            Prediction("torchvision", variant="float16-serial-sum", passes=("forward",)),
+            Prediction("mindspore", variant="float16-serial-sum", passes=("forward",)),
+        ),
+    ),
+)
+
+DIVERGENCES = DIVERGENCES + MORE + EDGE + PRECISION
 
 
 def _robustness(tag: str, framework: str, behaviour: str, explanation: str, message: str | None = None) -> Divergence:

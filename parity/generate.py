@@ -134,6 +134,9 @@ def standard_cases() -> Iterator[Case]:
         yield make_case("standard", Attrs((7, 7), 0.25), dtype, geometry, Port.DEFAULTS)
     for aligned, sr in itertools.product((False, True), (-1, 2)):
         yield make_case("standard", Attrs((3, 3), 0.5, sr, aligned), "float32", "batch", boxes="list")
+    from parity.verdict_cases import verdict_cases
+
+    yield from verdict_cases()
 
 
 def _edge() -> Iterator[Case]:

@@ -8,11 +8,13 @@ is the right answer, and returning numbers where the reference finds the input u
 """
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from parity import compare
 from parity.divergence import applicable, documented_semantics, predicted_semantics, predictions_for, unspecified
-from parity.model import Case, Comparison, Metrics, RunResult, Status, Tolerance, Verdict
+from parity.model import Case, Comparison, Metrics, RunResult, Status, Tolerance, Undecided, Verdict
 
 _STATUS_VERDICT = {
     Status.ERROR: Verdict.ERROR,
@@ -21,10 +23,14 @@ _STATUS_VERDICT = {
     Status.UNSUPPORTED: Verdict.UNSUPPORTED,
 }
 _EXPLAINED = (Verdict.PASS, Verdict.EXPECTED_DIVERGENCE)
+#: Own verdicts that do not blame a framework: explained, or beyond what the dtype can decide.
+_NOT_BLAMED = (*_EXPLAINED, Verdict.UNDECIDABLE)
 REFERENCE = "reference"
 #: Suffixes of the reference outputs beside each result: its rounding bound
-#: (parity.compare.rounding_bound) and the result with dtype-rounded sampling positions.
-BOUND, GEOM, GRAD = "|bound", "|geom", "|grad"
+#: (parity.compare.rounding_bound), the scale that bound is judged against, the result with
+#: dtype-rounded sampling positions, and (instead of all these) why the input is undefined
+#: under that semantics (parity.runners.reference).
+BOUND, SCALE, GEOM, GRAD, INVALID = "|bound", "|scale", "|geom", "|grad", "|invalid"
 
 
 def reference_semantics(case: Case, frameworks: tuple[str, ...]) -> list:
@@ -111,7 +117,8 @@ def _predicted_failure(case: Case, fw: str, result: RunResult) -> str | None:
 def _own(case: Case, fw: str, result: RunResult, ref_result: RunResult) -> Comparison:
     """One framework against the reference (or, without a defined reference, on behaviour)."""
     declared = _predicted_failure(case, fw, result)
-    if result.status is not Status.OK or ref_result.status is Status.UNSUPPORTED:
+    undefined = _undefined(ref_result, documented_semantics(fw, case.attrs, case.port).key)
+    if result.status is not Status.OK or undefined is not None:
         what = describe_behaviour(result)
         if declared:
             return Comparison(case.id, fw, REFERENCE, Verdict.EXPECTED_DIVERGENCE, None, None, f"{what} (declared: {declared})", declared)
@@ -119,9 +126,31 @@ def _own(case: Case, fw: str, result: RunResult, ref_result: RunResult) -> Compa
             if case.invalid and behaviour(result) == "raises":
                 return Comparison(case.id, fw, REFERENCE, Verdict.PASS, None, None, f"rejects invalid input: {result.message}")
             return Comparison(case.id, fw, REFERENCE, _STATUS_VERDICT[result.status], None, None, result.message)
-        msg = f"silent {what} for input the reference rejects as undefined ({ref_result.message})"
+        msg = f"silent {what} for input {fw}'s documented semantics leave undefined ({undefined})"
         return Comparison(case.id, fw, REFERENCE, Verdict.MISMATCH, None, None, msg)
     return _against_reference(case, fw, result.outputs["out"], ref_result.outputs)
+
+
+def _undefined(ref_result: RunResult, key: str) -> str | None:
+    """Why the reference has no result under semantics ``key`` (None: it has one)."""
+    if ref_result.status is Status.UNSUPPORTED:
+        return ref_result.message
+    if key in ref_result.outputs:
+        return None
+    reason = ref_result.outputs.get(key + INVALID)
+    return str(reason) if reason is not None else f"the reference was not asked for {key}"
+
+
+def attribute_problem(actual: np.ndarray, expected: np.ndarray, dtype: str) -> str | None:
+    """Attributes before values (as torch.testing does): the shape, then the dtype, each with its
+    own message.  A framework returning float64 (or integers) for ``dtype`` inputs is wrong however
+    close its numbers are; integer inputs have no documented result dtype and are not checked."""
+    problem = compare.shape_problem(actual, expected)
+    if problem:
+        return problem
+    if np.dtype(dtype).kind == "f" and actual.dtype != np.dtype(dtype):
+        return f"dtype {actual.dtype} where {dtype} was expected (the dtype of the inputs)"
+    return None
 
 
 def _against_reference(
@@ -133,21 +162,67 @@ def _against_reference(
     predicted = predicted_semantics(fw, case, backward)
     skip = None if backward else unspecified(fw, case)
     tol = _reference_tolerance(case.dtype)
-    ok, m, msg = _close_to_reference(out, ref, documented.key + grad, tol, case.dtype)
     label = f"reference{grad}[{documented.key}]"
     actual = fw + (" (grad)" if backward else "")
+    key = documented.key + grad
+    problem = attribute_problem(out, ref[key], case.dtype)
+    if problem:
+        return Comparison(case.id, actual, label, Verdict.MISMATCH, tol, None, problem)
+    ok, m, msg = _close_to_reference(out, ref, key, tol, case.dtype)
     if predicted.key == documented.key and skip is None:
-        return Comparison(case.id, actual, label, Verdict.PASS if ok else Verdict.MISMATCH, tol, m, msg)
+        return _decided(Comparison(case.id, actual, label, Verdict.PASS if ok else Verdict.MISMATCH, tol, m, msg), out, ref, key)
     names = ", ".join(sorted({d.name for d, _ in predictions_for(fw, case, backward)}))
-    follows_prediction, _, pred_msg = _close_to_reference(out, ref, predicted.key + grad, tol, case.dtype, skip)
+    if predicted.key + grad not in ref:  # the prediction finds the input undefined; the framework returned numbers
+        follows_prediction, pred_msg = False, f"the declared semantics leave this input undefined ({_undefined_message(ref, predicted.key)})"
+    else:
+        follows_prediction, _, pred_msg = _close_to_reference(out, ref, predicted.key + grad, tol, case.dtype, skip)
     if follows_prediction and not ok:
         msg = f"differs from its documented semantics as declared ({names}): {msg}"
         return Comparison(case.id, actual, label, Verdict.EXPECTED_DIVERGENCE, tol, m, msg, names)
+    if follows_prediction and _excludes(ref, key, predicted.key + grad, tol, case.dtype, skip):
+        # the allowance against the documentation is too wide to see it, but the prediction is tight
+        # enough to exclude the documented result: the framework demonstrably computes something else
+        msg = f"follows the declared prediction ({names}), whose bounds exclude the documented result: {msg}"
+        return Comparison(case.id, actual, label, Verdict.EXPECTED_DIVERGENCE, tol, m, msg, names)
     if follows_prediction:  # prediction and documentation coincide for these inputs
-        return Comparison(case.id, actual, label, Verdict.PASS, tol, m, msg, names)
+        comparison = Comparison(case.id, actual, label, Verdict.PASS, tol, m, msg, names)
+        return _decided(comparison, out, ref, key, ref[predicted.key + grad])
     why = "now follows its documented semantics" if ok else f"matches neither (vs prediction: {pred_msg})"
     msg = f"declared divergence {names} did not hold: {actual} {why}. vs documented: {msg}"
     return Comparison(case.id, actual, label, Verdict.DIVERGENCE_CHANGED, tol, m, msg, names)
+
+
+def _excludes(
+    ref: dict[str, np.ndarray], documented: str, predicted: str, tol: Tolerance, dtype: str, skip: np.ndarray | None
+) -> bool:
+    """Whether the documented result falls outside the prediction's own allowance (on the
+    elements the prediction covers)."""
+    doc = np.array(ref[documented], dtype=np.float64)
+    if skip is not None:
+        doc[skip] = ref[predicted][skip]
+    return not _close(doc, ref[predicted], tol, dtype, ref[predicted + BOUND])[0]
+
+
+def _undefined_message(ref: dict[str, np.ndarray], key: str) -> str:
+    reason = ref.get(key + INVALID)
+    return str(reason) if reason is not None else "no result"
+
+
+def _decided(
+    c: Comparison, actual: np.ndarray, ref: dict[str, np.ndarray], key: str, alternative: np.ndarray | None = None
+) -> Comparison:
+    """A PASS stands only where the allowance is small against what is judged; otherwise the
+    verdict is UNDECIDABLE, with the allowance and the judged quantity side by side."""
+    if c.verdict is not Verdict.PASS or c.tolerance is None:
+        return c
+    u = compare.undecided(c.tolerance, ref[key + BOUND], ref[key + SCALE], ref[key], actual, alternative)
+    return _undecidable(c, u)
+
+
+def _undecidable(c: Comparison, u: Undecided | None) -> Comparison:
+    if u is None:
+        return c
+    return dataclasses.replace(c, verdict=Verdict.UNDECIDABLE, message=f"{u.describe()}. {c.message}", undecided=u)
 
 
 def judge(case: Case, results: dict[str, RunResult], ref_result: RunResult) -> list[Comparison]:
@@ -182,10 +257,20 @@ def _gradients(case: Case, frameworks: list[str], results: dict[str, RunResult],
     source = with_grad[0]
     for target in with_grad[1:]:
         pair = (source, target)
-        bound = 2 * np.maximum(*(ref[documented_semantics(f, case.attrs, case.port).key + GRAD + BOUND] for f in pair))
+        keys = tuple(documented_semantics(f, case.attrs, case.port).key + GRAD for f in pair)
+        if any(k not in ref for k in keys):
+            continue  # one side's gradient is undefined: its own comparison says so
         outputs = (results[source].outputs["grad"], results[target].outputs["grad"])
-        comparisons.append(_numeric_pair(case, pair, outputs, own, bound, backward=True))
+        comparisons.append(_numeric_pair(case, pair, outputs, own, _pair_evidence(ref, keys), backward=True))
     return comparisons
+
+
+def _pair_evidence(ref: dict[str, np.ndarray], keys: tuple[str, str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """For a pair whose documented semantics are ``keys``: the pair's bound (twice the larger of
+    the two), the scale, and each side's exact result (their difference is what the pair must see)."""
+    bound = 2 * np.maximum(*(ref[k + BOUND] for k in keys))
+    scale = np.maximum(*(ref[k + SCALE] for k in keys))
+    return bound, scale, ref[keys[0]], ref[keys[1]]
 
 
 def _pair(
@@ -200,16 +285,17 @@ def _pair(
         msg = f"{a}: {describe_behaviour(ra)}; {b}: {describe_behaviour(rb)}"
         if ba == bb == "raises":
             return Comparison(case.id, b, a, Verdict.PASS, None, None, f"both raise. {msg}")
-        if all(own[f].verdict in _EXPLAINED for f in (a, b)) and any(own[f].divergence for f in (a, b)):
+        if all(own[f].verdict in _NOT_BLAMED for f in (a, b)) and any(own[f].divergence for f in (a, b)):
             names = ", ".join(own[f].divergence for f in (a, b) if own[f].divergence)
             return Comparison(case.id, b, a, Verdict.EXPECTED_DIVERGENCE, None, None, f"declared ({names}): {msg}", names)
         down = ra if ra.status is not Status.OK else rb
         verdict = Verdict.MISMATCH if case.invalid and down.status is Status.ERROR else _STATUS_VERDICT[down.status]
         return Comparison(case.id, b, a, verdict, None, None, msg)
-    bound: np.ndarray | float = 0.0
-    if ref_result.status is Status.OK:  # otherwise the input is undefined: no rounding bound
-        bound = 2 * np.maximum(*(ref_result.outputs[documented_semantics(f, case.attrs, case.port).key + BOUND] for f in (a, b)))
-    return _numeric_pair(case, (a, b), (ra.outputs["out"], rb.outputs["out"]), own, bound)
+    keys = tuple(documented_semantics(f, case.attrs, case.port).key for f in (a, b))
+    evidence = None  # the input is undefined for one side: no rounding bound, nothing to decide
+    if ref_result.status is Status.OK and all(k in ref_result.outputs for k in keys):
+        evidence = _pair_evidence(ref_result.outputs, keys)
+    return _numeric_pair(case, (a, b), (ra.outputs["out"], rb.outputs["out"]), own, evidence)
 
 
 def _numeric_pair(
@@ -217,20 +303,38 @@ def _numeric_pair(
     frameworks: tuple[str, str],
     outputs: tuple[np.ndarray, np.ndarray],
     own: dict[str, Comparison],
-    bound: np.ndarray | float,
+    evidence: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None,
     backward: bool = False,
 ) -> Comparison:
     """Target vs source output (or gradient); a difference is explained only by a declared
-    divergence that concerns both and whose predictions held (own verdicts PASS or EXPECTED)."""
+    divergence that concerns both and whose predictions held (own verdicts PASS or EXPECTED).
+    ``evidence`` (bound, scale, each side's exact result: :func:`_pair_evidence`) decides whether
+    a PASS means anything: the pair must be able to see its documented difference."""
     tol = _pair_tolerance(case.dtype)
-    ok, m, msg = _close(outputs[1], outputs[0], tol, case.dtype, bound)
+    bound = 0.0 if evidence is None else evidence[0]
     a, b = (f + (" (grad)" if backward else "") for f in frameworks)
+    problem = compare.shape_problem(outputs[1], outputs[0])
+    if problem is None and outputs[1].dtype != outputs[0].dtype:
+        problem = f"dtype {outputs[1].dtype} where {a} returns {outputs[0].dtype}"
+    if problem:
+        return Comparison(case.id, b, a, Verdict.MISMATCH, tol, None, problem)
+    ok, m, msg = _close(outputs[1], outputs[0], tol, case.dtype, bound)
     if ok:
-        return Comparison(case.id, b, a, Verdict.PASS, tol, m, msg)
+        c = Comparison(case.id, b, a, Verdict.PASS, tol, m, msg)
+        if evidence is None:
+            return c
+        _, scale, exact_a, exact_b = evidence
+        return _undecidable(c, compare.undecided(tol, bound, scale, exact_b, outputs[1], exact_a))
     names = ", ".join(d.name for d in applicable(case) if d.concerns(frameworks, backward)) or None
-    if names and all(own[f].verdict in _EXPLAINED for f in frameworks):
-        return Comparison(case.id, b, a, Verdict.EXPECTED_DIVERGENCE, tol, m, f"declared ({names}): {msg}", names)
-    blame = [f for f in frameworks if own[f].verdict not in _EXPLAINED]
+    undecided = [f for f in frameworks if own[f].verdict is Verdict.UNDECIDABLE]
+    if names and all(own[f].verdict in _NOT_BLAMED for f in frameworks):
+        if not undecided:
+            return Comparison(case.id, b, a, Verdict.EXPECTED_DIVERGENCE, tol, m, f"declared ({names}): {msg}", names)
+        why = f"differs as declared ({names}), but {', '.join(undecided)}'s own result cannot be decided in {case.dtype}"
+        return Comparison(case.id, b, a, Verdict.UNDECIDABLE, tol, m, f"{why}: {own[undecided[0]].message}", names, own[undecided[0]].undecided)
+    blame = [f for f in frameworks if own[f].verdict not in _NOT_BLAMED]
     who = f"deviating from the reference: {', '.join(blame)}" if blame else "both follow their documented semantics"
+    if undecided and not blame:
+        who = f"{', '.join(undecided)}'s own result cannot be decided in {case.dtype}"
     verdict = Verdict.DIVERGENCE_CHANGED if names else Verdict.MISMATCH
     return Comparison(case.id, b, a, verdict, tol, m, f"{who}. {msg}", names)

@@ -98,6 +98,9 @@ class Verdict(str, enum.Enum):
     CRASH = "CRASH"
     TIMEOUT = "TIMEOUT"
     UNSUPPORTED = "UNSUPPORTED"
+    #: Agrees within the allowance, but the allowance (what rounding in this dtype explains) is not
+    #: small against what is judged: the dtype cannot tell a right answer from a wrong one here.
+    UNDECIDABLE = "UNDECIDABLE"
 
     @property
     def unexpected(self) -> bool:
@@ -129,6 +132,39 @@ class Metrics:
 
 
 @dataclass(frozen=True)
+class Undecided:
+    """Where a comparison's allowance swamps what it judges (the evidence of an UNDECIDABLE).
+
+    ``against`` names the quantity judged: ``"value"`` (the scale of the result, the mean |sample|
+    of a bin) or ``"documented difference"`` (how far the two semantics the comparison must tell
+    apart are from each other).  ``allowance`` and ``judged`` are the figures at ``index``, the
+    element where their ratio is worst; ``exact_error`` is the actual result's largest distance
+    from the exact float64 value, so its accuracy is reported whatever the verdict.
+    """
+
+    elements: int
+    total: int
+    index: tuple[int, ...] | None
+    allowance: float
+    judged: float
+    against: str
+    exact_error: float
+
+    def describe(self) -> str:
+        pct = 100.0 * self.elements / self.total if self.total else 0.0
+        return (
+            f"The dtype cannot decide: at {self.elements} / {self.total} elements ({pct:.1f}%) the allowance is not small "
+            f"against the {self.against} (worst at index {self.index}: allowance {self.allowance:.3g} vs "
+            f"{self.against} {self.judged:.3g}). Largest distance from the exact float64 value: {self.exact_error:.3g}"
+        )
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Undecided:
+        index = d["index"]
+        return cls(**{**d, "index": tuple(index) if index is not None else None})
+
+
+@dataclass(frozen=True)
 class Comparison:
     """One pair (``actual`` vs ``expected``) for one case, with its verdict and evidence."""
 
@@ -140,6 +176,7 @@ class Comparison:
     metrics: Metrics | None
     message: str
     divergence: str | None = None
+    undecided: Undecided | None = None
 
     @classmethod
     def from_json(cls, case_id: str, d: dict[str, Any]) -> Comparison:
@@ -156,6 +193,7 @@ class Comparison:
             metrics,
             d["message"],
             d["divergence"],
+            Undecided.from_json(d["undecided"]) if d.get("undecided") else None,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -167,4 +205,5 @@ class Comparison:
             "tolerance": asdict(self.tolerance) if self.tolerance else None,
             "metrics": asdict(self.metrics) if self.metrics else None,
             "message": self.message,
+            "undecided": asdict(self.undecided) if self.undecided else None,
         }

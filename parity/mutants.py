@@ -74,7 +74,7 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "round-batch-index",
         "batch index rounded instead of truncated",
-        (("reference", 'np.trunc(r[:, 0]) if conv.batch_index == "trunc" else np.rint(r[:, 0])', "np.rint(r[:, 0])"),),
+        (("reference", "        return np.trunc(b)\n", "        return np.rint(b)\n"),),
     ),
     Mutant(
         "samples-at-bin-start",

@@ -206,8 +206,8 @@ def outcome(item: ParityItem, comparisons: list[Comparison]) -> None:
     verdict = mine.verdict.value
     if verdict == "PASS":
         return
-    if verdict == "UNSUPPORTED":
-        pytest.skip(message)
+    if verdict in ("UNSUPPORTED", "UNDECIDABLE"):  # expected, and the reason is shown
+        pytest.skip(f"{verdict}: {message}")
     if verdict == "EXPECTED_DIVERGENCE":
         reason = f"declared divergence {mine.divergence}" if mine.divergence else "declared divergence"
         item.add_marker(pytest.mark.xfail(strict=True, reason=reason))

@@ -51,11 +51,12 @@ class Convention:
     size  = max(end - start, min_size) when ``min_size`` is set, else end - start.
     Adaptive sampling (``sampling_ratio <= 0``) uses ``adaptive_grid(size / pooled)`` samples per
     bin side; ``empty_grid_nan`` divides an empty grid's zero sum by zero (NaN) instead of by 1;
-    ``batch_index`` says whether a fractional batch index is truncated (torchvision's C cast) or
-    rounded; ``outside_reads_origin`` makes an out-of-image sample read pixel (0, 0) with weight 0
+    ``batch_index`` says how a fractional batch index picks an image (:func:`batch_indices`);
+    ``outside_reads_origin`` makes an out-of-image sample read pixel (0, 0) with weight 0
     (so a NaN there reaches the bin, as in torchvision's C++ kernel); ``sum_limit`` turns a bin
-    whose sum of samples exceeds it into +-inf (a kernel accumulating in float16).  Those five
-    exist to state *predictions* for declared divergences (parity.divergence).  ``scale_dtype``
+    whose sum of samples exceeds it into +-inf (a kernel accumulating in float16); ``accumulate``
+    = ``"float16"`` sums each bin's samples serially in float16 (:func:`float16_serial_interval`).
+    Those six exist to state *predictions* for declared divergences (parity.divergence).  ``scale_dtype``
     is the documented type of ``spatial_scale`` (ONNX and Paddle declare it float32).
     """
 
@@ -66,9 +67,10 @@ class Convention:
     documented_by: str
     adaptive_grid: Literal["ceil", "floor"] = "ceil"
     empty_grid_nan: bool = False
-    batch_index: Literal["trunc", "round"] = "trunc"  # how a fractional batch index picks an image
+    batch_index: Literal["trunc", "round"] = "trunc"  # how a fractional batch index picks an image (batch_indices)
     outside_reads_origin: bool = False  # an out-of-image sample reads pixel (0, 0) with weight 0
     sum_limit: float | None = None  # a bin whose sample sum exceeds this overflows to +-inf
+    accumulate: Literal["exact", "float16"] = "exact"  # "float16": the serial sum of a kernel running in float16
     scale_dtype: Literal["float64", "float32"] = "float64"  # precision of the spatial_scale argument
 
 
@@ -150,6 +152,10 @@ def roi_align(
     if out.size == 0:  # no rois, channels or bins: an empty result, as torchvision returns
         return out.transpose(0, 3, 1, 2)
     plan = _window(r, n, float(spatial_scale), convention, ph, pw, sampling_ratio, geometry_dtype)
+    if convention.accumulate == "float16":  # the midpoint of what a float16 kernel can return
+        lo, hi = float16_serial_interval(x, r, (ph, pw), spatial_scale, sampling_ratio, convention)
+        with np.errstate(invalid="ignore"):
+            return np.where(lo == hi, lo, (lo + hi) / 2)
     large = h > 0 and w > 0 and _per_sample_values(plan, ph * pw, c) > SMALL
     if not (large and reference_plan.forward(x, plan, (ph, pw), out)):
         out[...] = 0.0
@@ -161,6 +167,98 @@ def roi_align(
         with np.errstate(invalid="ignore"):
             out = np.where(np.abs(total) > convention.sum_limit, np.sign(total) * np.inf, out)
     return out.transpose(0, 3, 1, 2)
+
+
+#: The float16 emulation holds at most this many sample values at once (it loops over samples).
+SERIAL_LIMIT = 1 << 22
+_U16 = 2.0**-11
+#: Roundings in one float16 sample value: four products and three adds of the bilinear weights.
+_SAMPLE_ROUNDINGS16 = 8.0
+
+
+def float16_serial_interval(
+    features: np.ndarray,
+    rois: np.ndarray,
+    output_size: int | Sequence[int],
+    spatial_scale: float,
+    sampling_ratio: int,
+    convention: Convention,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Bounds ``[lo, hi]`` on what a kernel running in float16 returns, bin by bin.
+
+    Such a kernel (torchvision's and MindSpore's CPU kernels for float16) adds each sample's
+    bilinear value to a float16 running sum, rows of samples outer, columns inner, and divides
+    by the sample count, itself a float16 (65520 samples or more: inf).  Once the sum is 2048
+    times a sample, adding it changes nothing: the sum stagnates, and a bin of many samples ends
+    far below its average.  Bounds make this a checkable prediction: each sample lies between its
+    values at exact and at float16-rounded positions, widened by its own float16 roundings and
+    rounded outward; the running sums of the lower and of the upper sample values are formed as
+    the kernel forms its own (rounding is monotone), so a kernel of this kind lands inside
+    ``[lo, hi]`` whatever its sample values' last bits are.
+    """
+    x = np.asarray(features, dtype=np.float64)
+    r = _rois(rois)
+    ph, pw = _pooled(output_size)
+    n, c, h, w = x.shape
+    lo = np.zeros((len(r), ph, pw, c), dtype=np.float64)
+    hi = lo.copy()
+    plans = [_window(r, n, float(spatial_scale), convention, ph, pw, sampling_ratio, g) for g in ("float64", "float16")]
+    for (gh, gw), k in plans[0].groups().items():
+        if gh <= 0 or gw <= 0:
+            continue  # the loops run zero times: 0 / count
+        if len(k) * ph * pw * gh * gw * c > SERIAL_LIMIT:
+            raise InvalidInput(f"a float16 serial sum over {gh} x {gw} samples per bin is too large to emulate")
+        both = [_sample_values(x, plan, k, gh, gw, (ph, pw)) for plan in plans if _same_grid(plan, k, gh, gw)]
+        slack = _SAMPLE_ROUNDINGS16 * _U16 * np.maximum.reduce([m for _, m in both])
+        v_lo = _round16(np.minimum.reduce([v for v, _ in both]) - slack, -1).astype(np.float32)
+        v_hi = _round16(np.maximum.reduce([v for v, _ in both]) + slack, +1).astype(np.float32)
+        # Half arithmetic as c10 does it: the float32 result of two float16s, rounded to float16.
+        # Rounding is monotone, so sums of the lower (upper) sample values stay below (above) the
+        # kernel's own running sum at every step.
+        s_lo = np.zeros((len(k), ph, pw, c), dtype=np.float16)
+        s_hi = s_lo.copy()
+        for a in range(gh):
+            for b in range(gw):
+                s_lo = (s_lo.astype(np.float32) + v_lo[:, :, a, :, b, :]).astype(np.float16)
+                s_hi = (s_hi.astype(np.float32) + v_hi[:, :, a, :, b, :]).astype(np.float16)
+        count = np.float32(np.float16(gh * gw)) if gh * gw < 65520 else np.float32(np.inf)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            lo[k] = (s_lo.astype(np.float32) / count).astype(np.float16)
+            hi[k] = (s_hi.astype(np.float32) / count).astype(np.float16)
+    return lo.transpose(0, 3, 1, 2), hi.transpose(0, 3, 1, 2)
+
+
+def _same_grid(plan: _Window, k: np.ndarray, gh: int, gw: int) -> bool:
+    return bool(np.all(plan.grid_h[k] == gh) and np.all(plan.grid_w[k] == gw))
+
+
+def _round16(v: np.ndarray, direction: int) -> np.ndarray:
+    """``v`` rounded to float16 toward -inf (``direction`` -1) or +inf (+1), exactly."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        r = np.asarray(v, dtype=np.float64).astype(np.float16)
+        rf = r.astype(np.float64)
+        off = rf > v if direction < 0 else rf < v
+    return np.where(off, np.nextafter(r, np.float16(direction * np.inf)), r)
+
+
+def _sample_values(
+    x: np.ndarray, plan: _Window, k: np.ndarray, gh: int, gw: int, pooled: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each sample's bilinear value and its magnitude (the same over |x|), ``[k, PH, gh, PW, gw, C]``;
+    samples outside the image are 0, as in the C++ kernels."""
+    n, c, h, w = x.shape
+    ph, pw = pooled
+    iy, wy, vy = _axis_corners(plan.y1[k], plan.bin_h[k], gh, ph, h)  # [k, ph, gh, 2]
+    ix, wx, vx = _axis_corners(plan.x1[k], plan.bin_w[k], gw, pw, w)  # [k, pw, gw, 2]
+    img = x[plan.batch[k]].transpose(0, 2, 3, 1)  # [k, H, W, C]
+    kk = np.arange(len(k))[:, None, None, None, None, None, None]
+    corners = img[kk, iy[:, :, :, :, None, None, None], ix[:, None, None, None, :, :, :]]  # [k, ph, gh, 2, pw, gw, 2, C]
+    weights = (wy[:, :, :, :, None, None, None] * wx[:, None, None, None, :, :, :])[..., None]
+    valid = (vy[:, :, :, None, None] & vx[:, None, None, :, :])[..., None]
+    with np.errstate(invalid="ignore"):
+        values = np.where(valid, (corners * weights).sum(axis=(3, 6)), 0.0)
+        magnitude = np.where(valid, (np.abs(corners) * weights).sum(axis=(3, 6)), 0.0)
+    return values, magnitude
 
 
 def roi_align_backward(
@@ -294,6 +392,19 @@ class _Window:
         return {(int(a), int(b)): np.flatnonzero(inverse.ravel() == i) for i, (a, b) in enumerate(uniq)}
 
 
+def batch_indices(b: np.ndarray, conv: Convention) -> np.ndarray:
+    """The image each roi reads, from its float batch index.
+
+    ``"trunc"``: torchvision's C cast (0.7 -> 0, -0.9 -> 0).  ``"round"``: MindSpore's CPU kernel,
+    ``rintf(roi[0] + 0.00007)``: the sum in double, rounded to float, then to the nearest integer
+    with ties to even, so 0.5 -> 1, 2.5 -> 3 and 0.49995 -> 1 (measured on mindspore 2.10.0).
+    """
+    b = np.asarray(b, dtype=np.float64)
+    if conv.batch_index == "trunc":
+        return np.trunc(b)
+    return np.rint((b + 0.00007).astype(np.float32)).astype(np.float64)
+
+
 def _window(
     r: np.ndarray,
     n: int,
@@ -307,8 +418,7 @@ def _window(
     if not np.all(np.isfinite(r)):
         bad = int(np.flatnonzero(~np.all(np.isfinite(r), axis=1))[0])
         raise InvalidInput(f"roi {bad} has a non-finite value {r[bad].tolist()}; the result is undefined")
-    # torchvision: a C cast of the float batch index; "round" is to nearest (ties to even)
-    batch = np.trunc(r[:, 0]) if conv.batch_index == "trunc" else np.rint(r[:, 0])
+    batch = batch_indices(r[:, 0], conv)
     outside = (batch < 0) | (batch >= n)
     if outside.any():
         bad = int(np.flatnonzero(outside)[0])

@@ -107,7 +107,7 @@ def _save_arrays(
 
 def named_reference(result: RunResult, header: dict) -> RunResult:
     names = {s["name"]: s["key"] for s in header["semantics"]}
-    suffixes = ("bound", "geom", "grad", "grad_bound", "grad_geom")
+    suffixes = ("bound", "scale", "geom", "invalid", "grad", "grad_bound", "grad_scale", "grad_geom")
     names.update({f"{n}_{sfx}": f"{k}|{sfx.replace('_', '|')}" for n, k in list(names.items()) for sfx in suffixes})
     outputs = {names[k]: v for k, v in result.outputs.items()}
     return dataclasses.replace(result, outputs=outputs)

@@ -37,6 +37,11 @@ def unexpected(report: RunReport) -> list[Comparison]:
     return [c for c in report.comparisons if c.verdict.unexpected]
 
 
+def undecidable(report: RunReport) -> list[Comparison]:
+    """Comparisons the dtype cannot decide: expected, but every report shows them with their figures."""
+    return [c for c in report.comparisons if c.verdict is Verdict.UNDECIDABLE]
+
+
 def divergences_seen(report: RunReport) -> list[DivergenceSeen]:
     """Each declared divergence with the number of cases and the largest difference it explained."""
     seen = []

@@ -58,3 +58,16 @@ def test_adaptive_sampling_uses_a_floor_grid_and_no_empty_grid_guard(mindspore):
     assert np.isnan(got[1]).all()  # a 0.3 x 0.2 roi: floor grid 0, 0/0
     np.testing.assert_allclose(got, floor, atol=1e-5)
     assert np.max(np.abs(got[0] - documented[0])) > 0.01
+
+
+def test_batch_index_rule_is_mindspores_rint_plus_7e5(mindspore):
+    """Constant images (image i holds i): the output says which image each batch index picked."""
+    from parity.reference import MINDSPORE_END_MODE_0, batch_indices
+
+    n = 5
+    features = np.stack([np.full((1, 4, 4), i, np.float32) for i in range(n)])
+    b = np.array([0.5, 1.5, 2.5, 3.5, 0.49995, 1.49993, 0.49993, 0.4999, 2.49993, 0.7, 3.9999], np.float32)
+    rois = np.stack([b, *(np.full(len(b), v, np.float32) for v in (0.5, 0.5, 2.5, 2.5))], 1)
+    picked = _run(mindspore, Attrs((1, 1), 1.0, 1, False), features, rois).ravel()
+    rule = dataclasses.replace(MINDSPORE_END_MODE_0, batch_index="round")
+    assert picked.tolist() == batch_indices(b.astype(np.float64), rule).tolist()

@@ -27,11 +27,12 @@ MAX_BYTES = 10_000_000
 MAX_ROIS = 200
 #: Verdicts that get a detail panel (those with numbers get a heatmap); unexpected ones are shown first.
 DETAILED = (
-    Verdict.MISMATCH, Verdict.DIVERGENCE_CHANGED, Verdict.ERROR, Verdict.CRASH, Verdict.TIMEOUT, Verdict.EXPECTED_DIVERGENCE
+    Verdict.MISMATCH, Verdict.DIVERGENCE_CHANGED, Verdict.ERROR, Verdict.CRASH, Verdict.TIMEOUT, Verdict.EXPECTED_DIVERGENCE,
+    Verdict.UNDECIDABLE,
 )
 _VERDICTS = [v.value for v in Verdict]
 _DECADES = 6  # a heatmap's colour scale spans at most this many decades below its largest value
-_GROUPS = (("PASS", "#2da44e"), ("EXPECTED_DIVERGENCE", "#0969da"), ("unexpected", "#cf222e"))
+_GROUPS = (("PASS", "#2da44e"), ("EXPECTED_DIVERGENCE", "#0969da"), ("UNDECIDABLE", "#bf8700"), ("unexpected", "#cf222e"))
 
 
 def _e(x: object) -> str:
@@ -177,7 +178,7 @@ def _divergences(report: RunReport) -> str:
 
 
 def _group(v: Verdict) -> str:
-    return v.value if v.value in ("PASS", "EXPECTED_DIVERGENCE") else "unexpected"
+    return v.value if v.value in ("PASS", "EXPECTED_DIVERGENCE", "UNDECIDABLE") else "unexpected"
 
 
 def _histogram(pair: str, values: list[tuple[float, Verdict]], lo: int, hi: int, width: int = 410, height: int = 190) -> str:
@@ -403,7 +404,7 @@ thead th{background:var(--bg2)}.counts td{text-align:right;min-width:70px}.count
 .status{font-size:16px;font-weight:600;padding:6px 10px;border-radius:6px;display:inline-block}
 .status.good{background:#dafbe1;color:#1a7f37}.status.bad{background:#ffebe9;color:#cf222e}
 .note{color:var(--mute);font-size:13px}.badge{display:inline-block;padding:0 6px;border-radius:10px;font-size:12px;font-weight:600;white-space:nowrap}
-.v-PASS{background:#dafbe1;color:#1a7f37}.v-EXPECTED_DIVERGENCE{background:#ddf4ff;color:#0969da}.v-UNSUPPORTED{background:#eaeef2;color:#59636e}
+.v-PASS{background:#dafbe1;color:#1a7f37}.v-EXPECTED_DIVERGENCE{background:#ddf4ff;color:#0969da}.v-UNSUPPORTED{background:#eaeef2;color:#59636e}.v-UNDECIDABLE{background:#fff8c5;color:#9a6700}
 .v-MISMATCH,.v-DIVERGENCE_CHANGED,.v-ERROR{background:#ffebe9;color:#cf222e}.v-CRASH,.v-TIMEOUT{background:#fbefff;color:#8250df}
 .hists{display:flex;flex-wrap:wrap;gap:18px}.hist{margin:0}.hist figcaption{font-weight:600}
 .histogram .axis{stroke:#888}.histogram .tick{font-size:10px;fill:var(--mute)}

@@ -24,7 +24,7 @@ SCHEMA = """\
         calls{framework: the call it made}, statuses{runner: status},
         comparisons[{actual, expected, verdict, divergence, tolerance{rtol, atol, reason},
                      metrics{total, mismatched, max_abs, max_abs_index, max_rel, max_ulp, nan_mismatch},
-                     message}]}]}"""
+                     message, undecided{elements, total, index, allowance, judged, against, exact_error} | null}]}]}"""
 
 
 def document(report: RunReport, cases: list[Case]) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from parity import summary
 from parity.model import Case, Comparison, Verdict
 from parity.session import RunReport
 
-_SKIPPED = (Verdict.EXPECTED_DIVERGENCE, Verdict.UNSUPPORTED)
+_SKIPPED = (Verdict.EXPECTED_DIVERGENCE, Verdict.UNSUPPORTED, Verdict.UNDECIDABLE)
 # Characters XML 1.0 cannot hold (a framework's error text may carry them).
 _INVALID = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 

@@ -64,6 +64,7 @@ def render(report: RunReport, cases: list[Case], limit: int | None = None) -> st
         lines.append(f"- ... and {len(bad) - len(shown)} more (parity.md, parity.html)")
     if not bad:
         lines.append("None.")
+    lines += _undecidable(report, limit)
     lines += _robustness(report) + _determinism(report)
     seen = summary.divergences_seen(report)
     lines += ["", f"<details><summary>Divergences observed ({len(seen)})</summary>", ""]
@@ -154,3 +155,33 @@ def _determinism(report: RunReport) -> list[str]:
 
 def write(report: RunReport, cases: list[Case], path: Path) -> None:
     path.write_text(render(report, cases))
+
+
+def _undecidable(report: RunReport, limit: int | None) -> list[str]:
+    """Comparisons the dtype cannot decide, each with its allowance beside what it judges."""
+    found = summary.undecidable(report)
+    if not found:
+        return []
+    lines = [
+        "",
+        f"## Undecidable in their dtype ({len(found)})",
+        "",
+        "Agreement within an allowance that is not small against what is judged (the value, or the difference "
+        "between the semantics the comparison must tell apart): expected, not counted as unexpected.",
+        "",
+        "| case | pair | elements | allowance | judged | against | distance from exact |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    shown = found if limit is None else found[:_STEP_SUMMARY_UNEXPECTED]
+    for c in shown:
+        u = c.undecided
+        if u is None:
+            lines.append(f"| `{c.case_id}` | {summary.pair_label(c)} | | | | | |")
+            continue
+        lines.append(
+            f"| `{c.case_id}` | {summary.pair_label(c)} | {u.elements} / {u.total} | {u.allowance:.3g} | "
+            f"{u.judged:.3g} | {u.against} | {u.exact_error:.3g} |"
+        )
+    if len(shown) < len(found):
+        lines.append(f"| ... and {len(found) - len(shown)} more (parity.md, parity.html) | | | | | | |")
+    return lines

@@ -18,6 +18,7 @@ from parity.session import RunReport
 _STYLE = {
     "PASS": "green",
     "EXPECTED_DIVERGENCE": "cyan",
+    "UNDECIDABLE": "yellow",
     "UNSUPPORTED": "dim",
     "MISMATCH": "bold red",
     "DIVERGENCE_CHANGED": "bold red",
@@ -82,6 +83,14 @@ def print_summary(report: RunReport, written: list[str]) -> None:
     for s in summary.divergences_seen(report):
         kind = "documented" if s.divergence.documented else "found by measurement"
         out.print(f"[cyan]divergence[/] {s.divergence.name} ({kind}): {s.cases} cases, up to {s.max_abs:.3g}")
+    undecidable = summary.undecidable(report)
+    if undecidable:
+        worst = max(undecidable, key=lambda c: c.undecided.allowance / max(c.undecided.judged, 1e-300) if c.undecided else 0.0)
+        out.print(
+            f"[yellow]undecidable[/]: {len(undecidable)} comparisons agree only within an allowance that is not small "
+            f"against what they judge (the dtype cannot decide; not counted as unexpected). Worst: {escape(worst.case_id)} "
+            f"{summary.pair_label(worst)}: {escape(worst.undecided.describe() if worst.undecided else worst.message)}"
+        )
     bad = summary.unexpected(report)
     for c in bad[:20]:
         out.print(f"[{_STYLE[c.verdict.value]}]{c.verdict.value}[/] {escape(c.case_id)} {summary.pair_label(c)}: {escape(c.message)}")

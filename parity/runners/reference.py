@@ -1,12 +1,13 @@
 """The float64 reference, evaluated under every semantics the driver asks for."""
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
 
 from parity import reference
-from parity.compare import precision, rounding_bound, rounding_bound_grad
+from parity.compare import gradient_scale, precision, rounding_bound_and_scale, rounding_bound_grad
 from parity.errors import InvalidInput, Unsupported
 from parity.model import Attrs
 
@@ -16,31 +17,52 @@ def versions() -> dict[str, str]:
 
 
 def run(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Each requested semantics gives ``NAME`` (the result), ``NAME_bound`` (its rounding bound) and
-    ``NAME_geom`` (the result with sampling positions computed in the case's dtype); with a
-    ``grad_weight``, the same three for the gradient as ``NAME_grad``, ``NAME_grad_bound``, ``NAME_grad_geom``."""
-    try:
-        return _evaluate(header, arrays)
-    except InvalidInput as exc:  # undefined input: reported as the reference rejecting the case
-        raise Unsupported(f"InvalidInput: {exc}") from None
+    """Each requested semantics gives ``NAME`` (the result), ``NAME_bound`` (its rounding bound),
+    ``NAME_scale`` (the scale the bound is judged against) and ``NAME_geom`` (the result with
+    sampling positions computed in the case's dtype); with a ``grad_weight``, the same four for the
+    gradient as ``NAME_grad``, ``NAME_grad_bound``, ``NAME_grad_scale``, ``NAME_grad_geom``.
 
-
-def _evaluate(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    attrs = Attrs.from_json(header["attrs"])
-    # The precision the frameworks compute in: the inputs' own for floats (integers are exact).
+    Each semantics is evaluated and validated on its own: a rule that makes the input undefined
+    for one framework (MindSpore rounding batch index 1.7 to image 2 of 2) gives that semantics
+    ``NAME_invalid`` (the reason) and leaves the others' results standing.  Only when every
+    semantics finds the input undefined is the case rejected as a whole.
+    """
     dtype = precision(str(arrays["features"].dtype))
     features = arrays["features"].astype(np.float64)
     rois = arrays["rois"].astype(np.float64)
-    outputs = {}
+    attrs = Attrs.from_json(header["attrs"])
+    outputs: dict[str, np.ndarray] = {}
+    reasons = []
     for sem in header["semantics"]:
-        args = (rois, attrs.output_size, attrs.spatial_scale, sem["sampling_ratio"], reference.Convention(**sem["convention"]))
-        outputs[sem["name"]] = reference.roi_align(features, *args)
-        outputs[sem["name"] + "_bound"] = rounding_bound(features, *args, dtype=dtype)
-        exact = outputs[sem["name"]]
-        outputs[sem["name"] + "_geom"] = exact if dtype == "float64" else reference.roi_align(features, *args, geometry_dtype=dtype)
-        if "grad_weight" in arrays:  # the exact vector-Jacobian product of sum(W * out)
-            w, shape = arrays["grad_weight"], features.shape
-            outputs[sem["name"] + "_grad"] = reference.roi_align_backward(w, shape, *args)
-            outputs[sem["name"] + "_grad_bound"] = rounding_bound_grad(shape, rois, w, *args[1:], dtype=dtype)
-            outputs[sem["name"] + "_grad_geom"] = reference.roi_align_backward(w, shape, *args, geometry_dtype=dtype)
+        convention = reference.Convention(**sem["convention"])
+        args = (rois, attrs.output_size, attrs.spatial_scale, sem["sampling_ratio"], convention)
+        try:
+            outputs.update(_evaluate(sem["name"], features, args, arrays.get("grad_weight"), dtype))
+        except InvalidInput as exc:  # undefined under this semantics: a fact about the input
+            outputs[sem["name"] + "_invalid"] = np.array(f"InvalidInput: {exc}")
+            reasons.append(f"InvalidInput: {exc}")
+    if len(reasons) == len(header["semantics"]):
+        raise Unsupported(reasons[0])
     return outputs
+
+
+def _evaluate(name: str, features: np.ndarray, args: tuple, weight: np.ndarray | None, dtype: str) -> dict[str, np.ndarray]:
+    convention = args[-1]
+    if convention.accumulate == "float16":  # a prediction of a float16 kernel: its bounds are the allowance
+        lo, hi = reference.float16_serial_interval(features, *args)
+        exact = (*args[:-1], dataclasses.replace(convention, accumulate="exact"))
+        with np.errstate(invalid="ignore"):
+            out = {name: np.where(lo == hi, lo, (lo + hi) / 2), name + "_bound": np.nan_to_num((hi - lo) / 2)}
+        out[name + "_scale"] = rounding_bound_and_scale(features, *exact, dtype=dtype)[1]
+        out[name + "_geom"] = out[name]
+        return out
+    out = {name: reference.roi_align(features, *args)}
+    out[name + "_bound"], out[name + "_scale"] = rounding_bound_and_scale(features, *args, dtype=dtype)
+    out[name + "_geom"] = out[name] if dtype == "float64" else reference.roi_align(features, *args, geometry_dtype=dtype)
+    if weight is not None:  # the exact vector-Jacobian product of sum(W * out)
+        shape = features.shape
+        out[name + "_grad"] = reference.roi_align_backward(weight, shape, *args)
+        out[name + "_grad_bound"] = rounding_bound_grad(shape, args[0], weight, *args[1:], dtype=dtype)
+        out[name + "_grad_scale"] = gradient_scale(shape, args[0], weight, *args[1:], dtype=dtype)
+        out[name + "_grad_geom"] = reference.roi_align_backward(weight, shape, *args, geometry_dtype=dtype)
+    return out
