@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from parity.errors import native
+
 
 def versions() -> dict[str, str]:
     return {"faulty": "1"}
@@ -19,6 +21,9 @@ def run(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[str, np.n
     if action == "hang":
         time.sleep(3600)
     if action == "raise":
-        raise RuntimeError("bad input\n----\nC++ call stack that must not reach the report")
+        with native("faulty"):
+            raise RuntimeError("bad input\n----\nC++ call stack that must not reach the report")
+    if action == "mapping-bug":  # parity's own code failing before the native call
+        raise KeyError("output_size")
     print("noise on stdout must not corrupt the protocol")
     return {"out": arrays["features"] * 2}

@@ -16,7 +16,10 @@ def versions() -> dict[str, str]:
 
 
 def run(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Each requested semantics gives ``NAME`` (the result), ``NAME_bound`` (its rounding bound) and
+    """parity's own kernel: it has no native call, so anything it raises but InvalidInput is
+    parity's failure, never a framework's result.
+
+    Each requested semantics gives ``NAME`` (the result), ``NAME_bound`` (its rounding bound) and
     ``NAME_geom`` (the result with sampling positions computed in the case's dtype); with a
     ``grad_weight``, the same three for the gradient as ``NAME_grad``, ``NAME_grad_bound``, ``NAME_grad_geom``."""
     try:
