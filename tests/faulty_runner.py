@@ -18,6 +18,9 @@ def run(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[str, np.n
     action = header["case_id"]
     if action == "segfault":
         ctypes.string_at(0)
+    if action == "slow-segfault":  # slower than restarting this worker
+        time.sleep(1.5)
+        ctypes.string_at(0)
     if action == "hang":
         time.sleep(3600)
     if action == "raise":

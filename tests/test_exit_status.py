@@ -210,3 +210,18 @@ def test_consecutive_crashes_switch_to_forked_children_of_the_warm_worker(tmp_pa
     assert len(starts) == 1 + pool.CRASH_STREAK  # the first start and a restart after each crash until the switch
     assert len(w.notices) == 1 and "crashed on 3 cases in a row" in w.notices[0]
     assert fine.status is Status.OK and np.array_equal(fine.outputs["out"], np.full(3, 2.0))
+
+
+def test_forking_is_dropped_where_a_forked_child_is_slower_than_a_restart(tmp_path):
+    w = pool.Worker("faulty", tmp_path / "faulty.log", module="tests.faulty_runner", timeout=30)
+    try:
+        got = []
+        for n in range(pool.CRASH_STREAK + 2):
+            w.send({"case_id": "slow-segfault"}, {"features": np.ones(3)})
+            got.append(w.receive("slow-segfault"))
+    finally:
+        w.stop()
+    assert [r.status for r in got] == [Status.CRASH] * len(got)
+    assert "forked" in got[pool.CRASH_STREAK].message  # the first case after the switch ran forked
+    assert "forked" not in got[-1].message  # then back to a restart per crash
+    assert len(w.notices) == 2 and "is restarted after crashes again" in w.notices[1]
