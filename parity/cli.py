@@ -11,18 +11,50 @@ from parity.errors import ParityError
 
 
 class _Group(click.Group):
-    """Turns ParityError into one line and exit code 2; PARITY_DEBUG=1 shows the traceback."""
+    """Exit statuses people can trust (parity.errors): a ParityError is one line and exit 2; any
+    other exception means parity could not finish: one line, the resume command where results
+    exist, and exit 3 (never 1, which means unexpected verdicts).  PARITY_DEBUG=1 adds the traceback."""
 
     def invoke(self, ctx: click.Context) -> object:
+        from parity.errors import EXIT_INCOMPLETE, EXIT_USAGE, ParityFailure
+
         try:
             return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
         except ParityError as exc:
-            if os.environ.get("PARITY_DEBUG"):
-                raise
-            from parity.reporters.terminal import error
+            _fail(str(exc), EXIT_USAGE)
+        except ParityFailure as exc:
+            _fail(f"parity could not finish: {exc}{_resume_hint(ctx)}", EXIT_INCOMPLETE)
+        except Exception as exc:  # parity's own failure (a full disk, a bug), never a framework's result
+            _fail(f"parity could not finish: {_describe(exc)}{_resume_hint(ctx)}", EXIT_INCOMPLETE)
 
-            error(str(exc))
-            sys.exit(2)
+
+def _describe(exc: BaseException) -> str:
+    """``OSError: [Errno 28] No space left on device: 'reports/parity.html'`` (one line)."""
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}"[:500] if text else type(exc).__name__
+
+
+def _resume_hint(ctx: click.Context) -> str:
+    """Where a run's finished cases are kept, and the command that continues it (nothing when none is)."""
+    out = ctx.meta.get("parity.results")
+    if out is None or not (Path(out) / "run.json").is_file():
+        return ""
+    import shlex
+
+    return f"; the finished cases are kept in {Path(out) / 'results.jsonl'}, continue with: parity run --resume {shlex.quote(str(out))}"
+
+
+def _fail(message: str, status: int) -> None:
+    import traceback
+
+    from parity.reporters.terminal import error
+
+    if os.environ.get("PARITY_DEBUG"):
+        traceback.print_exc()
+    error(message)
+    sys.exit(status)
 
 
 @click.group(cls=_Group)
@@ -73,6 +105,7 @@ def _writable(out_dir: Path) -> None:
 @click.option("--repeat", default=1, show_default=True, type=click.IntRange(min=1), help="Run each case N times and report distinct bit patterns.")
 @click.option("--deterministic", is_flag=True, help="torch.use_deterministic_algorithms(True) in the torch runners (CPU and CUDA).")
 @click.option("--regressions", default=None, type=click.Path(path_type=Path), help="Shrink unexpected failures into this fixture folder (default for the random suite: cases/regressions).")
+@click.option("--allow-empty", is_flag=True, help="Exit 0 when the selection or this shard holds no case (default: exit 2).")
 def run(
     suite: str,
     out_dir: Path,
@@ -89,16 +122,29 @@ def run(
     repeat: int,
     deterministic: bool,
     regressions: Path | None,
+    allow_empty: bool,
 ) -> None:
     """Run a suite through every runner, compare, print a summary and write parity.md / parity.json."""
+    import shlex
+
+    from rich.markup import escape
+
     from parity import results, session, summary
-    from parity.errors import UsageError
+    from parity.errors import EXIT_INCOMPLETE, UsageError
     from parity.reporters import terminal, write_all
 
+    from parity.pool import check_timeout
+
+    timeout = check_timeout(timeout, "--timeout")
+    ctx = click.get_current_context()
     if resume_dir is not None:
         meta, out_dir = results.read_meta(resume_dir), resume_dir
+        _check_resume(ctx, meta, resume_dir)
     else:
         fixtures = str(fixtures_dir) if fixtures_dir is not None else None
+        if (budget is not None or seed is not None) and (suite != "random" or fixtures):
+            given = "--budget" if budget is not None else "--seed"
+            raise UsageError(f"{given} applies to the random suite only (this run is {'--fixtures' if fixtures else f'--suite {suite}'}); drop it or pass --suite random")
         label = f"fixtures:{fixtures_dir}" if fixtures else suite
         meta = results.RunMeta(
             label,
@@ -113,10 +159,17 @@ def run(
             deterministic,
         )
     suite_cases = meta.all_cases()
-    if not suite_cases:
-        raise UsageError(f"no case of {meta.suite!r} matches -k {meta.keyword!r}")
+    if not suite_cases and not allow_empty:
+        raise UsageError(f"no case of {meta.suite!r} matches -k {meta.keyword!r}; pass --allow-empty to accept an empty run")
     cases = meta.select(suite_cases)
+    if not cases and not allow_empty:
+        i, n = meta.shard
+        raise UsageError(
+            f"shard {i}/{n} holds no case: the selection has {len(suite_cases)} cases, so use at most "
+            f"{len(suite_cases)} shards, or pass --allow-empty to accept an empty shard"
+        )
     _writable(out_dir)
+    ctx.meta["parity.results"] = out_dir
     interpreters = _pythons(pythons)
     try:
         with terminal.progress(len(cases)) as advance:
@@ -134,11 +187,74 @@ def run(
         saved = len(results.read_records(out_dir))
         terminal.error(
             f"interrupted: {saved} of {len(cases)} cases are saved in {out_dir / 'results.jsonl'}; "
-            f"continue with: parity run --resume {out_dir}"
+            f"continue with: parity run --resume {shlex.quote(str(out_dir))}"
         )
         sys.exit(130)
     terminal.print_summary(report, write_all(report, cases, out_dir))
+    for note in report.notes:
+        terminal.console(stderr=True).print(f"note: {escape(note)}", soft_wrap=True)
+    failures = session.parity_failures(report)
+    if failures:  # the frameworks' own verdicts on those cases are in the reports
+        first = failures[0]
+        terminal.error(
+            f"parity could not finish: it failed on {len(failures)} of {report.cases} cases, "
+            f"e.g. {first.case_id}: {first.message}"
+        )
+        sys.exit(EXIT_INCOMPLETE)
     sys.exit(summary.exit_code(report))
+
+
+#: ``parity run`` options that a resumed run takes from the stored run.json (option -> RunMeta field).
+_STORED_OPTIONS = {
+    "suite": "suite", "keyword": "keyword", "runners": "runners", "shard": "shard", "fixtures_dir": "fixtures",
+    "budget": "budget", "seed": "seed", "grad": "grad", "repeat": "repeat", "deterministic": "deterministic",
+}
+
+
+def _check_resume(ctx: click.Context, stored: object, resume_dir: Path) -> None:
+    """``--resume DIR`` continues the run stored in DIR: an option given with it must agree with
+    that run (then it is honoured as it is), or the command is refused (never silently ignored)."""
+    from parity import results, session
+    from parity.errors import UsageError
+
+    def given(name: str) -> bool:
+        return ctx.get_parameter_source(name) not in (click.core.ParameterSource.DEFAULT, None)
+
+    p = ctx.params
+    asked = {
+        "suite": lambda: p["suite"],
+        "keyword": lambda: p["keyword"],
+        "runners": lambda: session.parse_runners(p["runners"]),
+        "shard": lambda: results.parse_shard(p["shard"]),
+        "fixtures_dir": lambda: str(Path(p["fixtures_dir"]).resolve()),
+        "budget": lambda: p["budget"],
+        "seed": lambda: p["seed"],
+        "grad": lambda: p["grad"],
+        "repeat": lambda: p["repeat"],
+        "deterministic": lambda: p["deterministic"],
+    }
+    for option, field_name in _STORED_OPTIONS.items():
+        if not given(option):
+            continue
+        value = getattr(stored, field_name)
+        if option == "fixtures_dir" and value is not None:
+            value = str(Path(value).resolve())
+        if option == "suite" and getattr(stored, "fixtures") is not None:
+            value = None  # a fixture run has no suite to agree with
+        if asked[option]() != value:
+            flag = "-k" if option == "keyword" else "--" + option.replace("_dir", "").replace("_", "-")
+            raise UsageError(
+                f"{flag} {_shown(p[option])} conflicts with the run stored in {resume_dir} ({field_name} {_shown(value)}); "
+                f"drop {flag} to continue that run, or start a new run with another --out"
+            )
+    if given("out_dir") and Path(p["out_dir"]).resolve() != resume_dir.resolve():
+        raise UsageError(f"--out {p['out_dir']} conflicts with --resume {resume_dir}: a resumed run writes into its own folder; drop --out")
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, tuple):
+        return ",".join(str(v) for v in value)
+    return repr(value) if isinstance(value, str) else str(value)
 
 
 @main.command()

@@ -229,12 +229,15 @@ def judge(case: Case, results: dict[str, RunResult], ref_result: RunResult) -> l
     """All comparisons for one case.  Reference outputs are keyed by Semantics.key.
 
     The reference either computes (OK) or rejects undefined input (UNSUPPORTED); any other
-    outcome is a failure of parity itself, reported as such and never blamed on a framework.
+    outcome is a failure of parity itself, reported as such (the one comparison whose actual is
+    the reference) and never blamed on a framework.  It hides no framework's verdict either: what
+    a framework did on its own (raise, crash, hang) needs no reference and is still judged.
     """
     frameworks = [fw for fw in results if fw != REFERENCE]
     if ref_result.status not in (Status.OK, Status.UNSUPPORTED):
-        msg = f"parity's reference failed on this case ({describe_behaviour(ref_result)}); this is a bug in parity"
-        return [Comparison(case.id, REFERENCE, "(documented semantics)", Verdict.ERROR, None, None, msg)]
+        msg = f"parity's reference failed on this case ({describe_behaviour(ref_result)}); this is parity's failure, not a framework's"
+        failed = Comparison(case.id, REFERENCE, "(documented semantics)", Verdict.ERROR, None, None, msg)
+        return [failed] + [_own(case, fw, results[fw], ref_result) for fw in frameworks if results[fw].status is not Status.OK]
     own = {fw: _own(case, fw, results[fw], ref_result) for fw in frameworks}
     comparisons = list(own.values())
     source = frameworks[0]  # the framework being migrated from (torchvision when it runs)

@@ -13,6 +13,9 @@ from typing import Any, BinaryIO
 import numpy as np
 
 _LEN = struct.Struct(">Q")
+#: Reply status of a request on which parity's own code failed in the worker (not a Status:
+#: it is never a framework's result; the driver raises parity.errors.ParityFailure).
+PARITY_FAILURE = "parity_failure"
 
 
 def encode(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> bytes:
@@ -23,6 +26,17 @@ def encode(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> bytes:
         np.savez(buf, **arrays)
     body = buf.getvalue()
     return _LEN.pack(len(head)) + head + _LEN.pack(len(body)) + body
+
+
+def complete(frame: bytes) -> bool:
+    """Whether ``frame`` is exactly one whole message (a writer that died mid-way leaves less)."""
+    if len(frame) < _LEN.size:
+        return False
+    head = _LEN.unpack_from(frame)[0]
+    at = _LEN.size + head
+    if len(frame) < at + _LEN.size:
+        return False
+    return len(frame) == at + _LEN.size + _LEN.unpack_from(frame, at)[0]
 
 
 def decode_payload(body: bytes) -> dict[str, np.ndarray]:

@@ -17,6 +17,7 @@ TIMEOUT fail with the comparison's message.
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -33,6 +34,9 @@ if TYPE_CHECKING:
 
 REFERENCE = "reference"
 _POLL_SECONDS = 0.05
+#: Default seconds a waiting process accepts without a new result before it gives up
+#: (--parity-wait): the run is bounded even if the process running it hangs.
+DEFAULT_WAIT = 3600.0
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -44,6 +48,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--parity-runners", default="torchvision,mindspore", metavar="LIST", help="Frameworks (the reference always runs)."
     )
     group.addoption("--parity-timeout", default=60.0, type=float, metavar="S", help="Seconds per case before TIMEOUT.")
+    group.addoption(
+        "--parity-wait", default=DEFAULT_WAIT, type=float, metavar="S",
+        help="Under xdist: seconds without a new result after which the waiting workers fail (default 3600).",
+    )
     group.addoption("--parity-out", default=None, metavar="DIR", help="Keep the run's results and reports in DIR.")
     group.addoption("--parity-only", action="store_true", help="Deselect every item that is not a parity item.")
 
@@ -114,7 +122,11 @@ class ParityPlugin:
 
         suite = config.getoption("parity_suite")
         keyword = config.getoption("parity_k")
+        from parity.pool import check_timeout
+
         try:
+            check_timeout(config.getoption("parity_timeout"), "--parity-timeout")
+            check_timeout(config.getoption("parity_wait"), "--parity-wait")
             meta = RunMeta(suite, keyword, parse_runners(config.getoption("parity_runners")))
             cases = meta.all_cases()
         except ParityError as exc:
@@ -190,8 +202,9 @@ def outcome(item: ParityItem, comparisons: list[Comparison]) -> None:
 
     by_pair = {pair_label(c): c for c in comparisons}
     mine = by_pair.get(item.pair)
-    if mine is None and len(comparisons) == 1 and comparisons[0].actual == REFERENCE:
-        mine = comparisons[0]  # the reference refused the case: one verdict stands for every pair
+    failed = next((c for c in comparisons if c.actual == REFERENCE), None)
+    if mine is None and failed is not None:
+        mine = failed  # the reference could not evaluate the case: its failure stands for every other pair
         prefix = "the reference could not evaluate this case: "
     else:
         prefix = ""
@@ -219,7 +232,11 @@ class SharedRun:
     """Runs the suite at most once for all processes of the session and hands out each case's comparisons.
 
     Markers in the coordination folder: ``claim`` (created exclusively by the process that runs the
-    suite; holds its pid), ``done`` and ``failed`` (the error, for every process to report).
+    suite; holds its pid, and that process holds an exclusive ``flock`` on it while it runs),
+    ``done`` and ``failed`` (the error, for every process to report).  The kernel drops the lock
+    when the runner dies, however it dies (a killed process that nobody reaps yet still answers
+    ``kill(pid, 0)``), so the others see it at once; they also give up after ``--parity-wait``
+    seconds without a new result.
     """
 
     def __init__(self, plugin: ParityPlugin, meta: RunMeta, cases: list[Case]):
@@ -229,6 +246,7 @@ class SharedRun:
         self.wanted: set[str] | None = None
         self.records: dict[str, list[Comparison]] = {}
         self._offset = 0
+        self._lock_fd: int | None = None  # the claim, locked for as long as this process runs the suite
 
     def select(self, case_ids: set[str]) -> None:
         self.wanted = case_ids
@@ -246,9 +264,15 @@ class SharedRun:
             fd = os.open(shared / "claim", os.O_CREAT | os.O_EXCL | os.O_WRONLY)
         except FileExistsError:
             return False
+        fcntl.flock(fd, fcntl.LOCK_EX)  # before the pid: a claim with a pid is a locked claim
         os.write(fd, str(os.getpid()).encode())
-        os.close(fd)
+        self._lock_fd = fd  # kept open (locked) until the run ends or this process dies
         return True
+
+    def _release(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
 
     def _run(self, shared: Path) -> None:
         """Run the selected cases; an error is recorded for every process, then raised here."""
@@ -256,12 +280,15 @@ class SharedRun:
 
         try:
             self._run_suite(shared)
+            self._release()
         except ParityError as exc:  # a usage or fixture problem: one line, no traceback
             _mark(shared / "failed", str(exc))
             pytest.fail(f"the parity run failed: {exc}", pytrace=False)
         except BaseException as exc:
             _mark(shared / "failed", f"{type(exc).__name__}: {exc}")
             raise
+        finally:
+            self._release()
 
     def _run_suite(self, shared: Path) -> None:
         from parity import session
@@ -294,20 +321,33 @@ class SharedRun:
         self._offset += len(complete)
 
     def _wait_for(self, case_id: str, shared: Path) -> None:
+        patience = float(self.plugin.config.getoption("parity_wait"))
+        deadline = time.monotonic() + patience
         while True:
             failed = shared / "failed"
             if failed.exists():
                 pytest.fail(f"the parity run failed: {failed.read_text()}", pytrace=False)
             done = (shared / "done").exists()  # read before the results, so nothing is missed
             out_marker = shared / "out"
+            seen = len(self.records)
             if out_marker.exists():
                 self._read_new(Path(out_marker.read_text()))
             if case_id in self.records:
                 return
             if done:
                 pytest.fail(f"the parity run finished without a result for {case_id}", pytrace=False)
-            if not _alive(shared / "claim"):
-                pytest.fail("the process running the parity suite died; see its output", pytrace=False)
+            if len(self.records) > seen:
+                deadline = time.monotonic() + patience  # progress: the run is alive
+            if not _alive(shared / "claim") and not (shared / "done").exists() and not failed.exists():
+                pytest.fail(
+                    f"the process running the parity suite died after {len(self.records)} cases "
+                    f"(pid {_claimant(shared / 'claim')}); see its output", pytrace=False,
+                )
+            if time.monotonic() > deadline:
+                pytest.fail(
+                    f"no new parity result for {patience:g} s (--parity-wait); the process running the suite "
+                    f"(pid {_claimant(shared / 'claim')}) is stuck", pytrace=False,
+                )
             time.sleep(_POLL_SECONDS)
 
 
@@ -318,17 +358,31 @@ def _mark(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def _claimant(claim: Path) -> str:
+    try:
+        return claim.read_text() or "?"
+    except OSError:
+        return "?"
+
+
 def _alive(claim: Path) -> bool:
+    """Whether the process that claimed the run still holds the claim's lock.
+
+    A claim without a pid is being taken (the lock comes first, then the pid): alive.  With a pid,
+    a lock we can take means its holder is gone (the kernel released it); we drop it at once.
+    """
     try:
-        pid = int(claim.read_text() or "0")
-    except (OSError, ValueError):
-        return True
-    if pid <= 0:
-        return True  # claimed but the pid is not written yet
+        fd = os.open(claim, os.O_RDONLY)
+    except OSError:
+        return True  # not claimed yet
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        if not os.read(fd, 32):
+            return True
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(fd, fcntl.LOCK_UN)
         return False
-    except PermissionError:
-        return True
-    return True
+    finally:
+        os.close(fd)

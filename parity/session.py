@@ -45,6 +45,7 @@ class RunReport:
     startup_seconds: float = 0.0
     reused: int = 0  # cases taken from an earlier, interrupted run (--resume)
     shrunk: list[str] = field(default_factory=list)  # minimal failing cases saved as regressions
+    notes: list[str] = field(default_factory=list)  # how the run was carried out (crash containment)
 
     def add(self, record: results.CaseRecord) -> None:
         """Fold one finished (or stored) case into the report."""
@@ -113,6 +114,39 @@ def named_reference(result: RunResult, header: dict) -> RunResult:
     return dataclasses.replace(result, outputs=outputs)
 
 
+#: Seconds the reference takes per bilinear sample it evaluates (one semantics: result, rounding
+#: bound and dtype-rounded geometry).  Measured 2.7e-8 to 3.9e-8 on the W2 and W3 workloads of
+#: parity bench (a loaded 2-core machine); five times the larger figure leaves room for slower ones.
+REFERENCE_SECONDS_PER_SAMPLE = 2e-7
+
+
+def reference_timeout(case: Case, header: dict, timeout: float, grad: bool) -> float:
+    """The oracle's deadline for ``case``: the framework timeout plus its own expected time,
+    scaled to the samples it evaluates (a large case must not turn into parity's failure)."""
+    from parity import reference
+    from parity.pool import MAX_TIMEOUT
+
+    channels = case.features.shape[1] if case.features.ndim == 4 else 1
+    ph, pw = case.attrs.output_size
+    samples = 0.0
+    try:
+        for sem in header["semantics"]:
+            gh, gw, _ = reference.sampling_grid(
+                case.rois, len(case.features), case.attrs.output_size, case.attrs.spatial_scale,
+                sem["sampling_ratio"], reference.Convention(**sem["convention"]),
+            )
+            samples += float((np.maximum(gh, 0) * np.maximum(gw, 0)).sum()) * channels * ph * pw
+    except Exception:  # malformed (robustness) input: the reference rejects it at once
+        return timeout
+    estimate = samples * REFERENCE_SECONDS_PER_SAMPLE * (3 if grad else 1)
+    return min(MAX_TIMEOUT, timeout + estimate)
+
+
+def parity_failures(report: RunReport) -> list[Comparison]:
+    """The comparisons that record parity's own failure on a case (its reference could not evaluate it)."""
+    return [c for c in report.comparisons if c.actual == REFERENCE]
+
+
 def _start(runners: tuple[str, ...], out_dir: Path, timeout: float, pythons: dict[str, str]) -> dict[str, Worker]:
     """Start every worker, then wait for all (imports overlap)."""
     workers = {
@@ -136,7 +170,9 @@ def grad_weight(case: Case) -> np.ndarray | None:
     return rng.standard_normal((len(r), case.features.shape[1], ph, pw)).astype(case.features.dtype)
 
 
-def _send_case(case: Case, workers: dict[str, Worker], frameworks: tuple[str, ...], meta: RunMeta) -> dict[str, dict]:
+def _send_case(
+    case: Case, workers: dict[str, Worker], frameworks: tuple[str, ...], meta: RunMeta, timeout: float
+) -> dict[str, dict]:
     """Queue the case on every worker (they compute side by side); returns the headers sent."""
     extra = {"repeat": meta.repeat, "deterministic": meta.deterministic}
     headers = {r: {**request_header(case, r, frameworks), **extra} for r in workers}
@@ -146,7 +182,7 @@ def _send_case(case: Case, workers: dict[str, Worker], frameworks: tuple[str, ..
     if weight is not None:
         arrays["grad_weight"] = weight
     for r, w in workers.items():
-        w.send(headers[r], arrays)
+        w.send(headers[r], arrays, reference_timeout(case, headers[r], timeout, weight is not None) if r == REFERENCE else timeout)
     return headers
 
 
@@ -157,13 +193,19 @@ def _collect_case(case: Case, workers: dict[str, Worker], headers: dict[str, dic
 
 
 def _run_case(
-    case: Case, workers: dict[str, Worker], frameworks: tuple[str, ...], meta: RunMeta
+    case: Case, workers: dict[str, Worker], frameworks: tuple[str, ...], meta: RunMeta, timeout: float
 ) -> tuple[dict[str, RunResult], RunResult]:
-    return _collect_case(case, workers, _send_case(case, workers, frameworks, meta))
+    return _collect_case(case, workers, _send_case(case, workers, frameworks, meta, timeout))
 
 
 def _shrink_failures(
-    cases: list[Case], report: RunReport, workers: dict[str, Worker], frameworks: tuple[str, ...], meta: RunMeta, folder: Path
+    cases: list[Case],
+    report: RunReport,
+    workers: dict[str, Worker],
+    frameworks: tuple[str, ...],
+    meta: RunMeta,
+    folder: Path,
+    timeout: float,
 ) -> list[str]:
     """Shrink each case with an unexpected framework verdict; returns the ids saved."""
     failing = {(c.case_id, c.actual, c.expected, c.verdict) for c in report.comparisons if c.verdict.unexpected}
@@ -174,7 +216,7 @@ def _shrink_failures(
             continue
 
         def still_fails(candidate: Case, keys: set = keys) -> bool:
-            outs, ref = _run_case(candidate, workers, frameworks, meta)
+            outs, ref = _run_case(candidate, workers, frameworks, meta, timeout)
             return any((c.actual, c.expected, c.verdict) in keys for c in judge(candidate, outs, ref))
 
         small = shrink(case, still_fails)
@@ -207,27 +249,31 @@ def run(
     if not resume:
         (out_dir / "results.jsonl").unlink(missing_ok=True)
     frameworks = tuple(r for r in meta.runners if r != REFERENCE)
-    workers = _start(meta.runners, out_dir, timeout, pythons or {})
+    todo = [c for c in cases if c.id not in done]
+    # A resumed run with nothing left to compute starts no worker: the stored run says where it ran.
+    workers = _start(meta.runners, out_dir, timeout, pythons or {}) if todo or not resume else {}
     try:
-        versions = {k: v for w in workers.values() for k, v in (w.versions or {}).items()}
-        machine = f"{platform.machine()} {platform.system()}, python {platform.python_version()}"
-        results.write_meta(out_dir, meta, versions, machine)
+        if workers:
+            versions = {k: v for w in workers.values() for k, v in (w.versions or {}).items()}
+            machine = f"{platform.machine()} {platform.system()}, python {platform.python_version()}"
+            results.write_meta(out_dir, meta, versions, machine)
+        else:
+            versions, machine = results.read_environment(out_dir)
         report = RunReport(meta.suite, meta.runners, versions, machine, reused=len(done))
         report.startup_seconds = time.perf_counter() - started
         with open(out_dir / "results.jsonl", "a") as log:
             # Pipelined: the next case is queued before this one is judged, so the workers compute
             # while the driver compares and writes.
-            todo = [c for c in cases if c.id not in done]
             sent = {}
             if todo:
-                sent[todo[0].id] = _send_case(todo[0], workers, frameworks, meta)
+                sent[todo[0].id] = _send_case(todo[0], workers, frameworks, meta, timeout)
             following = dict(zip((c.id for c in todo), todo[1:]))
             for case in cases:
                 record = done.get(case.id)
                 if record is None:
                     nxt = following.get(case.id)
                     if nxt is not None:
-                        sent[nxt.id] = _send_case(nxt, workers, frameworks, meta)
+                        sent[nxt.id] = _send_case(nxt, workers, frameworks, meta, timeout)
                     outs, ref = _collect_case(case, workers, sent.pop(case.id))
                     comparisons = judge(case, outs, ref)
                     _save_arrays(out_dir, case, outs, ref, frameworks)
@@ -238,10 +284,15 @@ def run(
                     record = results.CaseRecord(case.id, statuses, tuple(comparisons), behaviours, determinism)
                     results.append(log, record)
                 report.add(record)
+                for w in workers.values():
+                    report.notes.extend(w.notices)
+                    w.notices.clear()
                 if on_case:
                     on_case(case, list(record.comparisons))
-        if regressions is not None:
-            report.shrunk = _shrink_failures(cases, report, workers, frameworks, meta, regressions)
+        if regressions is not None and any(c.verdict.unexpected for c in report.comparisons):
+            if not workers:
+                workers = _start(meta.runners, out_dir, timeout, pythons or {})
+            report.shrunk = _shrink_failures(cases, report, workers, frameworks, meta, regressions, timeout)
     finally:
         for w in workers.values():
             w.stop()

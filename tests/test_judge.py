@@ -116,4 +116,4 @@ def test_a_failing_reference_is_a_parity_error_not_a_framework_verdict():
     case = _case(False, 2)
     results = {fw: _behaves_as_declared(case, fw) for fw in FRAMEWORKS}
     [c] = judge.judge(case, results, RunResult(case.id, "reference", Status.TIMEOUT, message="no result"))
-    assert c.verdict is Verdict.ERROR and c.actual == "reference" and "bug in parity" in c.message
+    assert c.verdict is Verdict.ERROR and c.actual == "reference" and "parity's failure" in c.message

@@ -178,3 +178,56 @@ def test_declared_divergences_are_strict_xfails_under_xdist_too(tmp_path):
     r = pytest_run(tmp_path, "--parity", "--parity-k", "f32-inside", "-n", "2")
     assert r.returncode == 0, r.stdout + r.stderr
     assert outcomes(tmp_path) == serial
+
+
+# The process running the suite is killed (as the OOM killer would) after two cases.
+DYING_CONFTEST = '''
+import os
+import signal
+from parity import results, session
+from parity.model import Comparison, Verdict
+
+
+def dying_run(cases, meta, out_dir, **kwargs):
+    with open(out_dir / "results.jsonl", "a") as log:
+        for case in cases[:2]:
+            comps = tuple(Comparison(case.id, fw, "reference[x]", Verdict.PASS, None, None, "ok") for fw in ("torchvision", "mindspore"))
+            results.append(log, results.CaseRecord(case.id, {}, comps + (Comparison(case.id, "mindspore", "torchvision", Verdict.PASS, None, None, "ok"),)))
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+session.run = dying_run
+'''
+
+
+def test_killing_the_xdist_worker_that_runs_the_suite_fails_the_session_in_bounded_time(tmp_path):
+    (tmp_path / "conftest.py").write_text(DYING_CONFTEST)
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = {**os.environ, "NO_COLOR": "1", "TMPDIR": str(scratch)}
+    cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--parity", "--parity-k", "f32-inside", "-n", "2"]
+    try:
+        r = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, env=env, timeout=180, check=False)
+    except subprocess.TimeoutExpired as exc:
+        raise AssertionError("the session hangs when the worker running the suite dies") from exc
+    assert r.returncode == 1, r.stdout[-3000:] + r.stderr[-3000:]
+    assert "the process running the parity suite died after" in r.stdout, r.stdout[-3000:]
+    assert "Traceback" not in r.stdout
+    assert not [p for p in scratch.iterdir() if p.name.startswith("parity-pytest-")]  # the shared folder is removed
+
+
+def test_a_runner_without_results_for_too_long_fails_after_parity_wait(fake):
+    (fake / "conftest.py").write_text(FAKE_CONFTEST.replace("session.run = fake_run", (
+        "import time\n"
+        "def stuck_run(cases, meta, out_dir, **kwargs):\n"
+        "    time.sleep(15)\n"
+        "session.run = stuck_run\n")))
+    r = pytest_run(fake, "--parity", "--parity-suite", "seed", "-n", "2", "--parity-wait", "3", timeout=100)
+    assert r.returncode == 1, r.stdout[-3000:]
+    assert "no new parity result for 3 s (--parity-wait)" in r.stdout
+
+
+def test_bad_parity_timeouts_are_usage_errors(fake):
+    for value in ("0", "-1", "nan", "inf", "1e300"):
+        r = pytest_run(fake, "--parity", "--parity-suite", "seed", "--parity-timeout", value)
+        assert r.returncode == 4 and "--parity-timeout must be a number of seconds" in r.stderr, (value, r.stderr)

@@ -44,15 +44,20 @@ def run(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[str, np.n
     call on W4: five of them would say little more than two).  Returns one array of seconds per job.
     """
     make = {"torchvision": _torchvision, "mindspore": _mindspore, "reference": _reference}[FRAMEWORK]
+    from parity.errors import native
+
     times = {}
     for job in header["jobs"]:
-        call = make(job, header, arrays)
+        with native(FRAMEWORK):
+            call = make(job, header, arrays)
         for _ in range(int(header.get("warmup", 1))):
-            call()
+            with native(FRAMEWORK):
+                call()
         seconds = []
         for _ in range(int(header["repeat"])):
             start = time.perf_counter()
-            call()
+            with native(FRAMEWORK):
+                call()
             seconds.append(time.perf_counter() - start)
             if sum(seconds) >= float(header.get("budget_s", float("inf"))):
                 break

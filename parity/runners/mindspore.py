@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from parity.errors import Unsupported
+from parity.errors import Unsupported, native
 from parity.mapping import MindSporeCall, to_mindspore
 from parity.model import Attrs, Port
 
@@ -39,15 +39,17 @@ def run(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[str, np.n
         call = MindSporeCall(**header["mindspore_call"])
     else:
         call = to_mindspore(Attrs.from_json(header["attrs"]), Port(header["port"]))
-    op, x, r = _op(call), ms.Tensor(features), ms.Tensor(rois)
-    out = op(x, r)
+    with native("mindspore"):
+        op, x, r = _op(call), ms.Tensor(features), ms.Tensor(rois)
+        out = op(x, r).asnumpy()
     if "grad_weight" not in arrays:
-        return {"out": out.asnumpy()}
+        return {"out": out}
     from mindspore import ops
-
-    weight, reduce_sum = ms.Tensor(arrays["grad_weight"]), ops.ReduceSum()
 
     def loss(f: Any) -> Any:  # sum(W * out); ops.mul, not '*', works with NumPy 2
         return reduce_sum(ops.mul(op(f, r), weight))
 
-    return {"out": out.asnumpy(), "grad": ms.grad(loss, grad_position=0)(x).asnumpy()}
+    with native("mindspore"):
+        weight, reduce_sum = ms.Tensor(arrays["grad_weight"]), ops.ReduceSum()
+        grad = ms.grad(loss, grad_position=0)(x).asnumpy()
+    return {"out": out, "grad": grad}

@@ -57,7 +57,7 @@ from typing import Any
 
 import numpy as np
 
-from parity.errors import Unsupported
+from parity.errors import Unsupported, native
 from parity.mapping import OnnxCall, to_onnx
 from parity.model import Attrs, Port
 
@@ -125,6 +125,7 @@ def run(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[str, np.n
         raise Unsupported(problem)
     if rois.ndim == 0:
         raise Unsupported("a 0-d rois array has no [K, 4] + batch_indices form")
-    session = _session(call, str(features.dtype), str(rois.dtype))
     feeds = {"X": features, "rois": np.ascontiguousarray(rois[..., 1:]), "batch_indices": _batch_indices(rois)}
-    return {"out": session.run(None, feeds)[0]}
+    with native("onnxruntime"):  # session creation checks the node's attributes (e.g. sampling_ratio >= 0)
+        session = _session(call, str(features.dtype), str(rois.dtype))
+        return {"out": session.run(None, feeds)[0]}

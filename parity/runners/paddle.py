@@ -44,7 +44,7 @@ from typing import Any
 
 import numpy as np
 
-from parity.errors import Unsupported
+from parity.errors import Unsupported, native
 from parity.mapping import PaddleCall, to_paddle
 from parity.model import Attrs, Port
 
@@ -84,8 +84,9 @@ def group_by_image(rois: np.ndarray, batch: int) -> tuple[np.ndarray, np.ndarray
 
 
 def run(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    paddle = _paddle()
-    from paddle.vision.ops import roi_align
+    with native("paddle"):
+        paddle = _paddle()
+        from paddle.vision.ops import roi_align
 
     features, rois = arrays["features"], arrays["rois"]
     if not header.get("raw") and str(features.dtype) not in SUPPORTED_DTYPES:
@@ -101,18 +102,21 @@ def run(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[str, np.n
         boxes, order = rois[..., 1:], None
         boxes_num = np.zeros(max(features.shape[:1] or (1,)), np.int32)
         boxes_num[0] = len(boxes) if boxes.ndim else 0
-    leaf = paddle.to_tensor(features, stop_gradient="grad_weight" not in arrays)
-    x = leaf
-    if header.get("layout") == "non-contiguous":  # same values, strided memory
-        x = paddle.repeat_interleave(leaf, 2, axis=-1)[..., ::2]
-    out = roi_align(
-        x, paddle.to_tensor(boxes), paddle.to_tensor(boxes_num), call.output_size, call.spatial_scale,
-        call.sampling_ratio, call.aligned,
-    )
+    with native("paddle"):
+        leaf = paddle.to_tensor(features, stop_gradient="grad_weight" not in arrays)
+        x = leaf
+        if header.get("layout") == "non-contiguous":  # same values, strided memory
+            x = paddle.repeat_interleave(leaf, 2, axis=-1)[..., ::2]
+        out = roi_align(
+            x, paddle.to_tensor(boxes), paddle.to_tensor(boxes_num), call.output_size, call.spatial_scale,
+            call.sampling_ratio, call.aligned,
+        )
+        values = out.numpy()
     restore = None if order is None else np.argsort(order)
-    result = {"out": out.numpy() if restore is None else out.numpy()[restore]}
+    result = {"out": values if restore is None else values[restore]}
     if "grad_weight" in arrays:  # d sum(W * out) / d features, W given in the case's roi order
         weight = arrays["grad_weight"] if order is None else arrays["grad_weight"][order]
-        (out * paddle.to_tensor(weight)).sum().backward()
-        result["grad"] = leaf.grad.numpy()
+        with native("paddle"):
+            (out * paddle.to_tensor(weight)).sum().backward()
+            result["grad"] = leaf.grad.numpy()
     return result

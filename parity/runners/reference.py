@@ -17,7 +17,10 @@ def versions() -> dict[str, str]:
 
 
 def run(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Each requested semantics gives ``NAME`` (the result), ``NAME_bound`` (its rounding bound),
+    """parity's own kernel: it has no native call, so anything it raises but InvalidInput is
+    parity's failure, never a framework's result.
+
+    Each requested semantics gives ``NAME`` (the result), ``NAME_bound`` (its rounding bound),
     ``NAME_scale`` (the scale the bound is judged against) and ``NAME_geom`` (the result with
     sampling positions computed in the case's dtype); with a ``grad_weight``, the same four for the
     gradient as ``NAME_grad``, ``NAME_grad_bound``, ``NAME_grad_scale``, ``NAME_grad_geom``.

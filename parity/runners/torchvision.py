@@ -5,6 +5,7 @@ from typing import Any
 
 import numpy as np
 
+from parity.errors import native
 from parity.model import Attrs
 
 
@@ -19,22 +20,24 @@ def run(header: dict[str, Any], arrays: dict[str, np.ndarray], device: str = "cp
     import torch
     from torchvision.ops import roi_align
 
-    torch.use_deterministic_algorithms(bool(header.get("deterministic")))
     attrs = Attrs.from_json(header["attrs"])
-    leaf = torch.from_numpy(arrays["features"]).to(device).requires_grad_("grad_weight" in arrays)
-    rois = torch.from_numpy(arrays["rois"]).to(device)
-    if header.get("boxes") == "list":
-        n = leaf.shape[0]
-        ids = rois[:, 0].long()
-        boxes: Any = [rois[ids == i, 1:] for i in range(n)]
-    else:
-        boxes = rois
-    features = leaf
-    if header.get("layout") == "non-contiguous":  # same values, strided memory
-        features = leaf.repeat_interleave(2, dim=-1)[..., ::2]
-    out = roi_align(features, boxes, attrs.output_size, attrs.spatial_scale, attrs.sampling_ratio, attrs.aligned)
-    if "grad_weight" not in arrays:
-        return {"out": out.detach().cpu().numpy()}
-    # gradient of sum(W * out) w.r.t. the features, by autograd
-    (out * torch.from_numpy(arrays["grad_weight"]).to(device)).sum().backward()
-    return {"out": out.detach().cpu().numpy(), "grad": leaf.grad.cpu().numpy()}
+    # Everything below is torch code a torchvision user would write: what it raises is torchvision's result.
+    with native("torchvision"):
+        torch.use_deterministic_algorithms(bool(header.get("deterministic")))
+        leaf = torch.from_numpy(arrays["features"]).to(device).requires_grad_("grad_weight" in arrays)
+        rois = torch.from_numpy(arrays["rois"]).to(device)
+        if header.get("boxes") == "list":
+            n = leaf.shape[0]
+            ids = rois[:, 0].long()
+            boxes: Any = [rois[ids == i, 1:] for i in range(n)]
+        else:
+            boxes = rois
+        features = leaf
+        if header.get("layout") == "non-contiguous":  # same values, strided memory
+            features = leaf.repeat_interleave(2, dim=-1)[..., ::2]
+        out = roi_align(features, boxes, attrs.output_size, attrs.spatial_scale, attrs.sampling_ratio, attrs.aligned)
+        if "grad_weight" not in arrays:
+            return {"out": out.detach().cpu().numpy()}
+        # gradient of sum(W * out) w.r.t. the features, by autograd
+        (out * torch.from_numpy(arrays["grad_weight"]).to(device)).sum().backward()
+        return {"out": out.detach().cpu().numpy(), "grad": leaf.grad.cpu().numpy()}

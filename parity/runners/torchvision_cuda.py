@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from parity.errors import Unsupported
+from parity.errors import Unsupported, native
 from parity.runners import torchvision as cpu
 
 
@@ -23,6 +23,8 @@ def versions() -> dict[str, str]:
 def run(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     import torch
 
-    if not torch.cuda.is_available():
+    with native("torchvision-cuda"):
+        available = torch.cuda.is_available()
+    if not available:
         raise Unsupported("no CUDA device on this machine (torch.cuda.is_available() is False)")
     return cpu.run(header, arrays, device="cuda")
