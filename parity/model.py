@@ -140,6 +140,9 @@ class Comparison:
     metrics: Metrics | None
     message: str
     divergence: str | None = None
+    #: Per named divergence, the largest finite |actual - expected| over the elements it covers
+    #: (parity.judge.in_scope): the size of what it explains, not of the whole comparison.
+    explained: tuple[tuple[str, float], ...] = ()
 
     @classmethod
     def from_json(cls, case_id: str, d: dict[str, Any]) -> Comparison:
@@ -156,6 +159,7 @@ class Comparison:
             metrics,
             d["message"],
             d["divergence"],
+            tuple((str(k), float(v)) for k, v in d.get("explained", {}).items()),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -167,4 +171,5 @@ class Comparison:
             "tolerance": asdict(self.tolerance) if self.tolerance else None,
             "metrics": asdict(self.metrics) if self.metrics else None,
             "message": self.message,
+            "explained": dict(self.explained),
         }

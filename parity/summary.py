@@ -38,7 +38,9 @@ def unexpected(report: RunReport) -> list[Comparison]:
 
 
 def divergences_seen(report: RunReport) -> list[DivergenceSeen]:
-    """Each declared divergence with the number of cases and the largest difference it explained."""
+    """Each declared divergence with the number of cases and the largest difference it explained,
+    measured over the elements it covers (``Comparison.explained``, parity.judge.in_scope): a
+    comparison it explains may differ elsewhere for other reasons, which are not its size."""
     seen = []
     for d in DIVERGENCES:
         hits = [
@@ -47,10 +49,9 @@ def divergences_seen(report: RunReport) -> list[DivergenceSeen]:
             if c.verdict is Verdict.EXPECTED_DIVERGENCE and c.divergence and d.name in c.divergence.split(", ")
         ]
         if hits:
-            worst = max(hits, key=lambda c: c.metrics.max_abs if c.metrics else 0.0)
-            seen.append(
-                DivergenceSeen(d, len({c.case_id for c in hits}), worst.metrics.max_abs if worst.metrics else 0.0, worst.case_id)
-            )
+            sizes = [(dict(c.explained).get(d.name, 0.0), c.case_id) for c in hits]
+            worst = max(sizes, key=lambda item: item[0])
+            seen.append(DivergenceSeen(d, len({c.case_id for c in hits}), worst[0], worst[1]))
     return seen
 
 
