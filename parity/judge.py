@@ -335,4 +335,15 @@ def _unspecified_note(divergence: str, fw: str, out: np.ndarray, mask: np.ndarra
             what += " (equal to the reference)"
     finite_ref = want[np.isfinite(want)]
     ref_span = f"{finite_ref.min():.4g} to {finite_ref.max():.4g}" if finite_ref.size else "no finite values"
-    return f"[{divergence}] {fw} {where}: returned {what}; the documented semantics give {ref_span}."
+    return f"{_note_tag(divergence)}{fw} {where}: returned {what}; the documented semantics give {ref_span}."
+
+
+def _note_tag(divergence: str) -> str:
+    return f"[{divergence}] "
+
+
+def held_notes(c: Comparison, divergence: str) -> list[str]:
+    """The notes :func:`in_scope` appended to ``c``'s message about what came back where ``divergence``
+    leaves the output unspecified (each: "FW rois [..]: returned ...; the documented semantics give ...")."""
+    pieces = c.message.split(" " + _note_tag(divergence))[1:]
+    return [piece.split(". [")[0].removesuffix(".") + "." for piece in pieces]

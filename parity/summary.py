@@ -6,8 +6,13 @@ from dataclasses import dataclass
 
 from parity.divergence import Divergence
 from parity.divergences import DIVERGENCES
+from parity.judge import held_notes
 from parity.model import Comparison, Verdict
 from parity.session import RunReport
+
+
+#: Examples of what came back in unspecified output, per divergence.
+HELD_SHOWN = 4
 
 
 @dataclass(frozen=True)
@@ -18,6 +23,7 @@ class DivergenceSeen:
     cases: int
     max_abs: float
     example: str
+    held: tuple[str, ...] = ()  # "CASE: what came back" where it leaves output unspecified (a few, distinct)
 
 
 def verdict_counts(report: RunReport) -> dict[str, Counter[str]]:
@@ -51,7 +57,8 @@ def divergences_seen(report: RunReport) -> list[DivergenceSeen]:
         if hits:
             sizes = [(dict(c.explained).get(d.name, 0.0), c.case_id) for c in hits]
             worst = max(sizes, key=lambda item: item[0])
-            seen.append(DivergenceSeen(d, len({c.case_id for c in hits}), worst[0], worst[1]))
+            held = dict.fromkeys(f"{c.case_id}: {note}" for c in hits for note in held_notes(c, d.name))
+            seen.append(DivergenceSeen(d, len({c.case_id for c in hits}), worst[0], worst[1], tuple(held)[:HELD_SHOWN]))
     return seen
 
 

@@ -74,3 +74,16 @@ def test_explained_magnitudes_survive_the_results_log():
     pair = _verdicts(case, _mindspore_leaves(case, GARBAGE))["pair"]
     again = type(pair).from_json(case.id, pair.to_json())
     assert again.explained == pair.explained and again == pair
+
+
+def test_the_divergence_section_says_what_came_back():
+    from parity.reporters import markdown
+
+    case = _skipped_roi_case(aligned=False)
+    v = _verdicts(case, _mindspore_leaves(case, 0.0))
+    report = RunReport("test", ("torchvision", "mindspore", "reference"), {}, "", list(v.values()), cases=1)
+    seen = {s.divergence.name: s for s in summary.divergences_seen(report)}
+    held = seen["mindspore-skips-rois-at-x-zero"].held
+    assert len(held) == 1 and held[0].startswith(f"{case.id}: mindspore rois [2]: returned all zeros; the documented")
+    assert held[0].endswith(".") and not held[0].endswith("..")
+    assert f"- came back: `{held[0]}`" in markdown.render(report, [case])
