@@ -311,7 +311,7 @@ def in_scope(case: Case, c: Comparison, results: dict[str, RunResult], ref_resul
             notes.append(_unspecified_note(n, f, np.asarray(results[f].outputs[output], np.float64), mask,
                                            ref[documented[f].key + grad]))
         explained.append((n, min(float(diff[covered].max(initial=0.0)), np.finfo(np.float64).max)))
-    message = c.message + "".join(f" {note}" for note in dict.fromkeys(notes))
+    message = c.message + "".join(f" {note}" for note in dict.fromkeys(notes) if note)
     return dataclasses.replace(c, explained=tuple(explained), message=message)
 
 
