@@ -3,11 +3,14 @@
 A baseline records, for each case id and comparison pair (``mindspore vs reference``...), the
 verdict a run gave and the divergences it named.  ``check`` fails on anything that got worse: a
 comparison whose verdict is unexpected (MISMATCH, DIVERGENCE_CHANGED, ERROR, CRASH, TIMEOUT) and
-was not that verdict in the baseline, or a baseline case or comparison that is gone.  Known
-failures already in the baseline do not fail the gate; fixing them shows up as "improved".
+was not that verdict in the baseline, an EXPECTED_DIVERGENCE now explained by other divergences
+than the baseline's (the verdict is the same, the reason for it is not: a baseline update has to
+accept that), or a baseline case or comparison that is gone.  Known failures already in the
+baseline do not fail the gate; fixing them shows up as "improved".
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -95,15 +98,18 @@ class Change:
     before: Verdict | None
     after: Verdict | None
     message: str = ""
+    before_divergence: str | None = None  # the divergences the baseline named for it
+    after_divergence: str | None = None  # and those the run names
 
 
 @dataclass
 class GateResult:
-    """What the gate found; it fails on ``regressions`` or ``disappeared``."""
+    """What the gate found; it fails on ``regressions``, ``explanations`` or ``disappeared``."""
 
     compared: int = 0
     regressions: list[Change] = field(default_factory=list)  # unexpected now, and not that verdict before
     disappeared: list[Change] = field(default_factory=list)  # in the baseline, not in the run
+    explanations: list[Change] = field(default_factory=list)  # EXPECTED_DIVERGENCE by other divergences than before
     improved: list[Change] = field(default_factory=list)  # unexpected before, not now
     new: list[Change] = field(default_factory=list)  # not in the baseline, and not unexpected
     changed: list[Change] = field(default_factory=list)  # other verdict changes (e.g. PASS -> EXPECTED_DIVERGENCE)
@@ -111,7 +117,7 @@ class GateResult:
 
     @property
     def failed(self) -> bool:
-        return bool(self.regressions or self.disappeared)
+        return bool(self.regressions or self.explanations or self.disappeared)
 
 
 def check(baseline: Baseline, meta: RunMeta, records: dict[str, CaseRecord], scope: set[str] | None = None) -> GateResult:
@@ -138,9 +144,11 @@ def check(baseline: Baseline, meta: RunMeta, records: dict[str, CaseRecord], sco
             result.compared += 1
             pair, entry = pair_label(c), before_pairs.get(pair_label(c))
             before = entry.verdict if entry else None
-            change = Change(case_id, pair, before, c.verdict, c.message)
+            change = Change(case_id, pair, before, c.verdict, c.message, entry.divergence if entry else None, c.divergence)
             if c.verdict.unexpected and c.verdict is not before:
                 result.regressions.append(change)
+            elif before is c.verdict is Verdict.EXPECTED_DIVERGENCE and _names(entry.divergence) != _names(c.divergence):
+                result.explanations.append(change)
             elif before is not None and before.unexpected and not c.verdict.unexpected:
                 result.improved.append(change)
             elif entry is None:
@@ -148,6 +156,11 @@ def check(baseline: Baseline, meta: RunMeta, records: dict[str, CaseRecord], sco
             elif before is not c.verdict:
                 result.changed.append(change)
     return result
+
+
+def _names(divergence: str | None) -> frozenset[str]:
+    """The divergences a comparison names (a ", "-joined list; its order carries no meaning)."""
+    return frozenset(n for n in (divergence or "").split(", ") if n)
 
 
 def suite_scope(meta: RunMeta) -> set[str] | None:
@@ -178,6 +191,10 @@ def report(result: GateResult, baseline_path: Path) -> None:
 
     for ch in result.regressions:
         line("bold red", "REGRESSION", ch)
+    for ch in result.explanations:
+        line("bold red", "EXPLANATION CHANGED", dataclasses.replace(
+            ch, message=f"explained by {ch.after_divergence or 'nothing'}, the baseline by {ch.before_divergence or 'nothing'}"
+        ))
     for ch in result.disappeared:
         line("bold red", "DISAPPEARED", ch)
     for style, tag, changes in (("green", "improved", result.improved), ("cyan", "changed", result.changed),
@@ -189,7 +206,7 @@ def report(result: GateResult, baseline_path: Path) -> None:
     verdict = "[bold red]FAILED[/]" if result.failed else "[green]passed[/]"
     out.print(
         f"gate {verdict} against {baseline_path}: {result.compared} comparisons; {len(result.regressions)} regressions, "
-        f"{len(result.disappeared)} disappeared, {len(result.improved)} improved, {len(result.changed)} changed, "
+        f"{len(result.explanations)} explained differently, {len(result.disappeared)} disappeared, {len(result.improved)} improved, {len(result.changed)} changed, "
         f"{len(result.new)} new",
         soft_wrap=True,
     )

@@ -177,6 +177,9 @@ class Comparison:
     message: str
     divergence: str | None = None
     undecided: Undecided | None = None
+    #: Per named divergence, the largest finite |actual - expected| over the elements it covers
+    #: (parity.judge.in_scope): the size of what it explains, not of the whole comparison.
+    explained: tuple[tuple[str, float], ...] = ()
 
     @classmethod
     def from_json(cls, case_id: str, d: dict[str, Any]) -> Comparison:
@@ -194,6 +197,7 @@ class Comparison:
             d["message"],
             d["divergence"],
             Undecided.from_json(d["undecided"]) if d.get("undecided") else None,
+            tuple((str(k), float(v)) for k, v in d.get("explained", {}).items()),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -206,4 +210,5 @@ class Comparison:
             "metrics": asdict(self.metrics) if self.metrics else None,
             "message": self.message,
             "undecided": asdict(self.undecided) if self.undecided else None,
+            "explained": dict(self.explained),
         }

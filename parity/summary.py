@@ -6,8 +6,13 @@ from dataclasses import dataclass
 
 from parity.divergence import Divergence
 from parity.divergences import DIVERGENCES
+from parity.judge import held_notes
 from parity.model import Comparison, Verdict
 from parity.session import RunReport
+
+
+#: Examples of what came back in unspecified output, per divergence.
+HELD_SHOWN = 4
 
 
 @dataclass(frozen=True)
@@ -18,6 +23,7 @@ class DivergenceSeen:
     cases: int
     max_abs: float
     example: str
+    held: tuple[str, ...] = ()  # "CASE: what came back" where it leaves output unspecified (a few, distinct)
 
 
 def verdict_counts(report: RunReport) -> dict[str, Counter[str]]:
@@ -43,7 +49,9 @@ def undecidable(report: RunReport) -> list[Comparison]:
 
 
 def divergences_seen(report: RunReport) -> list[DivergenceSeen]:
-    """Each declared divergence with the number of cases and the largest difference it explained."""
+    """Each declared divergence with the number of cases and the largest difference it explained,
+    measured over the elements it covers (``Comparison.explained``, parity.judge.in_scope): a
+    comparison it explains may differ elsewhere for other reasons, which are not its size."""
     seen = []
     for d in DIVERGENCES:
         hits = [
@@ -52,10 +60,10 @@ def divergences_seen(report: RunReport) -> list[DivergenceSeen]:
             if c.verdict is Verdict.EXPECTED_DIVERGENCE and c.divergence and d.name in c.divergence.split(", ")
         ]
         if hits:
-            worst = max(hits, key=lambda c: c.metrics.max_abs if c.metrics else 0.0)
-            seen.append(
-                DivergenceSeen(d, len({c.case_id for c in hits}), worst.metrics.max_abs if worst.metrics else 0.0, worst.case_id)
-            )
+            sizes = [(dict(c.explained).get(d.name, 0.0), c.case_id) for c in hits]
+            worst = max(sizes, key=lambda item: item[0])
+            held = dict.fromkeys(f"{c.case_id}: {note}" for c in hits for note in held_notes(c, d.name))
+            seen.append(DivergenceSeen(d, len({c.case_id for c in hits}), worst[0], worst[1], tuple(held)[:HELD_SHOWN]))
     return seen
 
 

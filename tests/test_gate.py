@@ -70,6 +70,41 @@ def test_a_new_mismatch_fails_the_gate_and_names_the_case(tmp_path, baseline):
     assert "gate FAILED" in r.stdout and "1 regressions" in r.stdout
 
 
+def test_an_expected_divergence_explained_by_another_divergence_fails_the_gate(tmp_path, baseline):
+    """Same verdict, other reason: the baseline said which divergence explains the difference."""
+    ids = stored_run(tmp_path / "run", changes={2: ("PASS", "EXPECTED_DIVERGENCE", "MISMATCH")})
+    log = tmp_path / "run" / "results.jsonl"
+    lines = log.read_text().splitlines()
+    d = json.loads(lines[2])
+    d["comparisons"][1]["divergence"] = "other-divergence"
+    lines[2] = json.dumps(d)
+    log.write_text("\n".join(lines) + "\n")
+    r = parity("gate", "--baseline", str(baseline), str(tmp_path / "run"))
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert (f"EXPLANATION CHANGED EXPECTED_DIVERGENCE {ids[2]} mindspore vs reference (was EXPECTED_DIVERGENCE): "
+            "explained by other-divergence, the baseline by some-divergence") in r.stdout
+    assert "gate FAILED" in r.stdout and "1 explained differently" in r.stdout
+    r = parity("baseline", "update", str(tmp_path / "run"), "--out", str(baseline))  # accepting it
+    assert r.returncode == 0, r.stderr
+    r = parity("gate", "--baseline", str(baseline), str(tmp_path / "run"))
+    assert r.returncode == 0 and "0 explained differently" in r.stdout, r.stdout
+
+
+def test_explanations_compare_as_sets_of_divergences():
+    meta = RunMeta("standard", None, RUNNERS)
+    base = gate.Baseline("standard", None, RUNNERS, {"a": {"mindspore vs torchvision": gate.Entry(Verdict.EXPECTED_DIVERGENCE, "d1, d2")}})
+
+    def run(divergence: str | None, verdict: Verdict = Verdict.EXPECTED_DIVERGENCE) -> dict[str, CaseRecord]:
+        return {"a": CaseRecord("a", {}, (Comparison("a", "mindspore", "torchvision", verdict, None, None, "m", divergence),))}
+
+    assert not gate.check(base, meta, run("d2, d1")).failed  # the order of the list is no change
+    for other in ("d1", "d1, d2, d3", None):
+        found = gate.check(base, meta, run(other))
+        assert found.failed and [(c.before_divergence, c.after_divergence) for c in found.explanations] == [("d1, d2", other)]
+    found = gate.check(base, meta, run(None, Verdict.PASS))  # no longer a difference at all: changed, not failing
+    assert not found.failed and [c.after for c in found.changed] == [Verdict.PASS]
+
+
 def test_a_disappeared_case_fails_the_gate(tmp_path, baseline):
     ids = stored_run(tmp_path / "run", changes={2: ("PASS", "EXPECTED_DIVERGENCE", "MISMATCH")}, drop=1)
     r = parity("gate", "--baseline", str(baseline), str(tmp_path / "run"))

@@ -1,5 +1,7 @@
 """parity repro: a standalone script (no parity import) and a bug-report body for one case."""
 import ast
+import dataclasses
+import inspect
 import json
 import runpy
 import subprocess
@@ -10,7 +12,9 @@ import numpy as np
 import pytest
 
 from parity import generate, reference, repro
-from parity.errors import UsageError
+from parity.divergence import applicable, documented_semantics, predicted_semantics
+from parity.errors import InvalidInput, UsageError
+from parity.mapping import Semantics
 from parity.model import Attrs, Case, Comparison, Verdict
 from tests.test_cli import parity
 
@@ -66,10 +70,59 @@ def test_repro_command_runs_the_script_for_the_report(tmp_path):
     assert "- mindspore: 2." in md and "| torchvision vs reference (torchvision aligned=False) |" in md
 
 
-def _script_namespace(case: Case, folder: Path) -> dict:
+def _script_namespace(case: Case, folder: Path | None = None) -> dict:
+    """The names the shipped script defines (inputs, semantics, kernel), without running a framework."""
+    text = repro.script(case)
+    if folder is None:
+        namespace: dict = {"__name__": "repro_script"}
+        exec(compile(text, repro.short_name(case.id), "exec"), namespace)  # numpy only: main() does not run
+        return namespace
     path = folder / f"{repro.short_name(case.id)}.py"
-    path.write_text(repro.script(case))
-    return runpy.run_path(str(path))  # defines the inputs and functions; runs no framework
+    path.write_text(text)
+    return runpy.run_path(str(path))
+
+
+def _parity_reference(case: Case, sem: Semantics) -> np.ndarray | None:
+    """What parity's judge computes for ``sem`` (None where the reference rejects the input)."""
+    try:
+        return reference.roi_align(case.features, case.rois, case.attrs.output_size, case.attrs.spatial_scale,
+                                   sem.sampling_ratio, sem.convention)
+    except InvalidInput:
+        return None
+
+
+def _script_problems(case: Case) -> list[str]:
+    """Where the shipped script's documented / declared references depart from parity's own
+    (documented_semantics / predicted_semantics evaluated by parity.reference.roi_align)."""
+    ns = _script_namespace(case)
+    spec = {"output_size": case.attrs.output_size, "spatial_scale": case.attrs.spatial_scale}
+    problems = []
+    for fw in repro.FRAMEWORKS:
+        documented, predicted = documented_semantics(fw, case.attrs, case.port), predicted_semantics(fw, case)
+        declared = ns["DECLARED"].get(fw)
+        if (predicted.key != documented.key) != (declared is not None):
+            problems.append(f"{fw}: declared semantics {'missing' if declared is None else 'not predicted'}")
+            continue
+        pairs = [("documented", documented, ns["DOCUMENTED"][fw])]
+        if declared is not None:
+            pairs.append(("declared", predicted, declared["semantics"]))
+        for what, sem, fields in pairs:
+            want = _parity_reference(case, sem)
+            try:
+                got = ns["reference"](ns["FEATURES"], ns["ROIS"], **spec, **fields)
+            except ns["Undefined"] as exc:
+                if want is not None:
+                    problems.append(f"{fw} {what}: the script finds the input undefined ({exc}), parity does not")
+                continue
+            if want is None:
+                problems.append(f"{fw} {what}: parity rejects the input, the script computes numbers")
+                continue
+            try:
+                np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12, equal_nan=True)
+            except AssertionError as exc:
+                worst = np.nanmax(np.abs(got - want)) if got.shape == want.shape else "shape"
+                problems.append(f"{fw} {what} ({sem.key}): max |script - parity| {worst}; {str(exc).splitlines()[3]}")
+    return problems
 
 
 def _variety() -> list[Case]:
@@ -80,28 +133,85 @@ def _variety() -> list[Case]:
     return picked
 
 
-@pytest.mark.parametrize("case", _variety(), ids=lambda c: c.id)
-def test_script_reference_is_parity_reference(case, tmp_path):
-    ns = _script_namespace(case, tmp_path)
-    assert ns["FEATURES"].dtype == case.features.dtype
-    np.testing.assert_array_equal(ns["FEATURES"], case.features)
-    np.testing.assert_array_equal(ns["ROIS"], case.rois)
-    spec = {"output_size": case.attrs.output_size, "spatial_scale": case.attrs.spatial_scale}
-    for semantics in (*ns["DOCUMENTED"].values(), *ns["DECLARED"].values()):
-        conv = reference.Convention(semantics["convention"], semantics["offset"], semantics["end_pad"], semantics["min_size"],
-                                    "", semantics["grid"], semantics["empty_nan"])
-        want = reference.roi_align(case.features, case.rois, case.attrs.output_size, case.attrs.spatial_scale,
-                                   semantics["sampling_ratio"], conv)
-        got = ns["reference"](ns["FEATURES"], ns["ROIS"], **spec, **semantics)
-        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12, equal_nan=True, err_msg=semantics["convention"])
+def _divergence_cases(suite: str) -> list[Case]:
+    return [c for c in generate.cases_for(suite) if applicable(c)]
+
+
+FRACTIONAL_BATCH = [c for c in _divergence_cases("standard") if "fractional-batch" in c.id]
+
+
+@pytest.mark.parametrize("case", [*_variety(), *FRACTIONAL_BATCH], ids=lambda c: c.id)
+def test_script_reference_is_parity_reference(case):
+    assert _script_problems(case) == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("suite", ["standard", "edge"])
+def test_script_reference_is_parity_reference_on_every_divergence_case(suite):
+    """Every case a declared divergence covers: the script states the evidence exactly as parity judges it."""
+    cases = _divergence_cases(suite)
+    assert len(cases) > 50
+    problems = [f"{c.id}: {p}" for c in cases for p in _script_problems(c)]
+    assert problems == [], "\n".join(problems[:20]) + f"\n({len(problems)} in all)"
+
+
+def test_script_carries_every_convention_field():
+    """A Convention field the script leaves out (or its kernel does not take) fails here, not in a bug report."""
+    ns = _script_namespace(generate.cases_for("seed")[0])
+    fields = {f.name for f in dataclasses.fields(reference.Convention)} - {"name", "documented_by"}
+    for semantics in ns["DOCUMENTED"].values():
+        assert set(semantics) == fields | {"convention", "sampling_ratio"}
+    kernel = set(inspect.signature(ns["reference"]).parameters)
+    assert kernel == fields | {"convention", "sampling_ratio", "features", "rois", "output_size", "spatial_scale"}
+
+
+#: A value of each Convention field other than torchvision aligned=False's, and a sampling ratio that lets it act.
+_FIELD_VARIANTS = {
+    "offset": (0.5, 2), "end_pad": (1.0, 2), "min_size": (None, -1), "adaptive_grid": ("floor", -1),
+    "empty_grid_nan": (True, -1), "batch_index": ("round", 2), "outside_reads_origin": (True, 2),
+    "sum_limit": (3.0, 2), "scale_dtype": ("float32", 2),
+}
+
+
+@pytest.mark.parametrize("field", sorted(_FIELD_VARIANTS))
+def test_script_kernel_follows_each_convention_field(field):
+    """Each rule, alone, changes the result on these inputs, and the script's kernel follows parity's."""
+    rng = np.random.default_rng(11)
+    features = rng.uniform(0.5, 2.0, (2, 2, 6, 7))
+    features[1, :, 0, 0] = np.nan  # reached only by a kernel whose outside samples read pixel (0, 0)
+    rois = np.array([[0.6, 0.3, 0.2, 4.1, 5.2], [1.0, -3.0, 1.0, 2.0, 3.0], [0.4, 2.0, 2.0, 2.3, 2.4],
+                     [1.2, 5.0, 4.0, 9.0, 8.0], [0.0, 10.0, 0.0, 17.0, 9.0], [0.0, 3.0, 3.0, 3.0, 3.0]])
+    case = Case("fields", "test", Attrs((2, 3), spatial_scale=0.7), features, rois)
+    ns = _script_namespace(case)
+    value, sampling_ratio = _FIELD_VARIANTS[field]
+    # an empty grid needs a roi of size 0, which only an unclamped window keeps
+    base = reference.TORCHVISION_ALIGNED if field == "empty_grid_nan" else reference.TORCHVISION_UNALIGNED
+    results = []
+    for conv in (base, dataclasses.replace(base, name=f"{base.name} [{field}={value}]", **{field: value})):
+        sem = Semantics(conv, sampling_ratio)
+        want = reference.roi_align(features, rois, case.attrs.output_size, 0.7, sampling_ratio, conv)
+        got = ns["reference"](features, rois, (2, 3), 0.7, **repro.semantics_fields(sem))
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12, equal_nan=True, err_msg=conv.name)
+        results.append(want)
+    assert not np.array_equal(results[0], results[1], equal_nan=True), f"{field}={value} changes nothing here"
 
 
 def test_declared_variants_are_in_the_script(tmp_path):
     case = next(c for c in generate.cases_for("standard") if "sr=0" in c.id and "-f32-" in c.id)
     ns = _script_namespace(case, tmp_path)
     assert ns["MINDSPORE"]["sample_num"] == 0
-    assert ns["DECLARED"]["mindspore"]["grid"] == "floor"  # mindspore-adaptive-sampling
+    assert ns["DECLARED"]["mindspore"]["semantics"]["adaptive_grid"] == "floor"  # mindspore-adaptive-sampling
     assert "mindspore-adaptive-sampling" in ns["DECLARED"]["mindspore"]["divergence"]
+    fractional = FRACTIONAL_BATCH[0]
+    assert _script_namespace(fractional)["DECLARED"]["mindspore"]["semantics"]["batch_index"] == "round"
+
+
+def test_case_id_never_becomes_code(tmp_path):
+    """A case id (a stranger's data, from fixtures) lands in the script as a string literal only."""
+    hostile = 'x"""\nimport os; os.system("echo owned")\n"""\'\\'
+    case = dataclasses.replace(generate.cases_for("seed")[0], id=hostile, suite='s"""\nraise SystemExit(3)')
+    ns = _script_namespace(case, tmp_path)
+    assert ns["CASE_ID"] == hostile and ns["SUITE"] == case.suite
 
 
 def test_array_literals_round_trip_bit_for_bit():

@@ -171,7 +171,8 @@ def _divergences(report: RunReport) -> str:
         items.append(
             f"<li><b>{_e(s.divergence.name)}</b> ({kind}): {s.cases} cases, largest difference explained "
             f"{_num(s.max_abs)} (e.g. <code>{_e(s.example)}</code>)<p>{_e(s.divergence.explanation)}</p>"
-            f'<p class="note">Evidence: {_e(s.divergence.evidence)}</p></li>'
+            + "".join(f'<p class="note">Came back: <code>{_e(h)}</code></p>' for h in s.held)
+            + f'<p class="note">Evidence: {_e(s.divergence.evidence)}</p></li>'
         )
     body = f"<ul>{''.join(items)}</ul>" if items else "<p>None.</p>"
     return f'<section id="divergences"><h2>Divergences observed</h2>{body}</section>'

@@ -12,11 +12,11 @@ from parity.model import Case, Comparison
 from parity.session import RunReport
 
 #: Bump when a field changes meaning or disappears.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: divergences' max_abs is over the elements each covers; comparisons' explained
 SCHEMA = """\
 {schema_version, suite, runners, versions{package: version}, machine, wall_seconds, startup_seconds,
  cases_per_second, summary{pair: {verdict: count}}, unexpected: int,
- divergences[{name, documented, explanation, evidence, cases, max_abs, example}],
+ divergences[{name, documented, explanation, evidence, cases, max_abs (over the elements it covers), example}],
  determinism[{runner, output ("out" | "grad"), cases, nondeterministic, max_distinct, max_spread, example}],
  robustness[{case, behaviours{runner: "raises: msg" | "crash: ..." | "hang: ..." | "output" | "output with NaN/Inf"},
              dangerous[runner]}],
@@ -24,7 +24,8 @@ SCHEMA = """\
         calls{framework: the call it made}, statuses{runner: status},
         comparisons[{actual, expected, verdict, divergence, tolerance{rtol, atol, reason},
                      metrics{total, mismatched, max_abs, max_abs_index, max_rel, max_ulp, nan_mismatch},
-                     message, undecided{elements, total, index, allowance, judged, against, exact_error} | null}]}]}"""
+                     message, explained{divergence: max_abs over the elements it covers},
+                     undecided{elements, total, index, allowance, judged, against, exact_error} | null}]}]}"""
 
 
 def document(report: RunReport, cases: list[Case]) -> dict[str, Any]:

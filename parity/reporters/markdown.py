@@ -77,6 +77,8 @@ def render(report: RunReport, cases: list[Case], limit: int | None = None) -> st
             "",
             f"{s.cases} cases; largest difference explained: {s.max_abs:.3g} (e.g. `{s.example}`).",
             "",
+            *(f"- came back: `{h}`" for h in s.held),
+            *([""] if s.held else []),
             s.divergence.explanation,
             "",
             f"Evidence: {s.divergence.evidence}",

@@ -1,0 +1,421 @@
+"""The ``parity`` command line: a thin shell over parity.session (imports stay lazy for speed)."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from parity.errors import ParityError
+
+
+class _Group(click.Group):
+    """Turns ParityError into one line and exit code 2; PARITY_DEBUG=1 shows the traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except ParityError as exc:
+            if os.environ.get("PARITY_DEBUG"):
+                raise
+            from parity.reporters.terminal import error
+
+            error(str(exc))
+            sys.exit(2)
+
+
+@click.group(cls=_Group)
+def main() -> None:
+    """Cross-framework parity testing: torchvision.ops.roi_align vs mindspore.ops.ROIAlign vs a float64 reference."""
+
+
+def _pythons(specs: tuple[str, ...]) -> dict[str, str]:
+    from parity.errors import UsageError
+    from parity.runners import RUNNERS
+
+    pythons = {}
+    for spec in specs:
+        runner, sep, path = spec.partition("=")
+        if not sep or runner not in RUNNERS:
+            raise UsageError(f"--python takes RUNNER=/path/to/python with RUNNER one of {', '.join(RUNNERS)}; got {spec!r}")
+        if not Path(path).is_file():
+            raise UsageError(f"--python {runner}: interpreter {path} does not exist; pass the python of the venv that has {runner}")
+        pythons[runner] = path
+    return pythons
+
+
+def _writable(out_dir: Path) -> None:
+    from parity.errors import UsageError
+
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        probe = out_dir / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise UsageError(f"cannot write to output folder {out_dir}: {exc.strerror}; pass a writable --out") from None
+
+
+@main.command()
+@click.option("--suite", default="standard", show_default=True, help="Case suite to run.")
+@click.option("--out", "out_dir", default="reports", show_default=True, type=click.Path(path_type=Path), help="Output folder.")
+@click.option("--runners", default="torchvision,mindspore", show_default=True, help="Frameworks to run (the reference always runs).")
+@click.option("-k", "keyword", default=None, help="Only cases whose id contains this text, or with this tag.")
+@click.option("--timeout", default=60.0, show_default=True, help="Seconds per case before a worker is killed (TIMEOUT).")
+@click.option("--python", "pythons", multiple=True, metavar="RUNNER=PATH", help="Run a runner's worker under another interpreter.")
+@click.option("--resume", "resume_dir", default=None, type=click.Path(path_type=Path), help="Continue an interrupted run in this folder.")
+@click.option("--shard", default="1/1", show_default=True, metavar="I/N", help="Run only the I-th of N deterministic slices.")
+@click.option("--fixtures", "fixtures_dir", default=None, type=click.Path(path_type=Path), help="Replay cases from a fixture folder (parity generate).")
+@click.option("--budget", default=None, type=click.IntRange(min=1), help="Number of cases of the random suite (default 200).")
+@click.option("--seed", default=None, type=int, help="Seed of the random suite (default 0).")
+@click.option("--grad", is_flag=True, help="Also compare gradients of sum(W * out) w.r.t. the features (backward parity).")
+@click.option("--repeat", default=1, show_default=True, type=click.IntRange(min=1), help="Run each case N times and report distinct bit patterns.")
+@click.option("--deterministic", is_flag=True, help="torch.use_deterministic_algorithms(True) in the torch runners (CPU and CUDA).")
+@click.option("--regressions", default=None, type=click.Path(path_type=Path), help="Shrink unexpected failures into this fixture folder (default for the random suite: cases/regressions).")
+def run(
+    suite: str,
+    out_dir: Path,
+    runners: str,
+    keyword: str | None,
+    timeout: float,
+    pythons: tuple[str, ...],
+    resume_dir: Path | None,
+    shard: str,
+    fixtures_dir: Path | None,
+    budget: int | None,
+    seed: int | None,
+    grad: bool,
+    repeat: int,
+    deterministic: bool,
+    regressions: Path | None,
+) -> None:
+    """Run a suite through every runner, compare, print a summary and write parity.md / parity.json."""
+    from parity import results, session, summary
+    from parity.errors import UsageError
+    from parity.reporters import terminal, write_all
+
+    if resume_dir is not None:
+        meta, out_dir = results.read_meta(resume_dir), resume_dir
+    else:
+        fixtures = str(fixtures_dir) if fixtures_dir is not None else None
+        label = f"fixtures:{fixtures_dir}" if fixtures else suite
+        meta = results.RunMeta(
+            label,
+            keyword,
+            session.parse_runners(runners),
+            results.parse_shard(shard),
+            fixtures,
+            budget,
+            seed,
+            grad,
+            repeat,
+            deterministic,
+        )
+    suite_cases = meta.all_cases()
+    if not suite_cases:
+        raise UsageError(f"no case of {meta.suite!r} matches -k {meta.keyword!r}")
+    cases = meta.select(suite_cases)
+    _writable(out_dir)
+    interpreters = _pythons(pythons)
+    try:
+        with terminal.progress(len(cases)) as advance:
+            report = session.run(
+                cases,
+                meta,
+                out_dir,
+                timeout=timeout,
+                pythons=interpreters,
+                resume=resume_dir is not None,
+                regressions=regressions or (Path("cases/regressions") if meta.suite == "random" else None),
+                on_case=advance,
+            )
+    except KeyboardInterrupt:
+        saved = len(results.read_records(out_dir))
+        terminal.error(
+            f"interrupted: {saved} of {len(cases)} cases are saved in {out_dir / 'results.jsonl'}; "
+            f"continue with: parity run --resume {out_dir}"
+        )
+        sys.exit(130)
+    terminal.print_summary(report, write_all(report, cases, out_dir))
+    sys.exit(summary.exit_code(report))
+
+
+@main.command()
+def mapping() -> None:
+    """Print the parameter mapping table: torchvision -> MindSpore, ONNX RoiAlign (ONNX Runtime) and Paddle."""
+    from rich.table import Table
+
+    from parity.mapping import EXTRA_COLUMNS, MINDSPORE_END_MODE_1_EVIDENCE, TABLE
+    from parity.reporters.terminal import console
+
+    def cell(name: str, default: str, where: str = "") -> str:
+        return name + ("" if default == "-" else f" = {default}") + (f" ({where})" if where else "")
+
+    table = Table(
+        title="torchvision.ops.roi_align -> mindspore.ops.ROIAlign, ONNX RoiAlign (ONNX Runtime), paddle.vision.ops.roi_align",
+        caption="name = default (where); rows in the order of the torchvision signature",
+        show_lines=True,
+    )
+    for col, width in (("torchvision", 20), ("MindSpore", 24), ("ONNX RoiAlign (opset 16)", 30), ("Paddle", 24)):
+        table.add_column(col, max_width=width, overflow="fold")
+    table.add_column("notes", max_width=52)
+    for row, onnx, paddle in zip(TABLE, EXTRA_COLUMNS["onnxruntime"], EXTRA_COLUMNS["paddle"]):
+        table.add_row(
+            cell(row.torchvision, row.torchvision_default),
+            cell(row.mindspore, row.mindspore_default, row.where),
+            cell(onnx.parameter, onnx.default),
+            cell(paddle.parameter, paddle.default),
+            f"MindSpore: {row.note}\nONNX: {onnx.note}\nPaddle: {paddle.note}",
+        )
+    out = console()
+    out.print(table)
+    out.print("Decided by measurement where MindSpore's documentation is silent:\n" + MINDSPORE_END_MODE_1_EVIDENCE)
+
+
+def _output_size(text: str) -> tuple[int, int]:
+    from parity.errors import UsageError
+
+    try:
+        parts = [int(p) for p in text.lower().replace(",", "x").split("x")]
+    except ValueError:
+        parts = []
+    if len(parts) not in (1, 2) or min(parts) <= 0:
+        raise UsageError(f"--output-size must be N or HxW with positive integers; got {text!r}")
+    return (parts[0], parts[-1])
+
+
+@main.command()
+@click.option("--from", "source", type=click.Choice(["torchvision", "mindspore"]), default="torchvision", show_default=True)
+@click.option("--output-size", default="7", help="torchvision output_size: N or HxW.")
+@click.option("--spatial-scale", default=1.0, type=float, show_default=True)
+@click.option("--sampling-ratio", default=-1, type=int, show_default=True, help="torchvision sampling_ratio.")
+@click.option("--aligned/--no-aligned", default=False, show_default=True, help="torchvision aligned.")
+@click.option("--pooled-height", default=7, type=int, show_default=True, help="MindSpore pooled_height (--from mindspore).")
+@click.option("--pooled-width", default=7, type=int, show_default=True, help="MindSpore pooled_width (--from mindspore).")
+@click.option("--sample-num", default=2, type=int, show_default=True, help="MindSpore sample_num (--from mindspore).")
+@click.option("--roi-end-mode", default=1, type=click.IntRange(0, 1), show_default=True, help="MindSpore roi_end_mode.")
+@click.option("--no-verify", is_flag=True, help="Only print the translation.")
+def translate(
+    source: str, output_size: str, spatial_scale: float, sampling_ratio: int, aligned: bool,
+    pooled_height: int, pooled_width: int, sample_num: int, roi_end_mode: int, no_verify: bool,
+) -> None:
+    """Print the call in the other framework that reproduces a given call, and verify it numerically."""
+    import tempfile
+
+    from parity import translate as tr
+    from parity.mapping import MindSporeCall
+    from parity.model import Attrs
+    from parity.reporters.terminal import console
+
+    out = console()
+    if source == "torchvision":
+        attrs = Attrs(_output_size(output_size), spatial_scale, sampling_ratio, aligned)
+        call, t = tr.torchvision_to_mindspore(attrs)
+        tv_shift, ms_shift = tr.RoiShift(0.0, 0.0), t.shift
+    else:
+        call = MindSporeCall(pooled_height, pooled_width, float(spatial_scale), sample_num, roi_end_mode)
+        attrs, t = tr.mindspore_to_torchvision(call)
+        tv_shift, ms_shift = t.shift, tr.RoiShift(0.0, 0.0)
+    out.print(f"[bold]from[/]  {t.source}")
+    out.print(f"[bold]to[/]    {t.target}")
+    out.print(f"[bold]rois[/]  {t.shift.render()}")
+    out.print("[bold]exact when[/]")
+    for cond in t.exact_when:
+        out.print(f"  - {cond}")
+    for cond in t.not_exact:
+        out.print(f"[yellow]not exact[/]: {cond}")
+    if no_verify:
+        return
+    out.print("[bold]verification[/] (float32; torchvision vs MindSpore under this translation)")
+    with tempfile.TemporaryDirectory() as logs:
+        checks = tr.verify(attrs, call, tv_shift, ms_shift, logs)
+    for c in checks:
+        value = "-" if c.max_abs is None else f"{c.max_abs:.3g}"
+        out.print(f"  {c.label:<10} max |diff| = {value} {c.message}")
+
+
+@main.command()
+@click.option("--suite", default="standard", show_default=True, help="Suite to write as fixtures.")
+@click.option("--out", "out_dir", default=None, type=click.Path(path_type=Path), help="Folder (default: fixtures/SUITE).")
+def generate(suite: str, out_dir: Path | None) -> None:
+    """Write a suite's cases as .npz fixtures plus manifest.json (replay with parity run --fixtures)."""
+    import time
+
+    from rich.markup import escape
+
+    from parity import fixtures
+    from parity import generate as gen
+    from parity.discriminate import non_discriminating
+    from parity.reporters.terminal import console
+
+    start = time.perf_counter()
+    out_dir = out_dir or Path("fixtures") / suite
+    _writable(out_dir)
+    cases = gen.cases_for(suite)
+    manifest = fixtures.save(cases, out_dir, suite)
+    out = console()
+    out.print(f"{len(cases)} cases of suite {suite!r} written to {out_dir} ({manifest.name}) in {time.perf_counter() - start:.2f} s")
+    flat = non_discriminating(cases)
+    if flat:
+        out.print(f"{len(flat)} cases give identical outputs under every roi convention (they cannot detect a wrong one):")
+        for case_id in flat:
+            out.print(f"  {escape(case_id)}")
+
+
+@main.group()
+def baseline() -> None:
+    """Manage the CI gate's baseline of verdicts (see parity gate)."""
+
+
+@baseline.command("update")
+@click.argument("results_dir", type=click.Path(path_type=Path))
+@click.option("--out", "out_file", default="cases/baseline.json", show_default=True, type=click.Path(path_type=Path), help="Baseline file to write.")
+def baseline_update(results_dir: Path, out_file: Path) -> None:
+    """Write the verdicts of the complete run in RESULTS_DIR as the gate's baseline."""
+    from parity import gate, results
+    from parity.errors import FixtureError
+    from parity.reporters.terminal import console
+
+    meta = results.read_meta(results_dir)
+    gate.require_whole(meta, results_dir)
+    records = results.read_records(results_dir)
+    order = [c.id for c in meta.all_cases()]
+    missing = [i for i in order if i not in records]
+    if missing:
+        raise FixtureError(
+            f"{results_dir} holds {len(order) - len(missing)} of {len(order)} cases; finish it with: parity run --resume {results_dir}"
+        )
+    base = gate.from_records(meta, records, order)
+    gate.write(out_file, base)
+    pairs = sum(len(p) for p in base.cases.values())
+    console().print(f"baseline {out_file}: {len(base.cases)} cases, {pairs} comparisons of suite {meta.suite!r}")
+
+
+@main.command()
+@click.argument("results_dir", type=click.Path(path_type=Path))
+@click.option("--baseline", "baseline_file", default="cases/baseline.json", show_default=True, type=click.Path(path_type=Path), help="Baseline written by parity baseline update.")
+def gate(results_dir: Path, baseline_file: Path) -> None:
+    """Compare the run in RESULTS_DIR to a baseline: exit 1 on a new unexpected verdict or a lost case."""
+    from parity import gate as gating
+    from parity import results
+
+    meta = results.read_meta(results_dir)
+    found = gating.check(gating.read(baseline_file), meta, results.read_records(results_dir), gating.suite_scope(meta))
+    gating.report(found, baseline_file)
+    sys.exit(1 if found.failed else 0)
+
+
+@main.command()
+@click.argument("out_dir", type=click.Path(path_type=Path))
+@click.argument("shard_dirs", nargs=-1, required=True, type=click.Path(path_type=Path))
+def merge(out_dir: Path, shard_dirs: tuple[Path, ...]) -> None:
+    """Merge the shard folders of one run (parity run --shard I/N) into OUT_DIR and write its reports.
+
+    Exits 0 once merged, whatever the verdicts: judge the merged run with parity gate.
+    """
+    from rich.markup import escape
+
+    from parity import merge as merging
+    from parity import summary
+    from parity.reporters import write_all
+    from parity.reporters.terminal import console
+
+    _writable(out_dir)
+    report, cases = merging.merge(out_dir, list(shard_dirs))
+    written = write_all(report, cases, out_dir)
+    out = console()
+    for pair, counts in summary.verdict_counts(report).items():
+        out.print(f"{pair}: " + ", ".join(f"{v} {n}" for v, n in counts.items()))
+    bad = summary.unexpected(report)
+    for c in bad[:20]:
+        out.print(f"[red]{c.verdict.value}[/] {escape(c.case_id)} {summary.pair_label(c)}", soft_wrap=True)
+    out.print(
+        f"merged {len(shard_dirs)} shards: {report.cases} cases into {out_dir}. Unexpected: {len(bad)}. Reports: {', '.join(written)}"
+    )
+
+
+@main.command()
+@click.argument("case_id")
+@click.option("--suite", default="standard", show_default=True, help="Suite that declares the case.")
+@click.option("--out", "out_dir", default="reports", show_default=True, type=click.Path(path_type=Path), help="Folder for repro_<short>.py and .md.")
+@click.option("--results", "results_dir", default=None, type=click.Path(path_type=Path), help="A stored run to take versions and verdicts from.")
+@click.option("--run/--no-run", "execute", default=True, show_default=True, help="Run the script here to fill in versions and differences.")
+def repro(case_id: str, suite: str, out_dir: Path, results_dir: Path | None, execute: bool) -> None:
+    """Write a standalone script (no parity import) and a bug-report body reproducing CASE_ID."""
+    from parity import repro as reproduce
+    from parity import results
+    from parity.reporters.terminal import console
+
+    if results_dir is not None:
+        results.read_meta(results_dir)  # a clear error when it is not a run folder
+    _writable(out_dir)
+    written = reproduce.write(reproduce.find_case(case_id, suite), out_dir, execute=execute, results_dir=results_dir)
+    out = console()
+    out.print(f"script: {written.script}\nreport: {written.report}")
+    if written.problem and execute:
+        out.print(f"[yellow]the script did not run here[/] ({written.problem}); the report lacks versions and differences")
+
+
+@main.command()
+@click.option("--workloads", default="W1,W2,W2a,W3,W4", show_default=True, help="Comma-separated: W1 seed, W2 box head (W2a: adaptive sampling), W3 mask head, W4 large map.")
+@click.option("--repeat", default=5, type=click.IntRange(min=1), show_default=True, help="Timed calls per implementation after one warm-up call (fewer once its calls add up to 30 s).")
+@click.option("--threads", default=1, type=click.IntRange(min=1), show_default=True, help="Threads for every implementation (each runs in its own worker).")
+@click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON instead of a table.")
+def bench(workloads: str, repeat: int, threads: int, as_json: bool) -> None:
+    """Time torchvision, MindSpore and the float64 reference on workloads W1-W4 (ratios against torchvision float32)."""
+    import json
+    import tempfile
+
+    from parity import bench as b
+
+    chosen = b.parse_workloads(workloads)
+    with tempfile.TemporaryDirectory() as logs:
+        rows, versions = b.run(chosen, repeat, threads, logs, say=lambda line: click.echo(line, err=True))
+        sequential, pipelined = b.protocol_overhead(Path(logs))
+    if as_json:
+        click.echo(json.dumps([r.to_json() for r in rows], indent=1))
+    else:
+        b.print_table(rows, versions, threads)
+    click.echo(
+        f"worker protocol, no-op W1-sized case: {sequential:.3f} ms one at a time, {pipelined:.3f} ms pipelined "
+        "(target: under 5 ms)",
+        err=as_json,
+    )
+
+
+@main.command()
+@click.option("--suite", default="standard", show_default=True, help="Suite whose cases must kill every mutant.")
+def mutants(suite: str) -> None:
+    """Inject known faults into a copy of the reference; every one must be caught by some case."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from parity import generate
+    from parity import mutants as mutation
+    from parity.reporters.terminal import console
+
+    outcomes = mutation.run(generate.cases_for(suite))
+    table = Table(title=f"mutants of the reference vs suite {suite!r}")
+    for col in ("mutant", "fault", "first killing case", "how"):
+        table.add_column(col, overflow="fold")
+    for o in outcomes:
+        table.add_row(o.mutant.name, o.mutant.fault, escape(o.killed_by or "SURVIVED"), o.how)
+    out = console()
+    out.print(table)
+    killed = sum(o.killed_by is not None for o in outcomes)
+    out.print(f"mutation score: {killed}/{len(outcomes)} ({100 * killed / len(outcomes):.0f}%)")
+    sys.exit(0 if killed == len(outcomes) else 1)
+
+
+@main.command("cases")
+@click.option("--suite", default="standard", show_default=True)
+@click.option("-k", "keyword", default=None)
+def list_cases(suite: str, keyword: str | None) -> None:
+    """List a suite's case ids."""
+    from parity import generate
+
+    for case in generate.cases_for(suite, keyword):
+        click.echo(case.id)
+if __name__ == "__main__":
+    main()

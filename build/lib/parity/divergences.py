@@ -1,0 +1,467 @@
+"""The catalogue of declared divergences (data only; the machinery is parity.divergence).
+
+Each entry names its scope, explains the difference, says whether a framework documents it
+or it was found by measurement (with the evidence), and predicts what each framework does.
+"""
+from __future__ import annotations
+
+from parity.divergence import Condition, Divergence, Prediction
+from parity.model import Port
+
+DIVERGENCES: tuple[Divergence, ...] = (
+    Divergence(
+        name="aligned-vs-roi-end-mode-1",
+        scope=(Condition("torchvision.aligned", "==", True), Condition("mindspore.roi_end_mode", "==", 1)),
+        explanation=(
+            "torchvision aligned=True shifts the whole roi by -0.5 pixel (x*s - 0.5) and does not clamp its "
+            "size; MindSpore roi_end_mode=1 keeps the start (x1*s), moves the end to (x2+1)*s and does not "
+            "clamp either. Same call in the migration note, different sampling windows. "
+            "`parity translate --aligned ...` gives the exact MindSpore equivalent (a roi shift)."
+        ),
+        documented=True,
+        evidence="MindSpore migration note for torchvision.ops.roi_align: 'different for True'.",
+    ),
+    Divergence(
+        name="ported-with-defaults",
+        scope=(Condition("port", "==", Port.DEFAULTS.value),),
+        explanation=(
+            "A call ported by renaming only keeps MindSpore's defaults sample_num=2 and roi_end_mode=1, "
+            "while torchvision's defaults are sampling_ratio=-1 (adaptive) and aligned=False: a different "
+            "sampling grid and a different roi end."
+        ),
+        documented=True,
+        evidence="Defaults in both frameworks' signatures (mapping table rows sampling_ratio, aligned).",
+    ),
+    Divergence(
+        name="mindspore-adaptive-sampling",
+        scope=(Condition("mindspore.sample_num", "<=", 0),),
+        explanation=(
+            "With sample_num <= 0 MindSpore uses floor(roi_size / pooled_size) samples per bin side where "
+            "torchvision (and MindSpore's own 'legacy implementation' wording) uses ceil, and divides by "
+            "gh*gw without torchvision's max(., 1) guard: bins smaller than one pixel give 0/0 = NaN, and "
+            "every other roi whose size is not a multiple of the output size is sampled more coarsely."
+        ),
+        documented=False,
+        evidence=(
+            "Measured on mindspore 2.10.0 CPU: with the prediction below, max |MindSpore - reference| "
+            "<= 1e-6 over 40 random rois (sample_num 0, both roi_end_modes) and NaN exactly where the "
+            "floor grid is empty; against the documented (ceil) semantics the difference is O(0.1-1) "
+            "and NaN (tests/test_findings.py re-measures it). The MindSpore CPU kernel source computes "
+            "static_cast<int>(floor(roi_height / pooled_height)) and count = gh * gw."
+        ),
+        predictions=(Prediction("mindspore", variant="floor-grid-no-guard"),),
+        frameworks=("mindspore",),
+    ),
+    Divergence(
+        name="mindspore-backward-ignores-roi-end-mode",
+        scope=(Condition("mindspore.roi_end_mode", "==", 0),),
+        explanation=(
+            "MindSpore's ROIAlign gradient always uses the roi_end_mode=1 window (end + 1 pixel before "
+            "scaling, no size clamp), whatever roi_end_mode the forward used: with roi_end_mode=0 the forward "
+            "matches torchvision aligned=False but the gradient does not, so a model ported with the "
+            "'identical' mapping trains differently."
+        ),
+        documented=False,
+        evidence=(
+            "Measured on mindspore 2.10.0 CPU with `parity run --grad -k f32-inside` (gradient of sum(W*out), "
+            "W seeded): for roi_end_mode=0, sample_num=2 max |grad - reference(mode 0)| = 0.556 while "
+            "max |grad - reference(mode 1 window)| = 1.3e-6; with sample_num=-1 also the floor grid applies "
+            "(5.2e-7 against mode 1 + floor). The MindSpore CPU ROIAlignGrad kernel source sets "
+            "roi_end_mode_ = 1 unconditionally."
+        ),
+        predictions=(Prediction("mindspore", variant="roi-end-mode-1", passes=("backward",)),),
+        frameworks=("mindspore",),
+    ),
+)
+
+
+MORE: tuple[Divergence, ...] = (
+    Divergence(
+        name="mindspore-rounds-batch-index",
+        scope=(Condition("input.fractional_batch_index", "==", True),),
+        explanation=(
+            "A fractional batch index picks a different image: torchvision casts it to int (truncation: 0.7 -> "
+            "image 0), MindSpore rounds it (rint(b + 0.00007): 0.7 -> image 1), and raises when b > N - 1. "
+            "Neither documents fractional indices; detection code that computes indices in float can hit it."
+        ),
+        documented=False,
+        evidence=(
+            "Measured with `parity run -k fractional-batch` (mindspore 2.10.0 CPU): MindSpore equals the reference "
+            "with rounded indices; against truncation the rois whose index rounds up differ by O(1). The "
+            "MindSpore CPU kernel source computes FloatToInt(rintf(roi_box[0] + 0.00007))."
+        ),
+        predictions=(Prediction("mindspore", variant="round-batch-index"),),
+        frameworks=("mindspore",),
+    ),
+    Divergence(
+        name="mindspore-skips-rois-at-x-zero",
+        scope=(Condition("input.rois_with_x_near_zero", "==", True),),
+        explanation=(
+            "MindSpore's kernel skips every roi whose x1 and x2 are both within 0.001 of 0 and leaves its "
+            "output unwritten: whatever the output buffer held (zeros, or stale values). A legitimate roi "
+            "along the left image border with zero width hits it."
+        ),
+        documented=False,
+        evidence=(
+            "Measured with `parity run --suite edge -k corners-near-zero` and `-k zero-size`: those rois come "
+            "back as zeros or arbitrary values (max difference 3.3 from the reference), all other rois of "
+            "the same call match. The MindSpore CPU kernel source has "
+            "`if (fabs(roi[1]) < 0.001 && fabs(roi[3]) < 0.001) continue;`."
+        ),
+        predictions=(Prediction("mindspore", unspecified="rois-with-x-near-zero"),),
+        frameworks=("mindspore",),
+    ),
+)
+
+EDGE: tuple[Divergence, ...] = (
+    Divergence(
+        name="mindspore-rejects-batch-index-above-last",
+        scope=(Condition("input.batch_index_above_last", "==", True),),
+        explanation=(
+            "MindSpore range-checks the raw float batch index against N - 1 and raises for N - 1 < b < N, "
+            "an index torchvision truncates to the last image."
+        ),
+        documented=False,
+        evidence="Measured with `parity run --suite edge -k fractional-batch-index`: 'image_index 1.2 must be a number in [0,1]'.",
+        predictions=(Prediction("mindspore", behaviour="raises", message="image_index"),),
+        frameworks=("mindspore",),
+    ),
+    Divergence(
+        name="torchvision-raises-on-one-negative-grid-side",
+        scope=(Condition("input.torchvision_grid_sign_mismatch", "==", True),),
+        explanation=(
+            "With aligned=True and adaptive sampling, an inverted roi (x2 < x1 or y2 < y1, outside the documented "
+            "domain) gives a negative grid side; when exactly one side is negative torchvision sizes a buffer by "
+            "their negative product and raises instead of returning the zeros its own loop would give."
+        ),
+        documented=False,
+        evidence="Measured with `parity run --suite edge -k inverted`: ValueError 'cannot create std::vector larger than max_size()'.",
+        predictions=(Prediction("torchvision", behaviour="raises", message="max_size"),),
+        frameworks=("torchvision",),
+    ),
+    Divergence(
+        name="torchvision-outside-samples-read-origin",
+        scope=(Condition("input.nonfinite_features", "==", True),),
+        explanation=(
+            "For a sample outside the image torchvision's CPU kernel multiplies pixel (0, 0) of the image by "
+            "weight 0 instead of skipping it, so a NaN or Inf there turns every bin with an outside sample "
+            "into NaN; MindSpore and the documented rule (outside samples count as 0) do not."
+        ),
+        documented=False,
+        evidence=(
+            "Measured with `parity run --suite edge -k nan-at-origin`: torchvision NaN in exactly the bins "
+            "that have an out-of-image sample, finite elsewhere (max other difference 4.9e-7); the C++ "
+            "kernel source sets pos1..pos4 = 0 and w1..w4 = 0 for such samples."
+        ),
+        predictions=(Prediction("torchvision", variant="outside-reads-origin", passes=("forward",)),),
+        frameworks=("torchvision",),
+    ),
+    Divergence(
+        name="float16-accumulation-overflow",
+        scope=(Condition("input.large_float16", "==", True),),
+        explanation=(
+            "Both CPU kernels accumulate a float16 bin in float16: when the running sum of its samples passes "
+            "65504 the bin becomes +-inf, although the average itself is representable. Where only a partial "
+            "sum can pass the limit (the sum of |samples| does, the sum does not) the outcome depends on the "
+            "order of summation and is not predicted."
+        ),
+        documented=False,
+        evidence=(
+            "Measured with `parity run --suite edge -k float16-near-max` (values up to 65000): torchvision and "
+            "MindSpore give inf in the same bins, whose float64 sums exceed 65504."
+        ),
+        predictions=(
+            Prediction("torchvision", variant="float16-sum-overflow", unspecified="float16-partial-overflow", passes=("forward",)),
+            Prediction("mindspore", variant="float16-sum-overflow", unspecified="float16-partial-overflow", passes=("forward",)),
+        ),
+    ),
+)
+
+DIVERGENCES = DIVERGENCES + MORE + EDGE
+
+
+def _robustness(tag: str, framework: str, behaviour: str, explanation: str, message: str | None = None) -> Divergence:
+    """A measured reaction of one framework to one kind of invalid input (the ``invalid`` suite)."""
+    return Divergence(
+        name=f"{framework}-{tag}",
+        scope=(Condition("input.tags", "has", "invalid"), Condition("input.tags", "has", tag)),
+        explanation=explanation,
+        documented=False,
+        evidence=(
+            f"Measured on the pinned versions with `parity run --suite invalid -k {tag}`: {framework} "
+            f"{behaviour}{' (' + message + ')' if message else ''}; see the robustness matrix."
+        ),
+        predictions=(Prediction(framework, behaviour=behaviour, message=message),),
+        frameworks=(framework,),
+    )
+
+
+_GARBAGE = "torchvision's CPU kernel does not range-check the batch index and reads memory outside the features: silent garbage."
+
+ROBUSTNESS: tuple[Divergence, ...] = (
+    _robustness("batch-index-out-of-range", "torchvision", "output", _GARBAGE),
+    _robustness("batch-index-negative", "torchvision", "output", _GARBAGE),
+    _robustness("batch-index-huge", "torchvision", "crash", "torchvision reads far outside the features and the process dies.", "SIGSEGV"),
+    _robustness("batch-index-nan", "torchvision", "output", "A NaN batch index is cast to an integer without a check."),
+    _robustness("batch-index-nan", "mindspore", "output", "MindSpore's range check compares the raw float, which NaN passes."),
+    _robustness("coordinate-nan", "torchvision", "crash", "A NaN coordinate becomes an undefined integer index: the process dies.", "SIGSEGV"),
+    _robustness("coordinate-nan", "mindspore", "output", "MindSpore returns zeros for a roi with a NaN coordinate, without an error."),
+    _robustness("coordinate-inf", "torchvision", "output", "torchvision returns NaN/Inf bins for an infinite coordinate, without an error."),
+    _robustness("coordinate-inf", "mindspore", "output", "MindSpore returns finite values for an infinite coordinate, without an error."),
+    _robustness("features-3d", "mindspore", "output", "MindSpore accepts 3-D features (rank <= 4 is checked, not == 4) and returns garbage."),
+    _robustness("features-5d", "torchvision", "output", "torchvision accepts 5-D features and reads them as if 4-D: silent garbage."),
+    _robustness(
+        "output-size-zero",
+        "mindspore",
+        "raises",
+        "An output size of 0 gives torchvision an empty result and MindSpore an error.",
+        "pooled_height is zero",
+    ),
+)
+
+DIVERGENCES = DIVERGENCES + ROBUSTNESS
+
+
+# --- ONNX Runtime and Paddle (parity.runners.onnxruntime, parity.runners.paddle) ---------------
+
+_ADAPTIVE_ALIGNED = (Condition("torchvision.aligned", "==", True), Condition("torchvision.sampling_ratio", "<=", 0))
+_MAPPED, _DEFAULTS = Condition("port", "==", Port.MAPPED.value), Condition("port", "==", Port.DEFAULTS.value)
+_PADDLE_EMPTY_GRID = (
+    "Paddle's CPU roi_align divides each bin by gh * gw without torchvision's (and its own docs' Detectron) "
+    "max(., 1) guard: with aligned=True (no size clamp) and adaptive sampling, a roi whose size is in "
+    "(-output_size, 0] on an axis has an empty grid and gives 0/0 = NaN in every bin, where torchvision "
+    "gives 0. Every other roi follows the documented semantics."
+)
+_PADDLE_EMPTY_GRID_EVIDENCE = (
+    "Measured on paddlepaddle 3.3.1 CPU, float32 2x3x10x12 map, 40 rois with sizes in {-0.8, -0.3, 0, 0.2, 0.7, "
+    "1, 2.5, 6}, output 2x3, sampling_ratio 0 and -1, aligned=True: NaN in exactly the bins the reference with "
+    "empty_grid_nan predicts (378 of 720), every other value within 6.8e-7 of it (float32 geometry); the "
+    "documented semantics put 0 in those bins. The edge suite shows it on zero-size and corners-near-zero "
+    "rois (`parity run --suite edge --runners torchvision,paddle -k edge-zero-size`); "
+    "tests/test_runners_extra.py re-measures it."
+)
+_PADDLE_GRAD_CLAMP = (
+    "Paddle's roi_align gradient clamps the roi size to >= 1 even with aligned=True, where its forward (and "
+    "torchvision, forward and backward) does not: rois smaller than one feature pixel get a gradient that "
+    "does not belong to the forward result."
+)
+_PADDLE_GRAD_CLAMP_EVIDENCE = (
+    "Measured on paddlepaddle 3.3.1 CPU with the runner's gradient of sum(W * out) (W seeded), float32 "
+    "2x3x10x12 map, 40 rois with sizes from -0.8 to 6, output 2x3, aligned=True: max |grad - reference| is "
+    "3.4 / 3.8 (sampling_ratio 1 / 2) under the documented semantics and 1.7e-6 / 1.2e-6 with the size "
+    "clamped to >= 1 (`parity run --grad --runners torchvision,paddle -k aligned=1`)."
+)
+
+
+
+def _reads_origin(framework: str, figures: str) -> Divergence:
+    return Divergence(
+        name=f"{framework}-outside-samples-read-origin",
+        scope=(Condition("input.nonfinite_features", "==", True),),
+        explanation=(
+            f"Like torchvision's, {framework}'s CPU kernel gives a sample outside the image position 0 and weight 0 "
+            "instead of skipping it, so a NaN or Inf at pixel (0, 0) turns every bin with an outside sample into NaN."
+        ),
+        documented=False,
+        evidence=(
+            f"Measured with `parity run --suite edge --runners torchvision,{framework} -k nan-at-origin`: {figures}; "
+            "the NaN bins are exactly those with an out-of-image sample."
+        ),
+        predictions=(Prediction(framework, variant="outside-reads-origin", passes=("forward",)),),
+        frameworks=(framework,),
+    )
+
+
+OTHER_FRAMEWORKS: tuple[Divergence, ...] = (
+    Divergence(
+        name="onnxruntime-ported-with-defaults",
+        scope=(_DEFAULTS,),
+        explanation=(
+            "An ONNX RoiAlign node written with its defaults has sampling_ratio=0 (adaptive, as torchvision's -1) "
+            "but, from opset 16, coordinate_transformation_mode='half_pixel' (torchvision aligned=True) while "
+            "torchvision defaults to aligned=False: a window shifted by half a pixel and no size clamp. "
+            "torch.onnx exports 'output_half_pixel' for aligned=False; the mapping does the same."
+        ),
+        documented=True,
+        evidence="ONNX RoiAlign-16 spec: coordinate_transformation_mode default 'half_pixel', sampling_ratio default 0.",
+        frameworks=("torchvision", "onnxruntime"),
+    ),
+    Divergence(
+        name="paddle-ported-with-defaults",
+        scope=(_DEFAULTS,),
+        explanation=(
+            "paddle.vision.ops.roi_align defaults to aligned=True, torchvision.ops.roi_align to aligned=False: "
+            "a call ported by renaming shifts every window by half a pixel and drops the size clamp."
+        ),
+        documented=True,
+        evidence="Signatures: paddle.vision.ops.roi_align(..., aligned=True); torchvision.ops.roi_align(..., aligned=False).",
+        frameworks=("torchvision", "paddle"),
+    ),
+    Divergence(
+        name="torchvision-float16-sample-positions",
+        scope=(Condition("input.dtype", "==", "float16"), Condition("input.large_float16", "==", False), _MAPPED),
+        explanation=(
+            "torchvision's CPU kernel runs in at::Half, so its sample positions are rounded to float16; ONNX "
+            "Runtime's float16 RoiAlign computes them in float32. Where a sample lies within float16 rounding "
+            "of the image border or an adaptive-grid step, the two legitimately take different sides: each is "
+            "still judged against the reference on its own (torchvision with float16-rounded positions)."
+        ),
+        documented=False,
+        evidence=(
+            "Measured with `parity run --runners torchvision,onnxruntime -k f16` on the standard suite "
+            "(torch 2.14.1, onnxruntime 1.32.0): ORT is within 3.1 float16 ULP of the exact reference in all 88 "
+            "float16 cases; torchvision passes only with float16-rounded positions in 2 of them (…-f16-border, "
+            "…-f16-huge, out=4x3, s=0.25), and exactly those 2 differ between the two (3 of 216 elements, up "
+            "to 0.22, border bins of one roi)."
+        ),
+        frameworks=("torchvision", "onnxruntime"),
+    ),
+    Divergence(
+        name="torchvision-float16-overflow-vs-onnxruntime",
+        scope=(Condition("input.large_float16", "==", True),),
+        explanation=(
+            "torchvision accumulates a float16 bin in float16 and overflows to inf past 65504 (declared: "
+            "float16-accumulation-overflow); ONNX Runtime's float16 RoiAlign accumulates in float32 and returns "
+            "the representable average, as the reference does."
+        ),
+        documented=False,
+        evidence=(
+            "Measured with `parity run --suite edge --runners torchvision,onnxruntime -k float16-near-max`: "
+            "onnxruntime PASSes against the reference (no inf) where torchvision has inf in 20 of 108 and 21 of 108 "
+            "elements (aligned=0 / 1)."
+        ),
+        frameworks=("torchvision", "onnxruntime"),
+    ),
+    _reads_origin("onnxruntime", "30 of 108 (aligned=0) and 27 of 108 (aligned=1) elements NaN, rest within 4.9e-7"),
+    _reads_origin("paddle", "30 of 108 (aligned=0) and 27 of 108 (aligned=1) elements NaN, rest within 4.0e-7"),
+    Divergence(
+        name="onnxruntime-mixed-sign-adaptive-grid-raises",
+        scope=(Condition("input.torchvision_grid_sign_mismatch", "==", True),),  # the same grid as half_pixel's
+        explanation=(
+            "With aligned=True (half_pixel) and adaptive sampling, ONNX Runtime raises 'Integer overflow' (SafeInt) "
+            "when a roi's grid sides ceil(h / output_h) and ceil(w / output_w) have opposite signs, i.e. a roi "
+            "inverted on one axis by at least the output size; the spec (and onnx.reference) compute an empty "
+            "grid, output 0. Rois inverted on both axes give 0 as specified. (torchvision raises here too: "
+            "'cannot create std::vector larger than max_size()'.)"
+        ),
+        documented=False,
+        evidence=(
+            "Measured on onnxruntime 1.32.0 CPU, one roi on a 10x12 map, output 1x1 / 2x2: grids (3, -2), (-2, 3), "
+            "(1, -1) raise 'SafeIntOnOverflow() Integer overflow'; (-2, -2), (-1, -1), (0, 0) give 0. Edge suite: "
+            "`parity run --suite edge --runners torchvision,onnxruntime -k edge-inverted`."
+        ),
+        predictions=(Prediction("onnxruntime", behaviour="raises", message="Integer overflow"),),
+        frameworks=("onnxruntime",),
+    ),
+    Divergence(
+        name="paddle-adaptive-empty-grid-nan",
+        scope=(*_ADAPTIVE_ALIGNED, _MAPPED),
+        explanation=_PADDLE_EMPTY_GRID,
+        documented=False,
+        evidence=_PADDLE_EMPTY_GRID_EVIDENCE,
+        predictions=(Prediction("paddle", variant="no-empty-grid-guard", passes=("forward",)),),
+        frameworks=("paddle",),
+    ),
+    Divergence(
+        name="paddle-adaptive-empty-grid-nan-ported",
+        scope=(_DEFAULTS,),
+        explanation=_PADDLE_EMPTY_GRID + " A call ported with Paddle's defaults (aligned=True, sampling_ratio=-1) is affected.",
+        documented=False,
+        evidence=_PADDLE_EMPTY_GRID_EVIDENCE,
+        predictions=(Prediction("paddle", variant="no-empty-grid-guard", passes=("forward",)),),
+        frameworks=("paddle",),
+    ),
+    Divergence(
+        name="paddle-negative-adaptive-grid-abort",
+        scope=(*_ADAPTIVE_ALIGNED, Condition("input.tags", "has", "inverted")),
+        explanation=(
+            "With aligned=True and adaptive sampling, a roi inverted by at least the output size on an axis has a "
+            "negative grid side, and Paddle's CPU kernel sizes a buffer with it: the process aborts (SIGABRT, "
+            "std::bad_alloc or vector::reserve) instead of raising."
+        ),
+        documented=False,
+        evidence=(
+            "Measured on paddlepaddle 3.3.1 CPU, one roi on a 10x12 map: grids (-1, -1), (-2, -2), (3, -2), (-2, 3), "
+            "(1, -1) abort the process; (0, 0) gives NaN. Edge suite: `parity run --suite edge --runners "
+            "torchvision,paddle -k edge-inverted` (CRASH, SIGABRT)."
+        ),
+        predictions=(Prediction("paddle", behaviour="crash", message="SIGABRT"),),
+        frameworks=("paddle",),
+    ),
+    Divergence(
+        name="paddle-backward-clamps-aligned-roi-size",
+        scope=(Condition("torchvision.aligned", "==", True), _MAPPED),
+        explanation=_PADDLE_GRAD_CLAMP,
+        documented=False,
+        evidence=_PADDLE_GRAD_CLAMP_EVIDENCE,
+        predictions=(Prediction("paddle", variant="clamp-roi-size", passes=("backward",)),),
+        frameworks=("paddle",),
+    ),
+    Divergence(
+        name="paddle-backward-clamps-aligned-roi-size-ported",
+        scope=(_DEFAULTS,),
+        explanation=_PADDLE_GRAD_CLAMP + " A call ported with Paddle's defaults (aligned=True) is affected.",
+        documented=False,
+        evidence=_PADDLE_GRAD_CLAMP_EVIDENCE,
+        predictions=(Prediction("paddle", variant="clamp-roi-size", passes=("backward",)),),
+        frameworks=("paddle",),
+    ),
+)
+
+DIVERGENCES = DIVERGENCES + OTHER_FRAMEWORKS
+
+OTHER_ROBUSTNESS: tuple[Divergence, ...] = (
+    _robustness("coordinate-nan", "paddle", "output", "Paddle does not check roi coordinates: a NaN coordinate gives finite numbers, without an error."),
+    _robustness("coordinate-inf", "paddle", "output", "Paddle does not check roi coordinates: an infinite coordinate gives zeros, without an error."),
+    _robustness("output-size-zero", "onnxruntime", "output", "ONNX Runtime returns an empty [K, C, 0, W] result for output_height=0, without an error."),
+)
+
+DIVERGENCES = DIVERGENCES + OTHER_ROBUSTNESS
+
+
+def _float32_scale(framework: str, document: str) -> Divergence:
+    return Divergence(
+        name=f"{framework}-float32-spatial-scale",
+        scope=(Condition("input.dtype", "==", "float64"), Condition("input.scale_not_float32", "==", True)),
+        explanation=(
+            f"{document} spatial_scale as a float32, so with float64 inputs and a scale that float32 cannot hold "
+            "exactly (0.3, 1/3) every roi is scaled by a slightly different factor than torchvision's float64: "
+            "differences of order 1e-7 relative, far above float64 rounding."
+        ),
+        documented=True,
+        evidence=(
+            f"`parity run --suite random --runners torchvision,{framework}`: {framework} matches the reference with "
+            "a float32 scale (its documented semantics) in every float64 case, and differs from torchvision by up "
+            "to ~1e-6 only where the scale is not a float32 value."
+        ),
+        frameworks=(framework,),
+    )
+
+
+PADDLE_INVALID: tuple[Divergence, ...] = (
+    *(
+        _robustness(tag, "paddle", "raises", f"Paddle rejects {what}, which torchvision accepts.", message)
+        for tag, what, message in (
+            ("output-size-zero", "an output size of 0", "pooled_height"),
+            ("spatial-scale-zero", "a spatial scale of 0", "spatial_scale"),
+            ("spatial-scale-negative", "a negative spatial scale", "spatial_scale"),
+        )
+    ),
+    Divergence(
+        name="paddle-integer-features",
+        scope=(Condition("input.tags", "has", "invalid"), Condition("input.tags", "has", "integer-features")),
+        explanation=(
+            "Paddle runs RoIAlign on int32 features and returns int32 results (truncated averages), where "
+            "torchvision and MindSpore raise: numbers that silently differ from the real average."
+        ),
+        documented=False,
+        evidence="`parity run --suite invalid --runners torchvision,paddle -k integer-features`: int32 output, up to 2.1 off.",
+        predictions=(Prediction("paddle", unspecified="everything"),),
+        frameworks=("paddle",),
+    ),
+)
+
+DIVERGENCES = DIVERGENCES + PADDLE_INVALID + (
+    _float32_scale("onnxruntime", "The ONNX RoiAlign spec declares"),
+    _float32_scale("paddle", "paddle.vision.ops.roi_align documents"),
+)

@@ -1,0 +1,202 @@
+"""The CI gate: a stored run compared to a committed baseline of verdicts.
+
+A baseline records, for each case id and comparison pair (``mindspore vs reference``...), the
+verdict a run gave and the divergences it named.  ``check`` fails on anything that got worse: a
+comparison whose verdict is unexpected (MISMATCH, DIVERGENCE_CHANGED, ERROR, CRASH, TIMEOUT) and
+was not that verdict in the baseline, or a baseline case or comparison that is gone.  Known
+failures already in the baseline do not fail the gate; fixing them shows up as "improved".
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from parity.errors import FixtureError, UsageError
+from parity.model import Verdict
+from parity.results import CaseRecord, RunMeta
+from parity.summary import pair_label
+
+BASELINE_SCHEMA = 1
+#: Lines printed per kind of change that does not fail the gate (failures are all printed).
+INFO_LINES = 50
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One comparison of one case as the baseline remembers it."""
+
+    verdict: Verdict
+    divergence: str | None = None
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """Verdicts by case id, then by pair label (suite order), and the run they came from."""
+
+    suite: str
+    keyword: str | None
+    runners: tuple[str, ...]
+    cases: dict[str, dict[str, Entry]]
+
+    def to_json(self) -> dict:
+        return {
+            "schema": BASELINE_SCHEMA,
+            "suite": self.suite,
+            "keyword": self.keyword,
+            "runners": list(self.runners),
+            "cases": {
+                case: {pair: {"verdict": e.verdict.value, **({"divergence": e.divergence} if e.divergence else {})}
+                       for pair, e in pairs.items()}
+                for case, pairs in self.cases.items()
+            },
+        }
+
+
+def from_records(meta: RunMeta, records: dict[str, CaseRecord], order: list[str] | None = None) -> Baseline:
+    """A baseline of a stored run (cases in ``order`` when given, else as stored)."""
+    ids = [i for i in order if i in records] if order is not None else list(records)
+    cases = {i: {pair_label(c): Entry(c.verdict, c.divergence) for c in records[i].comparisons} for i in ids}
+    return Baseline(meta.suite, meta.keyword, meta.runners, cases)
+
+
+def write(path: Path, baseline: Baseline) -> None:
+    """One line per case (suite order), so that a baseline change reads as a diff of the cases it touches."""
+    doc = baseline.to_json()
+    cases = doc.pop("cases")
+    head = json.dumps(doc, indent=1)[: -len("\n}")]
+    lines = [f" {json.dumps(case)}: {json.dumps(pairs)}" for case, pairs in cases.items()]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(head + ',\n "cases": {\n' + ",\n".join(lines) + "\n }\n}\n")
+
+
+def read(path: Path) -> Baseline:
+    if not path.is_file():
+        raise FixtureError(f"baseline {path} does not exist; create it with: parity baseline update RESULTS_DIR --out {path}")
+    try:
+        d = json.loads(path.read_text())
+        if d.get("schema") != BASELINE_SCHEMA:
+            raise ValueError(f"schema {d.get('schema')!r}, expected {BASELINE_SCHEMA}")
+        cases = {
+            case: {pair: Entry(Verdict(e["verdict"]), e.get("divergence")) for pair, e in pairs.items()}
+            for case, pairs in d["cases"].items()
+        }
+        return Baseline(d["suite"], d["keyword"], tuple(d["runners"]), cases)
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise FixtureError(f"baseline {path} is corrupt ({exc}); regenerate it with parity baseline update") from None
+
+
+@dataclass(frozen=True)
+class Change:
+    """One comparison whose standing differs from the baseline (``before``/``after`` None: absent)."""
+
+    case_id: str
+    pair: str
+    before: Verdict | None
+    after: Verdict | None
+    message: str = ""
+
+
+@dataclass
+class GateResult:
+    """What the gate found; it fails on ``regressions`` or ``disappeared``."""
+
+    compared: int = 0
+    regressions: list[Change] = field(default_factory=list)  # unexpected now, and not that verdict before
+    disappeared: list[Change] = field(default_factory=list)  # in the baseline, not in the run
+    improved: list[Change] = field(default_factory=list)  # unexpected before, not now
+    new: list[Change] = field(default_factory=list)  # not in the baseline, and not unexpected
+    changed: list[Change] = field(default_factory=list)  # other verdict changes (e.g. PASS -> EXPECTED_DIVERGENCE)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.regressions or self.disappeared)
+
+
+def check(baseline: Baseline, meta: RunMeta, records: dict[str, CaseRecord], scope: set[str] | None = None) -> GateResult:
+    """Compare a stored run to ``baseline``; ``scope`` limits the baseline to these case ids (a shard)."""
+    result = GateResult()
+    if (baseline.suite, baseline.keyword, baseline.runners) != (meta.suite, meta.keyword, meta.runners):
+        result.notes.append(
+            f"the baseline is of suite {baseline.suite!r} -k {baseline.keyword!r} runners {','.join(baseline.runners)}; "
+            f"this run is of suite {meta.suite!r} -k {meta.keyword!r} runners {','.join(meta.runners)}"
+        )
+    expected = {c: p for c, p in baseline.cases.items() if scope is None or c in scope}
+    for case_id, pairs in expected.items():
+        record = records.get(case_id)
+        if record is None:
+            result.disappeared.append(Change(case_id, "", None, None, f"case is gone ({len(pairs)} comparisons in the baseline)"))
+            continue
+        present = {pair_label(c) for c in record.comparisons}
+        for pair, entry in pairs.items():
+            if pair not in present:
+                result.disappeared.append(Change(case_id, pair, entry.verdict, None, "comparison is gone"))
+    for case_id, record in records.items():
+        before_pairs = expected.get(case_id, {})
+        for c in record.comparisons:
+            result.compared += 1
+            pair, entry = pair_label(c), before_pairs.get(pair_label(c))
+            before = entry.verdict if entry else None
+            change = Change(case_id, pair, before, c.verdict, c.message)
+            if c.verdict.unexpected and c.verdict is not before:
+                result.regressions.append(change)
+            elif before is not None and before.unexpected and not c.verdict.unexpected:
+                result.improved.append(change)
+            elif entry is None:
+                result.new.append(change)
+            elif before is not c.verdict:
+                result.changed.append(change)
+    return result
+
+
+def suite_scope(meta: RunMeta) -> set[str] | None:
+    """The case ids a shard holds (None for a whole run): only those are gated."""
+    if meta.shard == (1, 1):
+        return None
+    return {c.id for c in meta.select(meta.all_cases())}
+
+
+def report(result: GateResult, baseline_path: Path) -> None:
+    """Print the gate's findings (worst first) through the one console."""
+    from rich.markup import escape
+
+    from parity.reporters.terminal import console
+
+    out = console()
+    for note in result.notes:
+        out.print(f"[yellow]note[/]: {escape(note)}", soft_wrap=True)
+
+    def line(style: str, tag: str, ch: Change) -> None:
+        parts = [f"[{style}]{tag}[/]"]
+        if ch.after:
+            parts.append(ch.after.value)
+        parts.append(escape(ch.case_id + (f" {ch.pair}" if ch.pair else "")))
+        parts.append(f"(was {ch.before.value})" if ch.before else "(new)" if ch.after else "")
+        text = " ".join(p for p in parts if p)
+        out.print(text + (f": {escape(ch.message)}" if ch.message else ""), soft_wrap=True)
+
+    for ch in result.regressions:
+        line("bold red", "REGRESSION", ch)
+    for ch in result.disappeared:
+        line("bold red", "DISAPPEARED", ch)
+    for style, tag, changes in (("green", "improved", result.improved), ("cyan", "changed", result.changed),
+                                ("dim", "new", result.new)):
+        for ch in changes[:INFO_LINES]:
+            line(style, tag, ch)
+        if len(changes) > INFO_LINES:
+            out.print(f"[{style}]... and {len(changes) - INFO_LINES} more {tag}[/]")
+    verdict = "[bold red]FAILED[/]" if result.failed else "[green]passed[/]"
+    out.print(
+        f"gate {verdict} against {baseline_path}: {result.compared} comparisons; {len(result.regressions)} regressions, "
+        f"{len(result.disappeared)} disappeared, {len(result.improved)} improved, {len(result.changed)} changed, "
+        f"{len(result.new)} new",
+        soft_wrap=True,
+    )
+
+
+def require_whole(meta: RunMeta, results_dir: Path) -> None:
+    """A baseline is made from a whole run, not one shard."""
+    if meta.shard != (1, 1):
+        i, n = meta.shard
+        raise UsageError(f"{results_dir} holds shard {i}/{n} only; merge the shards first (parity merge OUT SHARD_DIR...)")

@@ -1,0 +1,169 @@
+"""Mutation testing of the suite: inject known faults into a copy of the reference and check that
+some case of the suite tells each faulty kernel from the real one.
+
+A suite that cannot kill a mutant cannot catch the same bug in a framework (a constant feature
+map passes any sampling offset).  Each mutant is a set of source edits to a fresh copy of
+parity/reference.py and parity/reference_plan.py; an edit that no longer matches the source
+exactly once is an error, so the mutants cannot silently stop mutating.
+"""
+from __future__ import annotations
+
+import sys
+import types
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+import parity
+from parity import compare, reference
+from parity.divergence import documented_semantics
+from parity.errors import InvalidInput, ParityError
+from parity.mapping import Semantics
+from parity.model import Case
+
+_SOURCES = {name: Path(parity.__file__).parent / f"{name}.py" for name in ("reference", "reference_plan")}
+
+
+@dataclass(frozen=True)
+class Mutant:
+    """A named fault: (file, exact source text, replacement) edits."""
+
+    name: str
+    fault: str
+    edits: tuple[tuple[str, str, str], ...]
+
+
+MUTANTS: tuple[Mutant, ...] = (
+    Mutant(
+        "half-pixel-shift",
+        "the roi window shifted by half a pixel in x",
+        (
+            ("reference", "x1 = g[:, 1] * scale - offset", "x1 = g[:, 1] * scale - offset - t(0.5)"),
+            ("reference", "x2 = (g[:, 3] + pad) * scale - offset", "x2 = (g[:, 3] + pad) * scale - offset - t(0.5)"),
+        ),
+    ),
+    Mutant("no-min-size-clamp", "roi size not clamped to >= 1", (("reference", "if conv.min_size is not None:", "if False:"),)),
+    Mutant(
+        "floor-adaptive-grid",
+        "floor instead of ceil in adaptive sampling",
+        (("reference", 'np.ceil(bins) if conv.adaptive_grid == "ceil" else np.floor(bins)', "np.floor(bins)"),),
+    ),
+    Mutant(
+        "no-divisor-guard",
+        "divisor gh*gw without the max(., 1) guard (0/0 for an empty grid)",
+        (("reference", "if convention.empty_grid_nan:", "if True:"),),
+    ),
+    Mutant(
+        "no-out-of-image-rule",
+        "samples outside [-1, size] not zeroed",
+        (("reference_plan", "valid = ~((v < -1.0) | (v > size))", "valid = np.ones(v.shape, dtype=bool)"),),
+    ),
+    Mutant(
+        "swapped-bilinear-weights",
+        "low and high corner weights swapped",
+        (("reference_plan", "wt = np.stack([1.0 - frac, frac], axis=-1)", "wt = np.stack([frac, 1.0 - frac], axis=-1)"),),
+    ),
+    Mutant(
+        "off-by-one-bin",
+        "bin p sampled at bin p + 1",
+        (("reference_plan", "start[:, None, None] + p * b", "start[:, None, None] + (p + t(1)) * b"),),
+    ),
+    Mutant(
+        "round-batch-index",
+        "batch index rounded instead of truncated",
+        (("reference", 'np.trunc(r[:, 0]) if conv.batch_index == "trunc" else np.rint(r[:, 0])', "np.rint(r[:, 0])"),),
+    ),
+    Mutant(
+        "samples-at-bin-start",
+        "samples at the start of their sub-bin instead of its centre",
+        (("reference_plan", "(g + t(0.5)) * b / t(grid)", "g * b / t(grid)"),),
+    ),
+    Mutant("no-clamp-at-zero", "coordinates in [-1, 0) not clamped to 0", (("reference_plan", "v = np.maximum(v, 0.0)", "v = np.abs(v)"),)),
+)
+
+
+@contextmanager
+def _mutated(mutant: Mutant) -> Iterator[types.ModuleType]:
+    """A fresh copy of the reference (and its plan module) with the mutant's edits applied."""
+    sources = {name: path.read_text() for name, path in _SOURCES.items()}
+    for file, old, new in mutant.edits:
+        found = sources[file].count(old)
+        if found != 1:
+            raise ParityError(f"mutant {mutant.name}: {old!r} occurs {found} times in {file}.py (expected once)")
+        sources[file] = sources[file].replace(old, new)
+    saved = {name: sys.modules.get(f"parity.{name}") for name in _SOURCES}
+    saved_attr = parity.reference_plan
+    try:
+        modules = {}
+        for name in ("reference_plan", "reference"):  # the plan first: the reference imports it
+            module = types.ModuleType(f"parity.{name}")
+            sys.modules[module.__name__] = module
+            if name == "reference_plan":
+                parity.reference_plan = module  # `from parity import reference_plan` reads the attribute
+            exec(compile(sources[name], f"<mutant {mutant.name}: {name}.py>", "exec"), module.__dict__)
+            modules[name] = module
+        yield modules["reference"]
+    finally:
+        for name, module in saved.items():
+            sys.modules[f"parity.{name}"] = module
+        parity.reference_plan = saved_attr
+
+
+@dataclass(frozen=True)
+class Outcome:
+    mutant: Mutant
+    killed_by: str | None  # the first case that tells it apart, None if it survived
+    how: str
+
+
+def _evaluate(module: types.ModuleType, case: Case, sem: Semantics) -> np.ndarray:
+    conv = module.Convention(**{f: getattr(sem.convention, f) for f in sem.convention.__dataclass_fields__})
+    a = case.attrs
+    return module.roi_align(
+        case.features.astype(np.float64), case.rois.astype(np.float64), a.output_size, a.spatial_scale, sem.sampling_ratio, conv
+    )
+
+
+def run(cases: list[Case]) -> list[Outcome]:
+    """Each mutant against the suite, stopping at the first case that kills it."""
+    expected: dict[tuple[str, str], tuple[np.ndarray, np.ndarray] | None] = {}
+
+    def truth(case: Case, sem: Semantics) -> tuple[np.ndarray, np.ndarray] | None:
+        key = (case.id, sem.key)
+        if key not in expected:
+            a = case.attrs
+            args = (case.rois.astype(np.float64), a.output_size, a.spatial_scale, sem.sampling_ratio, sem.convention)
+            try:
+                x = case.features.astype(np.float64)
+                expected[key] = (reference.roi_align(x, *args), compare.rounding_bound(x, *args, dtype=case.dtype))
+            except InvalidInput:
+                expected[key] = None
+        return expected[key]
+
+    outcomes = []
+    for mutant in MUTANTS:
+        outcome = Outcome(mutant, None, "")
+        with _mutated(mutant) as module:
+            for case in cases:
+                for sem in {documented_semantics(fw, case.attrs, case.port).key: documented_semantics(fw, case.attrs, case.port) for fw in ("torchvision", "mindspore")}.values():
+                    good = truth(case, sem)
+                    if good is None:
+                        continue
+                    try:
+                        bad = _evaluate(module, case, sem)
+                    except Exception as exc:  # a mutant that breaks is caught as surely as a wrong number
+                        outcome = Outcome(mutant, case.id, f"raises {type(exc).__name__}")
+                        break
+                    m = compare.metrics(bad, good[0], compare.tolerance_for(case.dtype), case.dtype, good[1])
+                    if m.mismatched:
+                        nan = f", {m.nan_mismatch} NaN/Inf where numbers are due" if m.nan_mismatch else ""
+                        how = f"{m.mismatched}/{m.total} elements{nan}, max finite diff {m.max_abs:.3g}"
+                        outcome = Outcome(mutant, case.id, how)
+                        break
+                if outcome.killed_by:
+                    break
+        outcomes.append(outcome)
+    return outcomes

@@ -1,0 +1,371 @@
+"""Float64 reference RoIAlign: the oracle every framework is compared against.
+
+The kernel follows the Detectron/Caffe2 RoIAlign that torchvision's C++ kernel implements
+(``shared/design/roi_align.md`` section 1), parameterised by a :class:`Convention` that
+captures how each framework turns a roi into a sampling window (section 2).
+
+Two executions of the same linear map, chosen per call:
+
+- the separable plan of :mod:`parity.reference_plan` (a gather of the rows x columns each roi
+  reads, then two small matrix products), for large calls with finite features.  Several times
+  faster than the per-sample form, it keeps the oracle affordable on detection-sized workloads.
+- the per-sample gather below, for features holding NaN/Inf and for small calls (most cases of a
+  parity suite), where its lower fixed cost wins.  For every bin it names the ``4 * gh * gw``
+  corner pixels that the C++ kernel reads, so a NaN reaches exactly the bins it reaches there
+  (``nan_mode``); a dense product would spread it through 0 * NaN to every bin of the window.
+
+The backward pass (:func:`roi_align_backward`) is the transpose of the same map, computed by the
+same two executions (the per-sample one also for non-finite output gradients).
+
+Undefined and invalid inputs (a batch index outside the batch, non-finite roi coordinates)
+raise :class:`parity.errors.InvalidInput` instead of producing numbers: what a framework
+does with them is a robustness question, not a parity one.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from parity import reference_plan
+from parity.errors import InvalidInput
+from parity.reference_plan import axis_corners as _axis_corners
+
+NanMode = Literal["kernel", "weighted"]
+
+#: Upper bound on gathered elements per chunk of rois (keeps peak memory ~100 MB).
+_CHUNK_ELEMENTS = 1 << 23
+#: Up to this many per-sample values, the per-sample form is faster than the separable plan, whose
+#: planning costs a fixed ~0.5 ms: small cases (most of a parity suite) take it whatever the values.
+SMALL = 1 << 17
+
+
+@dataclass(frozen=True)
+class Convention:
+    """How a roi ``(x1, y1, x2, y2)`` becomes a sampling window on the feature map.
+
+    start = x1 * s - offset;  end = (x2 + end_pad) * s - offset;
+    size  = max(end - start, min_size) when ``min_size`` is set, else end - start.
+    Adaptive sampling (``sampling_ratio <= 0``) uses ``adaptive_grid(size / pooled)`` samples per
+    bin side; ``empty_grid_nan`` divides an empty grid's zero sum by zero (NaN) instead of by 1;
+    ``batch_index`` says whether a fractional batch index is truncated (torchvision's C cast) or
+    rounded; ``outside_reads_origin`` makes an out-of-image sample read pixel (0, 0) with weight 0
+    (so a NaN there reaches the bin, as in torchvision's C++ kernel); ``sum_limit`` turns a bin
+    whose sum of samples exceeds it into +-inf (a kernel accumulating in float16).  Those five
+    exist to state *predictions* for declared divergences (parity.divergence).  ``scale_dtype``
+    is the documented type of ``spatial_scale`` (ONNX and Paddle declare it float32).
+    """
+
+    name: str
+    offset: float
+    end_pad: float
+    min_size: float | None
+    documented_by: str
+    adaptive_grid: Literal["ceil", "floor"] = "ceil"
+    empty_grid_nan: bool = False
+    batch_index: Literal["trunc", "round"] = "trunc"  # how a fractional batch index picks an image
+    outside_reads_origin: bool = False  # an out-of-image sample reads pixel (0, 0) with weight 0
+    sum_limit: float | None = None  # a bin whose sample sum exceeds this overflows to +-inf
+    scale_dtype: Literal["float64", "float32"] = "float64"  # precision of the spatial_scale argument
+
+
+TORCHVISION_UNALIGNED = Convention(
+    "torchvision aligned=False", 0.0, 0.0, 1.0, "torchvision C++ kernel: no offset, size clamped to >= 1"
+)
+TORCHVISION_ALIGNED = Convention(
+    "torchvision aligned=True", 0.5, 0.0, None, "torchvision C++ kernel / docs: -0.5 pixel shift, no clamp"
+)
+MINDSPORE_END_MODE_0 = Convention(
+    "mindspore roi_end_mode=0",
+    0.0,
+    0.0,
+    1.0,
+    "MindSpore docs: 'legacy implementation', the same as torchvision aligned=False",
+)
+MINDSPORE_END_MODE_1 = Convention(
+    "mindspore roi_end_mode=1",
+    0.0,
+    1.0,
+    None,
+    "MindSpore docs: end shifted by +1*spatial_scale; no size clamp (undocumented, decided from "
+    "measurement: see parity.mapping.MINDSPORE_END_MODE_1_EVIDENCE)",
+)
+
+CONVENTIONS: dict[str, Convention] = {
+    c.name: c for c in (TORCHVISION_UNALIGNED, TORCHVISION_ALIGNED, MINDSPORE_END_MODE_0, MINDSPORE_END_MODE_1)
+}
+
+
+def rois_from_boxes(boxes: Sequence[np.ndarray]) -> np.ndarray:
+    """Convert torchvision's list-of-``[L, 4]`` boxes (one entry per image) to ``[K, 5]`` rois."""
+    parts = []
+    for image, box in enumerate(boxes):
+        box = np.asarray(box, dtype=np.float64)
+        if box.ndim != 2 or box.shape[1] != 4:
+            raise InvalidInput(f"boxes[{image}] has shape {box.shape}; each entry must be [L, 4]")
+        parts.append(np.concatenate([np.full((len(box), 1), image, np.float64), box], axis=1))
+    return np.concatenate(parts, axis=0) if parts else np.zeros((0, 5), np.float64)
+
+
+def pooled_shape(output_size: int | Sequence[int]) -> tuple[int, int]:
+    """Normalise torchvision's ``output_size`` (int or ``(h, w)``) to ``(PH, PW)``."""
+    if isinstance(output_size, (int, np.integer)):
+        return int(output_size), int(output_size)
+    ph, pw = output_size
+    return int(ph), int(pw)
+
+
+def roi_align(
+    features: np.ndarray,
+    rois: np.ndarray | Sequence[np.ndarray],
+    output_size: int | Sequence[int],
+    spatial_scale: float = 1.0,
+    sampling_ratio: int = -1,
+    convention: Convention = TORCHVISION_UNALIGNED,
+    nan_mode: NanMode = "kernel",
+    geometry_dtype: str = "float64",
+) -> np.ndarray:
+    """RoIAlign forward in float64: ``[N, C, H, W]`` features, rois -> ``[K, C, PH, PW]``.
+
+    ``nan_mode="kernel"`` reads all four bilinear corners of an in-image sample, as the C++
+    kernels do, so a NaN/Inf next to a sample reaches the output even with weight 0;
+    ``"weighted"`` skips zero-weight corners (the mathematical definition).
+    ``geometry_dtype`` computes the sampling positions (roi scaling, bin sizes, grid, sample
+    steps) in a lower precision, as a kernel running in that dtype does; interpolation and
+    averaging stay in float64.  It shows which samples rounding alone moves across a
+    discontinuity (the image border, a grid-size step).
+    """
+    x = np.asarray(features)
+    if x.dtype.kind != "f":
+        x = x.astype(np.float64)
+    if x.ndim != 4:
+        raise InvalidInput(f"features must be [N, C, H, W]; got shape {x.shape}")
+    r = _rois(rois)
+    ph, pw = _pooled(output_size)
+    n, c, h, w = x.shape
+    out = np.zeros((len(r), ph, pw, c), dtype=np.float64)
+    if out.size == 0:  # no rois, channels or bins: an empty result, as torchvision returns
+        return out.transpose(0, 3, 1, 2)
+    plan = _window(r, n, float(spatial_scale), convention, ph, pw, sampling_ratio, geometry_dtype)
+    large = h > 0 and w > 0 and _per_sample_values(plan, ph * pw, c) > SMALL
+    if not (large and reference_plan.forward(x, plan, (ph, pw), out)):
+        out[...] = 0.0
+        _gather_forward(x.astype(np.float64, copy=False), plan, nan_mode, out, convention.outside_reads_origin)
+    if convention.empty_grid_nan:
+        out[(plan.grid_h * plan.grid_w) == 0] = np.nan
+    if convention.sum_limit is not None:
+        total = out * np.maximum(plan.grid_h * plan.grid_w, 1)[:, None, None, None]
+        with np.errstate(invalid="ignore"):
+            out = np.where(np.abs(total) > convention.sum_limit, np.sign(total) * np.inf, out)
+    return out.transpose(0, 3, 1, 2)
+
+
+def roi_align_backward(
+    grad_output: np.ndarray,
+    features_shape: Sequence[int],
+    rois: np.ndarray | Sequence[np.ndarray],
+    output_size: int | Sequence[int],
+    spatial_scale: float = 1.0,
+    sampling_ratio: int = -1,
+    convention: Convention = TORCHVISION_UNALIGNED,
+    geometry_dtype: str = "float64",
+) -> np.ndarray:
+    """Gradient of :func:`roi_align` w.r.t. the features, in float64: ``[K, C, PH, PW]`` -> ``[N, C, H, W]``.
+
+    The forward is linear in the features, so this is its exact transpose: every sample hands
+    ``grad * weight`` back to the pixels it read.  The rois get no gradient (as in torchvision).
+    A non-finite ``grad_output`` takes the per-sample path, which, like the C++ kernel, adds to
+    all four corners of an in-image sample, so a NaN reaches zero-weight corners too.
+    """
+    shape = tuple(int(v) for v in features_shape)
+    if len(shape) != 4 or min(shape) < 0:
+        raise InvalidInput(f"features_shape must be [N, C, H, W]; got {features_shape!r}")
+    n, c, h, w = shape
+    r = _rois(rois)
+    ph, pw = _pooled(output_size)
+    g = np.asarray(grad_output, dtype=np.float64)
+    if g.shape != (len(r), c, ph, pw):
+        raise InvalidInput(f"grad_output must be [K, C, PH, PW] = {(len(r), c, ph, pw)}; got {g.shape}")
+    if len(r) == 0 or c == 0 or h == 0 or w == 0 or ph == 0 or pw == 0:
+        return np.zeros(shape, dtype=np.float64)
+    plan = _window(r, n, float(spatial_scale), convention, ph, pw, sampling_ratio, geometry_dtype)
+    if _per_sample_values(plan, ph * pw, c) > SMALL and reference_plan.finite(g):
+        return reference_plan.backward(g, plan, (ph, pw), (n, c, h, w))
+    return _gather_backward(g, plan, (n, c, h, w))
+
+
+def _rois(rois: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
+    r = rois_from_boxes(rois) if isinstance(rois, (list, tuple)) else np.asarray(rois, dtype=np.float64)
+    if r.ndim != 2 or r.shape[1] != 5:
+        raise InvalidInput(f"rois must be [K, 5] (batch_index, x1, y1, x2, y2); got shape {r.shape}")
+    return r
+
+
+def _pooled(output_size: int | Sequence[int]) -> tuple[int, int]:
+    ph, pw = pooled_shape(output_size)
+    if ph < 0 or pw < 0:
+        raise InvalidInput(f"output_size must not be negative; got {(ph, pw)}")
+    return ph, pw
+
+
+def _per_sample_values(plan: _Window, bins: int, channels: int) -> int:
+    """How many values the per-sample form gathers: 4 corners x samples x bins x channels."""
+    samples = np.maximum(plan.grid_h, 0) * np.maximum(plan.grid_w, 0)
+    return 4 * bins * channels * int(samples.sum())
+
+
+def _gather_forward(x: np.ndarray, plan: _Window, nan_mode: NanMode, out: np.ndarray, origin: bool = False) -> None:
+    """The per-sample form: each bin gathers its ``4 * gh * gw`` corner pixels and weighs them.
+
+    A channels-last copy with one extra all-zero pixel: samples that must not read the image
+    (outside it, or zero-weight corners in "weighted" mode) point there.
+    """
+    n, c, h, w = x.shape
+    ph, pw = out.shape[1:3]
+    table = np.zeros((n * h * w + 1, c), dtype=np.float64)
+    table[:-1] = x.transpose(0, 2, 3, 1).reshape(n * h * w, c)
+    for gh, gw, k in _sample_chunks(plan, ph * pw, c):
+        idx, wts = _sampling_plan(plan, k, gh, gw, (ph, pw, h, w), n * h * w, nan_mode, origin)
+        out[k] = np.matmul(wts[..., None, :], table[idx])[..., 0, :]
+
+
+def _gather_backward(g: np.ndarray, plan: _Window, shape: tuple[int, int, int, int]) -> np.ndarray:
+    """The per-sample form transposed: each corner the C++ kernel touches gets ``grad * weight``."""
+    n, c, h, w = shape
+    ph, pw = g.shape[2:]
+    table = np.zeros((n * h * w + 1, c), dtype=np.float64)
+    bins = g.transpose(0, 2, 3, 1)  # [K, PH, PW, C]
+    for gh, gw, k in _sample_chunks(plan, ph * pw, c):
+        idx, wts = _sampling_plan(plan, k, gh, gw, (ph, pw, h, w), n * h * w, "kernel")
+        np.add.at(table, idx.ravel(), (wts[..., None] * bins[k][:, :, :, None, :]).reshape(-1, c))
+    return table[:-1].reshape(n, h, w, c).transpose(0, 3, 1, 2)
+
+
+def _sample_chunks(plan: _Window, bins: int, channels: int) -> Iterator[tuple[int, int, np.ndarray]]:
+    """Rois of each non-empty grid, in chunks of at most _CHUNK_ELEMENTS gathered values."""
+    for (gh, gw), members in plan.groups().items():
+        if gh <= 0 or gw <= 0:
+            continue  # the C++ sampling loops run zero times: the bin stays 0
+        step = max(1, _CHUNK_ELEMENTS // max(1, bins * gh * gw * 4 * channels))
+        for start in range(0, len(members), step):
+            yield gh, gw, members[start : start + step]
+
+
+def sampling_grid(
+    rois: np.ndarray,
+    batch: int,
+    output_size: int | Sequence[int],
+    spatial_scale: float,
+    sampling_ratio: int,
+    convention: Convention,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per roi: samples per bin side ``(gh, gw)`` and the largest |coordinate| of its window.
+
+    Used to bound what rounding can do to a result (parity.compare.rounding_bound).
+    """
+    r = np.asarray(rois, dtype=np.float64)
+    ph, pw = pooled_shape(output_size)
+    win = _window(r, batch, float(spatial_scale), convention, ph, pw, sampling_ratio)
+    reach = np.maximum.reduce(
+        [np.abs(win.x1), np.abs(win.y1), np.abs(win.x1 + win.bin_w * pw), np.abs(win.y1 + win.bin_h * ph)]
+    ).astype(np.float64)
+    return win.grid_h, win.grid_w, reach
+
+
+@dataclass(frozen=True)
+class _Window:
+    """Per-roi sampling windows in feature-map coordinates (float64 arrays of length K)."""
+
+    batch: np.ndarray
+    y1: np.ndarray
+    x1: np.ndarray
+    bin_h: np.ndarray
+    bin_w: np.ndarray
+    grid_h: np.ndarray
+    grid_w: np.ndarray
+
+    def groups(self) -> dict[tuple[int, int], np.ndarray]:
+        """Rois grouped by sampling grid, so each group vectorizes over a fixed grid."""
+        keys = np.stack([self.grid_h, self.grid_w], axis=1)
+        uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
+        return {(int(a), int(b)): np.flatnonzero(inverse.ravel() == i) for i, (a, b) in enumerate(uniq)}
+
+
+def _window(
+    r: np.ndarray,
+    n: int,
+    s: float,
+    conv: Convention,
+    ph: int,
+    pw: int,
+    sampling_ratio: int,
+    geometry_dtype: str = "float64",
+) -> _Window:
+    if not np.all(np.isfinite(r)):
+        bad = int(np.flatnonzero(~np.all(np.isfinite(r), axis=1))[0])
+        raise InvalidInput(f"roi {bad} has a non-finite value {r[bad].tolist()}; the result is undefined")
+    # torchvision: a C cast of the float batch index; "round" is to nearest (ties to even)
+    batch = np.trunc(r[:, 0]) if conv.batch_index == "trunc" else np.rint(r[:, 0])
+    outside = (batch < 0) | (batch >= n)
+    if outside.any():
+        bad = int(np.flatnonzero(outside)[0])
+        raise InvalidInput(f"roi {bad} has batch index {float(r[bad, 0])!r}, outside the batch of {n} images")
+    t = np.dtype(geometry_dtype).type
+    g = r.astype(geometry_dtype)
+    s = float(np.float32(s)) if conv.scale_dtype == "float32" else s
+    scale, offset, pad = t(s), t(conv.offset), t(conv.end_pad)
+    x1 = g[:, 1] * scale - offset
+    y1 = g[:, 2] * scale - offset
+    x2 = (g[:, 3] + pad) * scale - offset
+    y2 = (g[:, 4] + pad) * scale - offset
+    rw, rh = x2 - x1, y2 - y1
+    if conv.min_size is not None:
+        rw, rh = np.maximum(rw, t(conv.min_size)), np.maximum(rh, t(conv.min_size))
+    bin_h, bin_w = rh / t(ph), rw / t(pw)
+    if sampling_ratio > 0:
+        grid_h = np.full(len(r), sampling_ratio, np.int64)
+        grid_w = grid_h
+    else:
+        grid_h, grid_w = _grid(rh / t(ph), conv), _grid(rw / t(pw), conv)
+    return _Window(batch.astype(np.int64), y1, x1, bin_h, bin_w, grid_h, grid_w)
+
+
+def _grid(bins: np.ndarray, conv: Convention) -> np.ndarray:
+    limit = 1 << 20
+    if np.any(np.abs(bins.astype(np.float64)) > limit):
+        raise InvalidInput(f"adaptive sampling would need {math.ceil(float(np.max(bins)))} samples per bin side")
+    rounded = np.ceil(bins) if conv.adaptive_grid == "ceil" else np.floor(bins)
+    return rounded.astype(np.float64).astype(np.int64)
+
+
+def _sampling_plan(
+    win: _Window,
+    k: np.ndarray,
+    gh: int,
+    gw: int,
+    dims: tuple[int, int, int, int],
+    zero_row: int,
+    nan_mode: NanMode,
+    origin: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Flat pixel indices ``[k, ph, pw, S]`` and weights ``[k, ph, pw, S]`` (S = gh*2*gw*2)."""
+    ph, pw, h, w = dims
+    iy, wy, vy = _axis_corners(win.y1[k], win.bin_h[k], gh, ph, h)
+    ix, wx, vx = _axis_corners(win.x1[k], win.bin_w[k], gw, pw, w)
+    # axes: k, ph, gh, cy, pw, gw, cx
+    rows = (win.batch[k][:, None, None, None] * h + iy)[:, :, :, :, None, None, None]
+    idx = rows * w + ix[:, None, None, None, :, :, :]
+    wts = wy[:, :, :, :, None, None, None] * wx[:, None, None, None, :, :, :] / max(gh * gw, 1)
+    valid = vy[:, :, :, None, None, None, None] & vx[:, None, None, None, :, :, None]
+    skip = ~valid if nan_mode == "kernel" else ~valid | (wts == 0.0)
+    # An out-of-image sample reads nothing, or (``origin``) its image's pixel (0, 0) with weight 0.
+    idx = np.where(skip, zero_row, idx)
+    if origin:
+        idx = np.where(~valid, (win.batch[k] * h * w)[:, None, None, None, None, None, None], idx)
+    wts = np.where(skip, 0.0, wts)
+    order = (0, 1, 4, 2, 3, 5, 6)
+    shape = (len(k), ph, pw, gh * 2 * gw * 2)
+    return idx.transpose(order).reshape(shape), wts.transpose(order).reshape(shape)

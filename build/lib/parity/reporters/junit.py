@@ -1,0 +1,63 @@
+"""``parity.xml``: JUnit XML for CI test views, one testcase per case and comparison pair.
+
+classname is the pair (``mindspore vs torchvision``), name the case id.  Unexpected verdicts
+are failures (``type`` = the verdict); EXPECTED_DIVERGENCE and UNSUPPORTED are skipped, with
+the reason; PASS is a plain testcase.
+"""
+from __future__ import annotations
+
+import re
+import shlex
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from parity import summary
+from parity.model import Case, Comparison, Verdict
+from parity.session import RunReport
+
+_SKIPPED = (Verdict.EXPECTED_DIVERGENCE, Verdict.UNSUPPORTED)
+# Characters XML 1.0 cannot hold (a framework's error text may carry them).
+_INVALID = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _clean(text: str) -> str:
+    return _INVALID.sub("\ufffd", text)
+
+
+def _skip_reason(c: Comparison) -> str:
+    named = f" ({c.divergence})" if c.divergence and c.divergence not in c.message else ""
+    return _clean(f"{c.verdict.value}{named}: {c.message}")
+
+
+def _testcase(c: Comparison, suite: str) -> ET.Element:
+    case = ET.Element("testcase", classname=summary.pair_label(c), name=_clean(c.case_id), time="0")
+    if c.verdict.unexpected:
+        repro = f"parity run --suite {shlex.quote(suite)} -k {shlex.quote(c.case_id)}"
+        failure = ET.SubElement(case, "failure", message=_clean(f"{c.verdict.value}: {c.message}"), type=c.verdict.value)
+        failure.text = _clean(f"{c.actual} vs {c.expected}\n{c.message}\nrepro: {repro}")
+    elif c.verdict in _SKIPPED:
+        ET.SubElement(case, "skipped", message=_skip_reason(c))
+    return case
+
+
+def document(report: RunReport) -> ET.ElementTree:
+    cases = [_testcase(c, report.suite) for c in report.comparisons]
+    counts = {
+        "tests": str(len(cases)),
+        "failures": str(sum(c.verdict.unexpected for c in report.comparisons)),
+        "errors": "0",
+        "skipped": str(sum(c.verdict in _SKIPPED for c in report.comparisons)),
+        "time": f"{report.wall_seconds:.3f}",
+    }
+    root = ET.Element("testsuites", name="parity", **counts)
+    suite = ET.SubElement(root, "testsuite", name=f"parity.{report.suite}", **counts)
+    props = ET.SubElement(suite, "properties")
+    for name, value in [*sorted(report.versions.items()), ("machine", report.machine), ("runners", ",".join(report.runners))]:
+        ET.SubElement(props, "property", name=_clean(name), value=_clean(value))
+    suite.extend(cases)
+    ET.indent(root, space=" ")
+    return ET.ElementTree(root)
+
+
+def write(report: RunReport, cases: list[Case], path: Path) -> None:
+    document(report).write(path, encoding="utf-8", xml_declaration=True)

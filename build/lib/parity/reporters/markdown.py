@@ -1,0 +1,156 @@
+"""``parity.md``: summary first, then findings, then unexpected results, then every case."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from parity import summary
+from parity.model import Case, Comparison, Verdict
+from parity.session import RunReport
+
+_VERDICTS = [v.value for v in Verdict]
+
+
+def _fmt(x: float | None) -> str:
+    return "-" if x is None else f"{x:.3g}"
+
+
+def _row(c: Comparison) -> str:
+    m = c.metrics
+    tol = f"rtol {c.tolerance.rtol:g}, atol {c.tolerance.atol:g} + bound" if c.tolerance else "-"
+    return (
+        f"| `{c.case_id}` | {summary.pair_label(c)} | {c.verdict.value} | {tol} | "
+        f"{_fmt(m.max_abs if m else None)} | {_fmt(m.max_rel if m else None)} | {_fmt(m.max_ulp if m else None)} |"
+    )
+
+
+#: GitHub refuses a job summary over 1 MiB; the appended summary stays under this.
+STEP_SUMMARY_LIMIT = 1_000_000
+_STEP_SUMMARY_UNEXPECTED = 100  # unexpected results listed in a size-limited summary
+
+
+def render(report: RunReport, cases: list[Case], limit: int | None = None) -> str:
+    """Summary table first, then unexpected results, then the details (collapsed).
+
+    With ``limit`` (bytes), rows of the per-case table are dropped, and said so, to fit.
+    """
+    counts = summary.verdict_counts(report)
+    present = [v for v in _VERDICTS if any(v in c for c in counts.values())]
+    rate = report.cases / report.wall_seconds if report.wall_seconds else 0.0
+    bad = summary.unexpected(report)
+    lines = [
+        f"# parity report: RoIAlign, suite `{report.suite}`",
+        "",
+        "| pair | " + " | ".join(present) + " |",
+        "|---|" + "---|" * len(present),
+    ]
+    for pair, c in counts.items():
+        lines.append(f"| {pair} | " + " | ".join(str(c.get(v, 0)) for v in present) + " |")
+    lines += [
+        "",
+        (f"**{len(bad)} unexpected results.** " if bad else "**No unexpected result.** ")
+        + f"{report.cases} cases, runners {', '.join(report.runners)}; "
+        + ", ".join(f"{k} {v}" for k, v in sorted(report.versions.items()))
+        + f"; {report.machine}; wall {report.wall_seconds:.1f} s ({rate:.1f} cases/s, "
+        f"of which {report.startup_seconds:.1f} s worker start-up).",
+        "",
+        f"## Unexpected results ({len(bad)})",
+        "",
+    ]
+    shown = bad if limit is None else bad[:_STEP_SUMMARY_UNEXPECTED]
+    for c in shown:
+        lines.append(f"- **{c.verdict.value}** `{c.case_id}` {summary.pair_label(c)}: {c.message}")
+        lines.append(f"  - repro: `parity run --suite {report.suite} -k '{c.case_id}'`")
+    if len(shown) < len(bad):
+        lines.append(f"- ... and {len(bad) - len(shown)} more (parity.md, parity.html)")
+    if not bad:
+        lines.append("None.")
+    lines += _robustness(report) + _determinism(report)
+    seen = summary.divergences_seen(report)
+    lines += ["", f"<details><summary>Divergences observed ({len(seen)})</summary>", ""]
+    if not seen:
+        lines.append("None.")
+    for s in seen:
+        kind = "documented" if s.divergence.documented else "found by measurement"
+        lines += [
+            f"### `{s.divergence.name}` ({kind})",
+            "",
+            f"{s.cases} cases; largest difference explained: {s.max_abs:.3g} (e.g. `{s.example}`).",
+            "",
+            s.divergence.explanation,
+            "",
+            f"Evidence: {s.divergence.evidence}",
+            "",
+        ]
+    lines += [
+        "</details>",
+        "",
+        f"<details><summary>All comparisons ({len(report.comparisons)}: case, pair, verdict, tolerance, "
+        "max abs / rel / ULP error)</summary>",
+        "",
+        "| case | pair | verdict | tolerance | max abs | max rel | max ULP |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    rows = [_row(c) for c in report.comparisons]
+    tail = ["", "</details>", ""]
+    if limit is not None:
+        room = limit - len("\n".join(lines + tail).encode()) - 200
+        kept, used = 0, 0
+        for r in rows:
+            used += len(r.encode()) + 1
+            if used > room:
+                break
+            kept += 1
+        if kept < len(rows):
+            tail = [f"| ... {len(rows) - kept} more rows in parity.md / parity.html | | | | | | |", *tail]
+            rows = rows[:kept]
+    return "\n".join(lines + rows + tail)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")[:120]
+
+
+def _robustness(report: RunReport) -> list[str]:
+    """Case x runner -> behaviour for invalid input; **!** marks the dangerous reactions."""
+    matrix = summary.robustness_matrix(report)
+    if not matrix:
+        return []
+    runners = list(report.runners)
+    lines = [
+        "",
+        "## Robustness matrix",
+        "",
+        "How each runner treats invalid input. **!** = dangerous: a crash, or silent output where another "
+        "framework raises.",
+        "",
+        "| case | " + " | ".join(runners) + " |",
+        "|---|" + "---|" * len(runners),
+    ]
+    for row in matrix:
+        cells = [("**!** " if r in row.dangerous else "") + _cell(row.behaviours.get(r, "-")) for r in runners]
+        lines.append(f"| `{row.case_id}` | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _determinism(report: RunReport) -> list[str]:
+    rows = summary.determinism(report)
+    if not rows:
+        return []
+    lines = [
+        "",
+        "## Determinism",
+        "",
+        "| runner | pass | cases | with more than one bit pattern | most patterns | largest spread | example |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        what = "forward" if r.output == "out" else "backward"
+        lines.append(
+            f"| {r.runner} | {what} | {r.cases} | {r.nondeterministic} | {r.max_distinct} | {r.max_spread:.3g} | "
+            f"{'`' + r.example + '`' if r.example else '-'} |"
+        )
+    return lines
+
+
+def write(report: RunReport, cases: list[Case], path: Path) -> None:
+    path.write_text(render(report, cases))

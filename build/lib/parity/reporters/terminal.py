@@ -1,0 +1,102 @@
+"""The one place that styles terminal output (rich); respects NO_COLOR."""
+from __future__ import annotations
+
+import os
+import sys
+from contextlib import contextmanager
+from typing import Callable, Iterator
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from parity import summary
+from parity.model import Case, Comparison
+from parity.session import RunReport
+
+_STYLE = {
+    "PASS": "green",
+    "EXPECTED_DIVERGENCE": "cyan",
+    "UNSUPPORTED": "dim",
+    "MISMATCH": "bold red",
+    "DIVERGENCE_CHANGED": "bold red",
+    "ERROR": "red",
+    "CRASH": "bold magenta",
+    "TIMEOUT": "magenta",
+}
+
+
+def console(stderr: bool = False) -> Console:
+    """The only Console: no colour under NO_COLOR, and wide lines when writing to a file or CI log."""
+    stream = sys.stderr if stderr else sys.stdout
+    width = None if stream.isatty() else 160
+    return Console(stderr=stderr, no_color=bool(os.environ.get("NO_COLOR")), highlight=False, width=width)
+
+
+@contextmanager
+def progress(total: int) -> Iterator[Callable[[Case, list[Comparison]], None]]:
+    """A progress bar; yields the per-case callback for parity.session.run."""
+    bar = Progress(
+        TextColumn("[bold]parity run"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TextColumn("{task.fields[last]}"), console=console(stderr=True), transient=True,
+    )
+    with bar:
+        task = bar.add_task("cases", total=total, last="")
+
+        def advance(case: Case, comparisons: list[Comparison]) -> None:
+            worst = next((c.verdict.value for c in comparisons if c.verdict.unexpected), "")
+            bar.update(task, advance=1, last=worst)
+
+        yield advance
+
+
+def print_summary(report: RunReport, written: list[str]) -> None:
+    out = console()
+    counts = summary.verdict_counts(report)
+    verdicts = [v for v in _STYLE if any(v in c for c in counts.values())]
+    table = Table(title=f"RoIAlign parity, suite {report.suite!r}")
+    table.add_column("pair")
+    for v in verdicts:
+        table.add_column(v, justify="right", style=_STYLE[v])
+    for pair, c in counts.items():
+        table.add_row(pair, *(str(c.get(v, 0)) for v in verdicts))
+    out.print(table)
+    matrix = summary.robustness_matrix(report)
+    if matrix:
+        runners = [r for r in report.runners]
+        grid = Table(title="robustness: how each runner treats invalid input (! = dangerous)")
+        grid.add_column("case")
+        for r in runners:
+            grid.add_column(r, overflow="fold", max_width=48)
+        for row in matrix:
+            cells = [("! " if r in row.dangerous else "") + row.behaviours.get(r, "-")[:60] for r in runners]
+            grid.add_row(escape(row.case_id), *(escape(c) for c in cells))
+        out.print(grid)
+    for row in summary.determinism(report):
+        what = "forward" if row.output == "out" else "backward"
+        out.print(
+            f"determinism {row.runner} {what}: {row.nondeterministic} of {row.cases} cases gave more than one bit "
+            f"pattern (at most {row.max_distinct}; largest spread {row.max_spread:.3g})"
+        )
+    for s in summary.divergences_seen(report):
+        kind = "documented" if s.divergence.documented else "found by measurement"
+        out.print(f"[cyan]divergence[/] {s.divergence.name} ({kind}): {s.cases} cases, up to {s.max_abs:.3g}")
+    bad = summary.unexpected(report)
+    for c in bad[:20]:
+        out.print(f"[{_STYLE[c.verdict.value]}]{c.verdict.value}[/] {escape(c.case_id)} {summary.pair_label(c)}: {escape(c.message)}")
+    if len(bad) > 20:
+        out.print(f"... and {len(bad) - 20} more unexpected results (see the reports)")
+    rate = report.cases / report.wall_seconds if report.wall_seconds else 0.0
+    for case_id in report.shrunk:
+        out.print(f"shrunk a failing case to a minimal one, saved as regression fixture: {escape(case_id)}")
+    if report.reused:
+        out.print(f"resumed: {report.reused} cases reused from the earlier run, {report.cases - report.reused} computed")
+    out.print(
+        f"{report.cases} cases in {report.wall_seconds:.1f} s wall ({rate:.1f} cases/s; worker start-up "
+        f"{report.startup_seconds:.1f} s). Unexpected: {len(bad)}. Reports: {', '.join(written)}"
+    )
+
+
+def error(message: str) -> None:
+    console(stderr=True).print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)

@@ -1,0 +1,157 @@
+"""The results folder of a run, written as cases finish and read back for resume and reports.
+
+``run.json`` describes the run (suite, filter, runners); ``results.jsonl`` holds one line per
+finished case (statuses and comparisons); ``arrays/`` the outputs.  A run killed mid-write
+leaves at most one truncated last line, which reading drops.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from parity.errors import FixtureError, UsageError
+from parity.model import Case, Comparison
+
+RESULTS_SCHEMA = 1
+
+
+@dataclass(frozen=True)
+class RunMeta:
+    """What was asked for; a resumed run must ask for the same."""
+
+    suite: str
+    keyword: str | None
+    runners: tuple[str, ...]
+    shard: tuple[int, int] = (1, 1)  # (i, n): this run holds every n-th case starting at the i-th
+    fixtures: str | None = None  # a fixture folder replayed instead of generating the suite
+    budget: int | None = None  # random suite: number of cases
+    seed: int | None = None  # random suite: seed
+    grad: bool = False  # also compare gradients of sum(W * out) w.r.t. the features
+    repeat: int = 1  # run each case this many times and count distinct bit patterns
+    deterministic: bool = False  # torch.use_deterministic_algorithms(True) in the torch runners
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema": RESULTS_SCHEMA,
+            "suite": self.suite,
+            "keyword": self.keyword,
+            "runners": list(self.runners),
+            "shard": list(self.shard),
+            "fixtures": self.fixtures,
+            "budget": self.budget,
+            "seed": self.seed,
+            "grad": self.grad,
+            "repeat": self.repeat,
+            "deterministic": self.deterministic,
+        }
+
+    def all_cases(self) -> list[Case]:
+        """Every case this run asked for, before sharding: generated, or replayed from fixtures."""
+        from parity import fixtures, generate
+
+        if self.fixtures is None:
+            return generate.cases_for(self.suite, self.keyword, self.budget, self.seed)
+        cases = fixtures.load(Path(self.fixtures))
+        generate.check_unique(cases, f"fixture folder {self.fixtures}")
+        return generate.matching(cases, self.keyword)
+
+    def select(self, cases: list[Case]) -> list[Case]:
+        """This shard's deterministic slice of the suite (round robin over the suite order)."""
+        i, n = self.shard
+        return cases[i - 1 :: n]
+
+
+@dataclass(frozen=True)
+class CaseRecord:
+    """One finished case as stored."""
+
+    case_id: str
+    statuses: dict[str, str]
+    comparisons: tuple[Comparison, ...]
+    behaviours: dict[str, str] = field(default_factory=dict)  # robustness cases: runner -> behaviour
+    determinism: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)  # runner -> output -> figures
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "case": self.case_id,
+            "statuses": self.statuses,
+            "comparisons": [c.to_json() for c in self.comparisons],
+            "behaviours": self.behaviours,
+            "determinism": self.determinism,
+        }
+
+
+def parse_shard(spec: str) -> tuple[int, int]:
+    """``"2/4"`` -> (2, 4), the second of four shards."""
+    i, sep, n = spec.partition("/")
+    if sep and i.isdigit() and n.isdigit() and 1 <= int(i) <= int(n):
+        return int(i), int(n)
+    raise UsageError(f"--shard must be I/N with 1 <= I <= N (e.g. 1/4); got {spec!r}")
+
+
+def write_meta(out_dir: Path, meta: RunMeta, versions: dict[str, str], machine: str) -> None:
+    """The run's request plus where it ran (``versions`` and ``machine`` let shards be merged)."""
+    doc = {**meta.to_json(), "versions": versions, "machine": machine}
+    (out_dir / "run.json").write_text(json.dumps(doc, indent=1))
+
+
+def read_environment(out_dir: Path) -> tuple[dict[str, str], str]:
+    """The versions and machine a stored run recorded."""
+    d = json.loads((out_dir / "run.json").read_text())
+    return d.get("versions", {}), d.get("machine", "")
+
+
+def read_meta(out_dir: Path) -> RunMeta:
+    path = out_dir / "run.json"
+    if not path.is_file():
+        raise FixtureError(f"{out_dir} holds no parity run ({path.name} missing); pass the --out folder of an earlier run")
+    try:
+        d = json.loads(path.read_text())
+        i, n = d["shard"]
+        return RunMeta(
+            d["suite"],
+            d["keyword"],
+            tuple(d["runners"]),
+            (int(i), int(n)),
+            d.get("fixtures"),
+            d.get("budget"),
+            d.get("seed"),
+            bool(d.get("grad", False)),
+            int(d.get("repeat", 1)),
+            bool(d.get("deterministic", False)),
+        )
+    except (ValueError, KeyError, TypeError) as exc:
+        raise FixtureError(f"{path} is corrupt ({exc}); start a new run with a fresh --out") from None
+
+
+def append(log: TextIO, record: CaseRecord) -> None:
+    """One line per case, flushed at once, so a crash loses at most the case in flight."""
+    log.write(json.dumps(record.to_json(), allow_nan=False) + "\n")
+    log.flush()
+
+
+def read_records(out_dir: Path) -> dict[str, CaseRecord]:
+    """Finished cases by id; a truncated last line (a killed run) is dropped and cut from the file."""
+    path = out_dir / "results.jsonl"
+    if not path.exists():
+        return {}
+    records: dict[str, CaseRecord] = {}
+    good_bytes = 0
+    with open(path, "rb") as f:
+        for n, raw in enumerate(f, 1):
+            try:
+                d = json.loads(raw)
+                comparisons = tuple(Comparison.from_json(d["case"], c) for c in d["comparisons"])
+                record = CaseRecord(d["case"], d["statuses"], comparisons, d.get("behaviours", {}), d.get("determinism", {}))
+            except (ValueError, KeyError, TypeError):
+                if raw.endswith(b"\n"):
+                    raise FixtureError(f"{path} line {n} is corrupt; delete the folder and run again") from None
+                break  # the line being written when the run was killed
+            records[record.case_id] = record
+            good_bytes += len(raw)
+    if good_bytes != path.stat().st_size:
+        with open(path, "r+b") as f:
+            f.truncate(good_bytes)
+    return records

@@ -1,0 +1,53 @@
+"""mindspore.ops.ROIAlign on CPU, under the parameters the mapping table derives."""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from parity.errors import Unsupported
+from parity.mapping import MindSporeCall, to_mindspore
+from parity.model import Attrs, Port
+
+#: Dtypes MindSpore documents for ROIAlign (features and rois alike).
+SUPPORTED_DTYPES = ("float16", "float32")
+
+
+def versions() -> dict[str, str]:
+    import mindspore
+
+    return {"mindspore": mindspore.__version__}
+
+
+@lru_cache(maxsize=256)
+def _op(call: MindSporeCall) -> Any:
+    from mindspore import ops
+
+    return ops.ROIAlign(call.pooled_height, call.pooled_width, call.spatial_scale, call.sample_num, call.roi_end_mode)
+
+
+def run(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    import mindspore as ms
+
+    features, rois = arrays["features"], arrays["rois"]
+    if header.get("layout") == "non-contiguous":
+        features = np.repeat(features, 2, axis=-1)[..., ::2]
+    if not header.get("raw") and str(features.dtype) not in SUPPORTED_DTYPES:
+        raise Unsupported(f"MindSpore ROIAlign takes float16/float32 only; this case is {features.dtype}")
+    if "mindspore_call" in header:  # an explicit call (parity translate), not the mapped one
+        call = MindSporeCall(**header["mindspore_call"])
+    else:
+        call = to_mindspore(Attrs.from_json(header["attrs"]), Port(header["port"]))
+    op, x, r = _op(call), ms.Tensor(features), ms.Tensor(rois)
+    out = op(x, r)
+    if "grad_weight" not in arrays:
+        return {"out": out.asnumpy()}
+    from mindspore import ops
+
+    weight, reduce_sum = ms.Tensor(arrays["grad_weight"]), ops.ReduceSum()
+
+    def loss(f: Any) -> Any:  # sum(W * out); ops.mul, not '*', works with NumPy 2
+        return reduce_sum(ops.mul(op(f, r), weight))
+
+    return {"out": out.asnumpy(), "grad": ms.grad(loss, grad_position=0)(x).asnumpy()}

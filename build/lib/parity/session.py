@@ -1,0 +1,249 @@
+"""Orchestration shared by the CLI (and any other shell): cases -> workers -> verdicts -> files.
+
+Results are appended to ``results.jsonl`` as each case finishes (parity.results), so an
+interrupted run keeps everything it computed and ``--resume`` continues it.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import platform
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+
+from parity import results
+from parity.divergence import documented_semantics
+from parity.errors import UsageError
+from parity.generate import seed_of
+from parity.judge import REFERENCE, describe_behaviour, judge, reference_semantics
+from parity.model import Case, Comparison, RunResult
+from parity.results import RunMeta
+from parity.shrink import save_regression, shrink
+from parity.pool import Worker
+from parity.runners import FRAMEWORKS, RUNNERS
+
+
+@dataclass
+class RunReport:
+    """Everything a reporter needs about one run."""
+
+    suite: str
+    runners: tuple[str, ...]
+    versions: dict[str, str]
+    machine: str
+    comparisons: list[Comparison] = field(default_factory=list)
+    statuses: dict[str, dict[str, str]] = field(default_factory=dict)  # case id -> runner -> status
+    behaviours: dict[str, dict[str, str]] = field(default_factory=dict)  # robustness cases only
+    determinism: dict[str, dict[str, dict[str, dict[str, float]]]] = field(default_factory=dict)  # --repeat
+    cases: int = 0
+    wall_seconds: float = 0.0
+    startup_seconds: float = 0.0
+    reused: int = 0  # cases taken from an earlier, interrupted run (--resume)
+    shrunk: list[str] = field(default_factory=list)  # minimal failing cases saved as regressions
+
+    def add(self, record: results.CaseRecord) -> None:
+        """Fold one finished (or stored) case into the report."""
+        self.comparisons.extend(record.comparisons)
+        self.statuses[record.case_id] = record.statuses
+        if record.behaviours:
+            self.behaviours[record.case_id] = record.behaviours
+        if record.determinism:
+            self.determinism[record.case_id] = record.determinism
+        self.cases += 1
+
+
+def parse_runners(spec: str) -> tuple[str, ...]:
+    """``torchvision,mindspore`` -> runner names; the reference always runs (it is the oracle)."""
+    names = [s.strip() for s in spec.split(",") if s.strip()]
+    unknown = [n for n in names if n not in RUNNERS]
+    if unknown:
+        raise UsageError(f"unknown runner {unknown[0]!r}; choose from: {', '.join(RUNNERS)}")
+    frameworks = tuple(n for n in FRAMEWORKS if n in names)
+    if not frameworks:
+        raise UsageError(f"--runners needs at least one framework ({', '.join(FRAMEWORKS)})")
+    return (*frameworks, REFERENCE)
+
+
+def request_header(case: Case, runner: str, frameworks: tuple[str, ...]) -> dict:
+    header = {
+        "case_id": case.id,
+        "attrs": case.attrs.to_json(),
+        "port": case.port.value,
+        "boxes": case.boxes,
+        "layout": case.layout,
+        "raw": case.invalid,  # call the framework as is: no parity-side dtype gate
+    }
+    if runner == REFERENCE:
+        header["semantics"] = [
+            {"name": f"s{i}", "key": s.key, "convention": dataclasses.asdict(s.convention), "sampling_ratio": s.sampling_ratio}
+            for i, s in enumerate(reference_semantics(case, frameworks))
+        ]
+    return header
+
+
+def arrays_path(out_dir: Path, case_id: str) -> Path:
+    """Where a case's outputs are stored (named by a hash: case ids are not file names)."""
+    return out_dir / "arrays" / f"{hashlib.sha256(case_id.encode()).hexdigest()[:20]}.npz"
+
+
+def _save_arrays(
+    out_dir: Path, case: Case, results: dict[str, RunResult], ref: RunResult, frameworks: tuple[str, ...]
+) -> None:
+    """Each framework's output and the reference under each framework's documented semantics."""
+    arrays = {r: res.outputs["out"] for r, res in results.items() if "out" in res.outputs}
+    for fw in frameworks:
+        key = documented_semantics(fw, case.attrs, case.port).key
+        if key in ref.outputs:
+            arrays[f"reference.{fw}"] = ref.outputs[key]
+    path = arrays_path(out_dir, case.id)
+    path.parent.mkdir(exist_ok=True)
+    np.savez(path, **arrays)
+
+
+def named_reference(result: RunResult, header: dict) -> RunResult:
+    names = {s["name"]: s["key"] for s in header["semantics"]}
+    suffixes = ("bound", "geom", "grad", "grad_bound", "grad_geom")
+    names.update({f"{n}_{sfx}": f"{k}|{sfx.replace('_', '|')}" for n, k in list(names.items()) for sfx in suffixes})
+    outputs = {names[k]: v for k, v in result.outputs.items()}
+    return dataclasses.replace(result, outputs=outputs)
+
+
+def _start(runners: tuple[str, ...], out_dir: Path, timeout: float, pythons: dict[str, str]) -> dict[str, Worker]:
+    """Start every worker, then wait for all (imports overlap)."""
+    workers = {
+        r: Worker(r, out_dir / "logs" / f"{r}.log", python=pythons.get(r, sys.executable), timeout=timeout)
+        for r in runners
+    }
+    for w in workers.values():
+        w.start()
+    for w in workers.values():
+        w.handshake()
+    return workers
+
+
+def grad_weight(case: Case) -> np.ndarray | None:
+    """The seeded weight W of the backward check ``d sum(W * out) / d features`` (None: no gradient)."""
+    r = case.rois
+    if case.invalid or r.ndim != 2 or case.features.ndim != 4 or case.features.dtype.kind != "f":
+        return None
+    ph, pw = case.attrs.output_size
+    rng = np.random.default_rng(seed_of(case.id + "/grad"))
+    return rng.standard_normal((len(r), case.features.shape[1], ph, pw)).astype(case.features.dtype)
+
+
+def _send_case(case: Case, workers: dict[str, Worker], frameworks: tuple[str, ...], meta: RunMeta) -> dict[str, dict]:
+    """Queue the case on every worker (they compute side by side); returns the headers sent."""
+    extra = {"repeat": meta.repeat, "deterministic": meta.deterministic}
+    headers = {r: {**request_header(case, r, frameworks), **extra} for r in workers}
+    headers[REFERENCE]["repeat"] = 1  # the oracle's determinism is not under test
+    arrays = {"features": case.features, "rois": case.rois}
+    weight = grad_weight(case) if meta.grad else None
+    if weight is not None:
+        arrays["grad_weight"] = weight
+    for r, w in workers.items():
+        w.send(headers[r], arrays)
+    return headers
+
+
+def _collect_case(case: Case, workers: dict[str, Worker], headers: dict[str, dict]) -> tuple[dict[str, RunResult], RunResult]:
+    """Every worker's result for ``case`` (the oldest case in flight)."""
+    results = {r: w.receive(case.id) for r, w in workers.items()}
+    return results, named_reference(results.pop(REFERENCE), headers[REFERENCE])
+
+
+def _run_case(
+    case: Case, workers: dict[str, Worker], frameworks: tuple[str, ...], meta: RunMeta
+) -> tuple[dict[str, RunResult], RunResult]:
+    return _collect_case(case, workers, _send_case(case, workers, frameworks, meta))
+
+
+def _shrink_failures(
+    cases: list[Case], report: RunReport, workers: dict[str, Worker], frameworks: tuple[str, ...], meta: RunMeta, folder: Path
+) -> list[str]:
+    """Shrink each case with an unexpected framework verdict; returns the ids saved."""
+    failing = {(c.case_id, c.actual, c.expected, c.verdict) for c in report.comparisons if c.verdict.unexpected}
+    saved = []
+    for case in cases:
+        keys = {(a, e, v) for cid, a, e, v in failing if cid == case.id}
+        if not keys:
+            continue
+
+        def still_fails(candidate: Case, keys: set = keys) -> bool:
+            outs, ref = _run_case(candidate, workers, frameworks, meta)
+            return any((c.actual, c.expected, c.verdict) in keys for c in judge(candidate, outs, ref))
+
+        small = shrink(case, still_fails)
+        save_regression(small, folder)
+        saved.append(small.id)
+    return saved
+
+
+def run(
+    cases: Iterable[Case],
+    meta: RunMeta,
+    out_dir: Path,
+    *,
+    timeout: float = 60.0,
+    pythons: dict[str, str] | None = None,
+    resume: bool = False,
+    regressions: Path | None = None,
+    on_case: Callable[[Case, list[Comparison]], None] | None = None,
+) -> RunReport:
+    """Run every case through every runner and judge it; results stream to ``out_dir``.
+
+    With ``resume``, cases already in ``out_dir`` are reused, not recomputed, and the report is
+    the same as an uninterrupted run's.  With ``regressions``, every case with an unexpected
+    framework verdict is shrunk to a minimal failing case, saved there as a fixture.
+    """
+    cases = list(cases)
+    started = time.perf_counter()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    done = results.read_records(out_dir) if resume else {}
+    if not resume:
+        (out_dir / "results.jsonl").unlink(missing_ok=True)
+    frameworks = tuple(r for r in meta.runners if r != REFERENCE)
+    workers = _start(meta.runners, out_dir, timeout, pythons or {})
+    try:
+        versions = {k: v for w in workers.values() for k, v in (w.versions or {}).items()}
+        machine = f"{platform.machine()} {platform.system()}, python {platform.python_version()}"
+        results.write_meta(out_dir, meta, versions, machine)
+        report = RunReport(meta.suite, meta.runners, versions, machine, reused=len(done))
+        report.startup_seconds = time.perf_counter() - started
+        with open(out_dir / "results.jsonl", "a") as log:
+            # Pipelined: the next case is queued before this one is judged, so the workers compute
+            # while the driver compares and writes.
+            todo = [c for c in cases if c.id not in done]
+            sent = {}
+            if todo:
+                sent[todo[0].id] = _send_case(todo[0], workers, frameworks, meta)
+            following = dict(zip((c.id for c in todo), todo[1:]))
+            for case in cases:
+                record = done.get(case.id)
+                if record is None:
+                    nxt = following.get(case.id)
+                    if nxt is not None:
+                        sent[nxt.id] = _send_case(nxt, workers, frameworks, meta)
+                    outs, ref = _collect_case(case, workers, sent.pop(case.id))
+                    comparisons = judge(case, outs, ref)
+                    _save_arrays(out_dir, case, outs, ref, frameworks)
+                    everyone = {**outs, REFERENCE: ref}
+                    statuses = {r: res.status.value for r, res in everyone.items()}
+                    behaviours = {r: describe_behaviour(res) for r, res in everyone.items()} if case.invalid else {}
+                    determinism = {r: res.determinism for r, res in outs.items() if res.determinism}
+                    record = results.CaseRecord(case.id, statuses, tuple(comparisons), behaviours, determinism)
+                    results.append(log, record)
+                report.add(record)
+                if on_case:
+                    on_case(case, list(record.comparisons))
+        if regressions is not None:
+            report.shrunk = _shrink_failures(cases, report, workers, frameworks, meta, regressions)
+    finally:
+        for w in workers.values():
+            w.stop()
+    report.wall_seconds = time.perf_counter() - started
+    return report
