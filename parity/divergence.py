@@ -223,6 +223,8 @@ VARIANTS: dict[str, Callable[[Semantics], Semantics]] = {
     "floor-grid-no-guard": _floor_grid_no_guard,
     "roi-end-mode-1": _roi_end_mode_1,
     "round-batch-index": _round_batch_index,
+    # MindSpore's ROIAlignGrad: a roi with |x1| and |x2| < 0.001 is skipped (no gradient at all).
+    "skip-rois-at-x-zero": _knob("rois with |x1|, |x2| < 0.001 skipped", skip_x_near_zero=0.001),
     # Paddle: the documented grid, but an empty one (gh * gw == 0) divides by zero (NaN).
     "no-empty-grid-guard": lambda sem: Semantics(
         dataclasses.replace(

@@ -58,3 +58,38 @@ def test_adaptive_sampling_uses_a_floor_grid_and_no_empty_grid_guard(mindspore):
     assert np.isnan(got[1]).all()  # a 0.3 x 0.2 roi: floor grid 0, 0/0
     np.testing.assert_allclose(got, floor, atol=1e-5)
     assert np.max(np.abs(got[0] - documented[0])) > 0.01
+
+
+def _grad(worker: Worker, attrs: Attrs, features: np.ndarray, rois: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    arrays = {"features": features, "rois": rois, "grad_weight": weight}
+    worker.send({"case_id": "finding", "attrs": attrs.to_json(), "port": "mapped"}, arrays)
+    result = worker.receive("finding")
+    assert result.status is Status.OK, result.message
+    return result.outputs["grad"].astype(np.float64)
+
+
+@pytest.mark.parametrize("sample_num,aligned", [(2, False), (2, True), (3, False)])
+def test_backward_skips_rois_with_x_near_zero(mindspore, sample_num, aligned):
+    """mindspore-backward-skips-rois-at-x-zero: those rois hand back no gradient, all others the mode-1 window's."""
+    from parity.divergence import VARIANTS, documented_semantics
+    from parity.model import Port
+    from parity.reference import roi_align_backward
+
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((2, 3, 8, 10)).astype(np.float32)
+    rois = np.array(
+        [[0, 0, 1, 0, 4], [1, 0.0004, 2, -0.0003, 5], [0, -0.00099, 1, 0.00099, 6],  # skipped
+         [1, 0.001, 1, 0, 4], [0, 0, 0, 0.5, 2], [1, 1, 1, 6, 5]],  # not: |x| = 0.001 is not < 0.001
+        np.float32,
+    )
+    weight = rng.standard_normal((len(rois), 3, 3, 3)).astype(np.float32)
+    attrs = Attrs((3, 3), 1.0, sample_num, aligned)
+    got = _grad(mindspore, attrs, x, rois, weight)
+    window = VARIANTS["roi-end-mode-1"](documented_semantics("mindspore", attrs, Port.MAPPED))
+    predicted = VARIANTS["skip-rois-at-x-zero"](window)
+    args = (weight.astype(np.float64), x.shape, rois.astype(np.float64), (3, 3), 1.0, sample_num)
+    np.testing.assert_allclose(got, roi_align_backward(*args, predicted.convention), atol=1e-5)
+    assert np.max(np.abs(got - roi_align_backward(*args, window.convention))) > 0.5
+    kept = weight.astype(np.float64).copy()
+    kept[:3] = 0.0  # the same as dropping the first three rois' share of the loss, and nothing else
+    np.testing.assert_allclose(got, roi_align_backward(kept, *args[1:], window.convention), atol=1e-5)
