@@ -53,6 +53,14 @@ def _batch_index_above_last(case: Case) -> bool:
     return bool(np.any((r[:, 0] > n - 1) & (r[:, 0] < n)))
 
 
+def _negative_fractional_batch_index(case: Case) -> bool:
+    """Some batch index in (-1, 0): image 0 for truncation, below the first one for a range check."""
+    r = np.asarray(case.rois, dtype=np.float64)
+    if r.ndim != 2 or r.shape[1] != 5:
+        return False
+    return bool(np.any((r[:, 0] > -1) & (r[:, 0] < 0)))
+
+
 def _torchvision_grid_sign_mismatch(case: Case) -> bool:
     """torchvision's adaptive grid has one negative side (aligned=True, an inverted roi)."""
     from parity.reference import TORCHVISION_ALIGNED, sampling_grid
@@ -85,6 +93,7 @@ INPUT_FACTS: dict[str, Callable[[Case], Any]] = {
     "rois_with_x_near_zero": lambda case: bool(_rois_with_x_near_zero(case).any()),
     "fractional_batch_index": _fractional_batch_index,
     "batch_index_above_last": _batch_index_above_last,
+    "negative_fractional_batch_index": _negative_fractional_batch_index,
     "torchvision_grid_sign_mismatch": _torchvision_grid_sign_mismatch,
     "large_float16": _large_float16,
     "scale_not_float32": lambda case: float(np.float32(case.attrs.spatial_scale)) != case.attrs.spatial_scale,
