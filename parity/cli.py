@@ -101,7 +101,7 @@ def _writable(out_dir: Path) -> None:
 @click.option("--fixtures", "fixtures_dir", default=None, type=click.Path(path_type=Path), help="Replay cases from a fixture folder (parity generate).")
 @click.option("--budget", default=None, type=click.IntRange(min=1), help="Number of cases of the random suite (default 200).")
 @click.option("--seed", default=None, type=int, help="Seed of the random suite (default 0).")
-@click.option("--grad", is_flag=True, help="Also compare gradients of sum(W * out) w.r.t. the features (backward parity).")
+@click.option("--grad/--no-grad", default=None, help="Also compare gradients of sum(W * out) w.r.t. the features (default: on for the random and edge suites).")
 @click.option("--repeat", default=1, show_default=True, type=click.IntRange(min=1), help="Run each case N times and report distinct bit patterns.")
 @click.option("--deterministic", is_flag=True, help="torch.use_deterministic_algorithms(True) in the torch runners (CPU and CUDA).")
 @click.option("--regressions", default=None, type=click.Path(path_type=Path), help="Shrink unexpected failures into this fixture folder (default for the random suite: cases/regressions).")
@@ -118,7 +118,7 @@ def run(
     fixtures_dir: Path | None,
     budget: int | None,
     seed: int | None,
-    grad: bool,
+    grad: bool | None,
     repeat: int,
     deterministic: bool,
     regressions: Path | None,
@@ -129,7 +129,7 @@ def run(
 
     from rich.markup import escape
 
-    from parity import results, session, summary
+    from parity import generate, results, session, summary
     from parity.errors import EXIT_INCOMPLETE, UsageError
     from parity.reporters import terminal, write_all
 
@@ -154,7 +154,7 @@ def run(
             fixtures,
             budget,
             seed,
-            grad,
+            (suite in generate.GRAD_BY_DEFAULT) if grad is None else grad,
             repeat,
             deterministic,
         )

@@ -54,7 +54,7 @@ def _batch_index_above_last(case: Case) -> bool:
     return bool(np.any((r[:, 0] > n - 1) & (r[:, 0] < n)))
 
 
-def _negative_batch_index_above_minus_one(case: Case) -> bool:
+def _negative_fractional_batch_index(case: Case) -> bool:
     """Some batch index in (-1, 0): image 0 for truncation, below the first one for a range check."""
     r = np.asarray(case.rois, dtype=np.float64)
     if r.ndim != 2 or r.shape[1] != 5:
@@ -117,7 +117,7 @@ INPUT_FACTS: dict[str, Callable[[Case], Any]] = {
     "rois_with_x_near_zero": lambda case: bool(_rois_with_x_near_zero(case).any()),
     "fractional_batch_index": _fractional_batch_index,
     "batch_index_above_last": _batch_index_above_last,
-    "batch_index_in_minus_one_zero": _negative_batch_index_above_minus_one,
+    "negative_fractional_batch_index": _negative_fractional_batch_index,
     "torchvision_grid_sign_mismatch": _torchvision_grid_sign_mismatch,
     "large_float16": _large_float16,
     "float16_long_sums": _float16_long_sums,
@@ -258,6 +258,8 @@ VARIANTS: dict[str, Callable[[Semantics], Semantics]] = {
     "floor-grid-no-guard": _floor_grid_no_guard,
     "roi-end-mode-1": _roi_end_mode_1,
     "round-batch-index": _round_batch_index,
+    # MindSpore's ROIAlignGrad: a roi with |x1| and |x2| < 0.001 is skipped (no gradient at all).
+    "skip-rois-at-x-zero": _knob("rois with |x1|, |x2| < 0.001 skipped", skip_x_near_zero=0.001),
     # Paddle: the documented grid, but an empty one (gh * gw == 0) divides by zero (NaN).
     "no-empty-grid-guard": lambda sem: Semantics(
         dataclasses.replace(

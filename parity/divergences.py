@@ -135,21 +135,6 @@ EDGE: tuple[Divergence, ...] = (
         frameworks=("mindspore",),
     ),
     Divergence(
-        name="mindspore-rejects-negative-batch-index",
-        scope=(Condition("input.batch_index_in_minus_one_zero", "==", True),),
-        explanation=(
-            "MindSpore range-checks the raw float batch index against [0, N - 1] and raises for -1 < b < 0, "
-            "an index torchvision truncates to image 0."
-        ),
-        documented=False,
-        evidence=(
-            "Measured on mindspore 2.10.0 CPU, a batch of 5: b = -0.3, -0.5, -0.00007, -0.00008, -0.9 each raise "
-            "'image_index -0.9 must be a number in [0,4]' (`parity run -k batch-index-valid-for-one`)."
-        ),
-        predictions=(Prediction("mindspore", behaviour="raises", message="image_index"),),
-        frameworks=("mindspore",),
-    ),
-    Divergence(
         name="torchvision-raises-on-one-negative-grid-side",
         scope=(Condition("input.torchvision_grid_sign_mismatch", "==", True),),
         explanation=(
@@ -515,3 +500,117 @@ DIVERGENCES = DIVERGENCES + PADDLE_INVALID + (
     _float32_scale("onnxruntime", "The ONNX RoiAlign spec declares"),
     _float32_scale("paddle", "paddle.vision.ops.roi_align documents"),
 )
+
+
+BACKWARD: tuple[Divergence, ...] = (
+    Divergence(
+        name="mindspore-backward-skips-rois-at-x-zero",
+        scope=(Condition("input.rois_with_x_near_zero", "==", True),),
+        explanation=(
+            "MindSpore's ROIAlign gradient skips every roi whose x1 and x2 are both strictly within 0.001 of 0, "
+            "as its forward does: such a roi hands no gradient back to the features (its share of sum(W * out) "
+            "is dropped), while torchvision's gradient and the documented semantics give it its sampled pixels' "
+            "weights. Every other roi gets the gradient of the roi_end_mode=1 window "
+            "(mindspore-backward-ignores-roi-end-mode)."
+        ),
+        documented=False,
+        evidence=(
+            "Measured on mindspore 2.10.0 CPU, float32 2x3x8x10 map, 8 rois (5 with |x1|, |x2| < 0.001, among them "
+            "x1 = -0.00099, x2 = 0.00099; controls x1 = 0.001 and x1 = 0, x2 = 0.5), output 3x3, W seeded: "
+            "max |grad - reference(mode 1 window)| = 2.52 / 1.83 / 2.36 (sample_num 2 mode 0, 2 mode 1, 3 mode 0) "
+            "and, with the skipped rois' W set to 0, 3.5e-7 / 7.6e-7 / 6.6e-7; with adaptive sampling the floor grid "
+            "of those rois is empty anyway (3.0e-7 either way). `parity run --suite edge --grad -k zero-size` and "
+            "`-k corners-near-zero` show it (gradient 0 where the reference has up to 2.5). The MindSpore CPU "
+            "ROIAlignGrad kernel source `continue`s when roi_box[1] and roi_box[3] are both in (-0.001, 0.001); "
+            "tests/test_findings.py re-measures it."
+        ),
+        predictions=(Prediction("mindspore", variant="skip-rois-at-x-zero", passes=("backward",)),),
+        frameworks=("mindspore",),
+    ),
+)
+
+DIVERGENCES = DIVERGENCES + BACKWARD
+
+
+# --- found by the random suite's wider domain (parity.random_suite) -------------------------------
+
+_UNDEFINED_POSITION = (
+    "torchvision's CPU kernel does not check roi values: a non-finite one makes sample positions or the "
+    "image index NaN or infinite (inf - inf, 0 * inf), which become undefined integer indices; depending on "
+    "where they point the process dies (SIGSEGV) or returns numbers without an error (and where the adaptive "
+    "grid sides get opposite signs it raises, as torchvision-raises-on-one-negative-grid-side)."
+)
+
+
+def _undefined(tag: str, figures: str) -> Divergence:
+    """torchvision's reaction to a non-finite roi value is undefined behaviour: it dies or returns numbers."""
+    return Divergence(
+        name=f"torchvision-{tag}-undefined",
+        scope=(Condition("input.tags", "has", "invalid"), Condition("input.tags", "has", tag)),
+        explanation=_UNDEFINED_POSITION,
+        documented=False,
+        evidence=f"Measured with `parity run --suite random --budget 2000` (torch 2.14.1, CPU): {figures}.",
+        predictions=(Prediction("torchvision", behaviour="crash", message="SIGSEGV"), Prediction("torchvision", behaviour="output")),
+        frameworks=("torchvision",),
+    )
+
+
+RANDOM_FINDINGS: tuple[Divergence, ...] = (
+    Divergence(
+        name="mindspore-rejects-negative-batch-index",
+        scope=(Condition("input.negative_fractional_batch_index", "==", True),),
+        explanation=(
+            "MindSpore range-checks the raw float batch index against [0, N - 1] and raises for -1 < b < 0, "
+            "an index torchvision truncates to image 0 (and MindSpore's own rint(b + 0.00007) would round to 0 "
+            "for b > -0.50007)."
+        ),
+        documented=False,
+        evidence=(
+            "Measured on mindspore 2.10.0 CPU, float32, N = 2: b = -1e-5, -7e-5, -0.3, -0.5, -0.7, -0.99999 all "
+            "raise 'image_index -1e-05 must be a number in [0,1]' (and so on); b = 0, 0.99999, 1 run, 1.00001 raises. "
+            "`parity run --suite random -k batch-index` shows it (e.g. '...-random-batch-index-s0-0', b = -0.7), as "
+            "does `parity run -k batch-index-valid-for-one-minus-0.9` in the standard suite."
+        ),
+        predictions=(Prediction("mindspore", behaviour="raises", message="image_index"),),
+        frameworks=("mindspore",),
+    ),
+    _robustness(
+        "dtype-mismatch",
+        "torchvision",
+        "raises",
+        "torchvision requires rois of the features' dtype ('input should have the same type as rois'); MindSpore "
+        "accepts float16 rois with float32 features (and the reverse) and matches the reference for the rois as "
+        "given (47 of 109 mixed cases of `parity run --suite random --budget 2000`; it raises for float64 rois).",
+        "same type as rois",
+    ),
+    _robustness(
+        "adaptive-grid-overflow",
+        "torchvision",
+        "output",
+        "With adaptive sampling and roi_size / output_size above 2**31 the integer grid overflows (INT_MIN): the "
+        "sampling loops run zero times and torchvision returns zeros, without an error (95 of 95 random cases; "
+        "tests/test_findings.py).",
+    ),
+    _robustness(
+        "adaptive-grid-overflow",
+        "mindspore",
+        "output",
+        "With adaptive sampling and roi_size / output_size above 2**31 MindSpore's floor grid overflows (INT_MIN): "
+        "the sampling loops run zero times and it returns zeros, without an error (95 of 95 random cases; "
+        "tests/test_findings.py).",
+    ),
+    _robustness(
+        "coordinate-negative-inf",
+        "mindspore",
+        "output",
+        "MindSpore returns numbers (NaN/Inf among them) for a roi with a -inf coordinate, without an error.",
+    ),
+    _undefined("coordinate-nan", "of 19 cases with a NaN in x1, y1, x2 or y2, 8 died (SIGSEGV: x1 5, x2 2, y1 1), 10 returned numbers, 1 raised"),
+    _undefined("coordinate-inf", "of 27 cases with +inf in one coordinate, 5 died (SIGSEGV, in every column), 18 returned numbers, 4 raised"),
+    _undefined("coordinate-negative-inf", "of 24 cases with -inf in one coordinate, 3 died (SIGSEGV: x1 1, y1 2), 19 returned numbers, 2 raised"),
+    _undefined("batch-index-nan", "of 8 cases with a NaN batch index, 1 died (SIGSEGV), 7 returned numbers"),
+    _undefined("batch-index-inf", "of 5 cases with a +inf batch index, 1 died (SIGSEGV), 4 returned numbers"),
+    _undefined("batch-index-negative-inf", "of 8 cases with a -inf batch index, 1 died (SIGSEGV), 7 returned numbers"),
+)
+
+DIVERGENCES = DIVERGENCES + RANDOM_FINDINGS

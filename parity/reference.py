@@ -55,8 +55,11 @@ class Convention:
     ``outside_reads_origin`` makes an out-of-image sample read pixel (0, 0) with weight 0
     (so a NaN there reaches the bin, as in torchvision's C++ kernel); ``sum_limit`` turns a bin
     whose sum of samples exceeds it into +-inf (a kernel accumulating in float16); ``accumulate``
-    = ``"float16"`` sums each bin's samples serially in float16 (:func:`float16_serial_interval`).
-    Those six exist to state *predictions* for declared divergences (parity.divergence).  ``scale_dtype``
+    = ``"float16"`` sums each bin's samples serially in float16 (:func:`float16_serial_interval`);
+    ``skip_x_near_zero`` gives a roi whose x1 and x2 (as passed, before scaling) both lie strictly
+    within that distance of 0 an empty grid: it samples nothing, its bins are 0 and it gets no
+    gradient (MindSpore's kernels skip such a roi).  Those seven exist to state *predictions* for
+    declared divergences (parity.divergence).  ``scale_dtype``
     is the documented type of ``spatial_scale`` (ONNX and Paddle declare it float32).
     """
 
@@ -72,6 +75,7 @@ class Convention:
     sum_limit: float | None = None  # a bin whose sample sum exceeds this overflows to +-inf
     accumulate: Literal["exact", "float16"] = "exact"  # "float16": the serial sum of a kernel running in float16
     scale_dtype: Literal["float64", "float32"] = "float64"  # precision of the spatial_scale argument
+    skip_x_near_zero: float | None = None  # rois with |x1| and |x2| below this sample nothing
 
 
 TORCHVISION_UNALIGNED = Convention(
@@ -440,6 +444,9 @@ def _window(
         grid_w = grid_h
     else:
         grid_h, grid_w = _grid(rh / t(ph), conv), _grid(rw / t(pw), conv)
+    if conv.skip_x_near_zero is not None:
+        skipped = (np.abs(r[:, 1]) < conv.skip_x_near_zero) & (np.abs(r[:, 3]) < conv.skip_x_near_zero)
+        grid_h, grid_w = np.where(skipped, 0, grid_h), np.where(skipped, 0, grid_w)
     return _Window(batch.astype(np.int64), y1, x1, bin_h, bin_w, grid_h, grid_w)
 
 

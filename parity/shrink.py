@@ -51,7 +51,9 @@ def shrink(case: Case, fails: Callable[[Case], bool]) -> Case:
             if fails(candidate):
                 current, improved = candidate, True
                 break
-    return dataclasses.replace(current, id=f"{case.id}-shrunk", suite="regressions", tags=(*case.tags, "shrunk"))
+    # a robustness case stays one (Case.invalid): replayed as a valid case it would be judged on numbers
+    suite = "invalid" if case.invalid else "regressions"
+    return dataclasses.replace(current, id=f"{case.id}-shrunk", suite=suite, tags=(*case.tags, "shrunk"))
 
 
 def save_regression(case: Case, folder: Path) -> None:

@@ -72,3 +72,16 @@ def test_standard_suite_end_to_end(tmp_path):
     md = (tmp_path / "parity.md").read_text()
     assert all(f"`{c['id']}`" in md for c in doc["cases"])
     assert doc["summary"]["torchvision vs reference"] == {"PASS": len(doc["cases"])}
+
+
+@pytest.mark.parametrize(
+    "args,grad",
+    [(("--suite", "edge", "-k", "edge-subpixel"), True), (("--suite", "edge", "-k", "edge-subpixel", "--no-grad"), False),
+     (("--suite", "seed"), False), (("--suite", "seed", "--grad"), True)],
+)
+def test_gradients_are_on_by_default_for_the_edge_and_random_suites(tmp_path, args, grad):
+    r = parity("run", *args, "--out", str(tmp_path))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert json.loads((tmp_path / "run.json").read_text())["grad"] is grad
+    doc = json.loads((tmp_path / "parity.json").read_text())
+    assert any("(grad)" in c["actual"] for case in doc["cases"] for c in case["comparisons"]) is grad

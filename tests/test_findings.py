@@ -86,3 +86,71 @@ def test_skipped_rois_hold_the_previous_calls_output(mindspore):
     documented = roi_align(x, skipped, (2, 5), 1.0, 2, MINDSPORE_END_MODE_0)
     np.testing.assert_allclose(mindspore_out[0], documented[0], atol=1e-5)  # the other roi is computed
     assert np.max(np.abs(mindspore_out[1] - documented[1])) > 0.1
+
+
+def _grad(worker: Worker, attrs: Attrs, features: np.ndarray, rois: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    arrays = {"features": features, "rois": rois, "grad_weight": weight}
+    worker.send({"case_id": "finding", "attrs": attrs.to_json(), "port": "mapped"}, arrays)
+    result = worker.receive("finding")
+    assert result.status is Status.OK, result.message
+    return result.outputs["grad"].astype(np.float64)
+
+
+@pytest.mark.parametrize("sample_num,aligned", [(2, False), (2, True), (3, False)])
+def test_backward_skips_rois_with_x_near_zero(mindspore, sample_num, aligned):
+    """mindspore-backward-skips-rois-at-x-zero: those rois hand back no gradient, all others the mode-1 window's."""
+    from parity.divergence import VARIANTS, documented_semantics
+    from parity.model import Port
+    from parity.reference import roi_align_backward
+
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((2, 3, 8, 10)).astype(np.float32)
+    rois = np.array(
+        [[0, 0, 1, 0, 4], [1, 0.0004, 2, -0.0003, 5], [0, -0.00099, 1, 0.00099, 6],  # skipped
+         [1, 0.001, 1, 0, 4], [0, 0, 0, 0.5, 2], [1, 1, 1, 6, 5]],  # not: |x| = 0.001 is not < 0.001
+        np.float32,
+    )
+    weight = rng.standard_normal((len(rois), 3, 3, 3)).astype(np.float32)
+    attrs = Attrs((3, 3), 1.0, sample_num, aligned)
+    got = _grad(mindspore, attrs, x, rois, weight)
+    window = VARIANTS["roi-end-mode-1"](documented_semantics("mindspore", attrs, Port.MAPPED))
+    predicted = VARIANTS["skip-rois-at-x-zero"](window)
+    args = (weight.astype(np.float64), x.shape, rois.astype(np.float64), (3, 3), 1.0, sample_num)
+    np.testing.assert_allclose(got, roi_align_backward(*args, predicted.convention), atol=1e-5)
+    assert np.max(np.abs(got - roi_align_backward(*args, window.convention))) > 0.5
+    kept = weight.astype(np.float64).copy()
+    kept[:3] = 0.0  # the same as dropping the first three rois' share of the loss, and nothing else
+    np.testing.assert_allclose(got, roi_align_backward(kept, *args[1:], window.convention), atol=1e-5)
+
+
+def _status(worker: Worker, attrs: Attrs, features: np.ndarray, rois: np.ndarray, raw: bool = False):
+    worker.send({"case_id": "finding", "attrs": attrs.to_json(), "port": "mapped", "raw": raw}, {"features": features, "rois": rois})
+    return worker.receive("finding")
+
+
+@pytest.mark.parametrize("b,raises", [(-1e-5, True), (-0.5, True), (-0.99999, True), (0.0, False), (0.99999, False)])
+def test_a_negative_fractional_batch_index_raises(mindspore, b, raises):
+    """mindspore-rejects-negative-batch-index: the raw float is range-checked, so -1 < b < 0 raises."""
+    x = np.random.default_rng(1).standard_normal((2, 1, 6, 6)).astype(np.float32)
+    result = _status(mindspore, Attrs((2, 2), 1.0, 2, False), x, np.array([[b, 1, 1, 4, 4]], np.float32))
+    assert (result.status is Status.ERROR) is raises, result.message
+    assert not raises or "image_index" in result.message
+
+
+@pytest.fixture(scope="module")
+def torchvision(tmp_path_factory):
+    w = Worker("torchvision", tmp_path_factory.mktemp("logs") / "torchvision.log")
+    yield w
+    w.stop()
+
+
+@pytest.mark.parametrize("framework", ["torchvision", "mindspore"])
+def test_an_overflowing_adaptive_grid_gives_zeros(request, framework):
+    """adaptive-grid-overflow: roi_size / output_size > 2**31, the integer grid is INT_MIN and nothing is sampled."""
+    worker = request.getfixturevalue(framework)
+    x = np.random.default_rng(2).standard_normal((1, 2, 6, 6)).astype(np.float32)
+    rois = np.array([[0, 0, 0, 4, 4], [0, 1, 2, 3, 5]], np.float32)
+    for aligned in (False, True):
+        result = _status(worker, Attrs((2, 2), 1e20, -1, aligned), x, rois, raw=True)
+        assert result.status is Status.OK, result.message
+        np.testing.assert_array_equal(result.outputs["out"], np.zeros((2, 2, 2, 2), np.float32))

@@ -5,16 +5,29 @@ from parity.random_suite import random_case
 from parity.shrink import save_regression, shrink
 
 
-def test_random_cases_are_valid_reproducible_and_distinct():
+def test_random_cases_are_reproducible_distinct_and_robustness_cases_are_marked():
     a, b = random_case(3, 7), random_case(3, 7)
     assert a.id == b.id
     np.testing.assert_array_equal(a.features, b.features)
-    cases = generate.cases_for("random", budget=50, seed=3)
-    assert len({c.id for c in cases}) == 50
+    cases = generate.cases_for("random", budget=400, seed=3)
+    assert len({c.id for c in cases}) == 400
+    assert [c.id for c in generate.cases_for("random", budget=40, seed=3)] == [c.id for c in cases[:40]]  # a prefix
     for c in cases:
         r = c.rois.astype(np.float64)
-        assert (r[:, 0] >= 0).all() and (r[:, 0] < c.features.shape[0]).all()
-        assert (r[:, 3] >= r[:, 1]).all() and (r[:, 4] >= r[:, 2]).all() and (r[:, 1:] >= 0).all()
+        finite = np.isfinite(r).all()
+        same_dtype = c.rois.dtype == c.features.dtype
+        in_batch = (r[:, 0] > -1).all() and (r[:, 0] < c.features.shape[0]).all()
+        if not c.invalid:  # inside the domain: the reference defines the result for torchvision
+            assert finite and same_dtype and in_batch, c.id
+        else:  # outside it: marked like the invalid suite's cases, with the kind of bad input
+            assert c.tags[0] == "invalid" and c.tags[1] in c.id, c.id
+            grid_overflow = c.attrs.sampling_ratio <= 0 and c.attrs.spatial_scale >= 1e12
+            assert not (finite and same_dtype and in_batch) or grid_overflow, c.id
+    kinds = {c.tags[1] for c in cases}
+    assert {"plain", "batch-index", "float16-large", "huge-scale", "dtype-mismatch", "adaptive-grid-overflow"} <= kinds
+    assert {"coordinate-nan", "coordinate-inf", "coordinate-negative-inf"} <= kinds
+    halves = {float(b) % 1 for c in cases if c.tags[1] == "batch-index" for b in c.rois[:, 0].astype(np.float64)}
+    assert 0.5 in halves and any(abs(f - 0.5) < 2e-4 and f != 0.5 for f in halves)
 
 
 def test_shrinking_keeps_only_what_the_failure_needs(tmp_path):
@@ -51,3 +64,12 @@ def test_a_failing_random_case_is_shrunk_and_replays_from_its_fixture(tmp_path, 
         assert len(small.rois) == 1 and small.features.shape[1] == 1
     again = session.run(replayed, meta, tmp_path / "again")
     assert any(c.verdict.unexpected for c in again.comparisons)
+
+
+def test_a_shrunk_robustness_case_is_still_judged_on_behaviour(tmp_path):
+    case = next(c for c in generate.cases_for("random", budget=200, seed=2) if c.invalid and len(c.rois) > 1)
+    small = shrink(case, lambda candidate: True)
+    assert small.invalid and "invalid" in small.tags and len(small.rois) == 1
+    save_regression(small, tmp_path)
+    [loaded] = fixtures.load(tmp_path)
+    assert loaded.invalid
