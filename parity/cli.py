@@ -91,7 +91,7 @@ def run(
     regressions: Path | None,
 ) -> None:
     """Run a suite through every runner, compare, print a summary and write parity.md / parity.json."""
-    from parity import results, session, summary
+    from parity import commands, results, session, summary
     from parity.errors import UsageError
     from parity.reporters import terminal, write_all
 
@@ -99,7 +99,7 @@ def run(
         meta, out_dir = results.read_meta(resume_dir), resume_dir
     else:
         fixtures = str(fixtures_dir) if fixtures_dir is not None else None
-        label = f"fixtures:{fixtures_dir}" if fixtures else suite
+        label = commands.suite_label(suite, fixtures)
         meta = results.RunMeta(
             label,
             keyword,
@@ -134,7 +134,7 @@ def run(
         saved = len(results.read_records(out_dir))
         terminal.error(
             f"interrupted: {saved} of {len(cases)} cases are saved in {out_dir / 'results.jsonl'}; "
-            f"continue with: parity run --resume {out_dir}"
+            f"continue with: {commands.resume(out_dir)}"
         )
         sys.exit(130)
     terminal.print_summary(report, write_all(report, cases, out_dir))
@@ -242,12 +242,11 @@ def generate(suite: str, out_dir: Path | None) -> None:
     """Write a suite's cases as .npz fixtures plus manifest.json (replay with parity run --fixtures)."""
     import time
 
-    from rich.markup import escape
-
     from parity import fixtures
     from parity import generate as gen
     from parity.discriminate import non_discriminating
     from parity.reporters.terminal import console
+    from parity.text import terminal as escape
 
     start = time.perf_counter()
     out_dir = out_dir or Path("fixtures") / suite
@@ -273,7 +272,7 @@ def baseline() -> None:
 @click.option("--out", "out_file", default="cases/baseline.json", show_default=True, type=click.Path(path_type=Path), help="Baseline file to write.")
 def baseline_update(results_dir: Path, out_file: Path) -> None:
     """Write the verdicts of the complete run in RESULTS_DIR as the gate's baseline."""
-    from parity import gate, results
+    from parity import commands, gate, results
     from parity.errors import FixtureError
     from parity.reporters.terminal import console
 
@@ -284,7 +283,7 @@ def baseline_update(results_dir: Path, out_file: Path) -> None:
     missing = [i for i in order if i not in records]
     if missing:
         raise FixtureError(
-            f"{results_dir} holds {len(order) - len(missing)} of {len(order)} cases; finish it with: parity run --resume {results_dir}"
+            f"{results_dir} holds {len(order) - len(missing)} of {len(order)} cases; finish it with: {commands.resume(results_dir)}"
         )
     base = gate.from_records(meta, records, order)
     gate.write(out_file, base)
@@ -314,22 +313,21 @@ def merge(out_dir: Path, shard_dirs: tuple[Path, ...]) -> None:
 
     Exits 0 once merged, whatever the verdicts: judge the merged run with parity gate.
     """
-    from rich.markup import escape
-
     from parity import merge as merging
     from parity import summary
     from parity.reporters import write_all
     from parity.reporters.terminal import console
+    from parity.text import terminal as escape
 
     _writable(out_dir)
     report, cases = merging.merge(out_dir, list(shard_dirs))
     written = write_all(report, cases, out_dir)
     out = console()
     for pair, counts in summary.verdict_counts(report).items():
-        out.print(f"{pair}: " + ", ".join(f"{v} {n}" for v, n in counts.items()))
+        out.print(f"{escape(pair)}: " + ", ".join(f"{v} {n}" for v, n in counts.items()))
     bad = summary.unexpected(report)
     for c in bad[:20]:
-        out.print(f"[red]{c.verdict.value}[/] {escape(c.case_id)} {summary.pair_label(c)}", soft_wrap=True)
+        out.print(f"[red]{c.verdict.value}[/] {escape(c.case_id)} {escape(summary.pair_label(c))}", soft_wrap=True)
     out.print(
         f"merged {len(shard_dirs)} shards: {report.cases} cases into {out_dir}. Unexpected: {len(bad)}. Reports: {', '.join(written)}"
     )
