@@ -32,7 +32,9 @@ def visible(text: str) -> str:
 
     ``"a\\x1b[31mb\\nc"`` becomes ``a\\x1b[31mb\\nc`` (backslash sequences, one line): an ESC
     sequence cannot restyle a terminal or set its title, a newline cannot split a log line or a
-    Markdown table row, a bidi override cannot reorder what is shown.
+    Markdown table row, a bidi override cannot reorder what is shown.  Backslashes already in
+    the text are kept as they are (readable ids over an unambiguous round trip; the shell form,
+    shell_word, is the exact one).
     """
     if not any(_invisible(ch) for ch in text):
         return text
