@@ -41,9 +41,9 @@ def _resume_hint(ctx: click.Context) -> str:
     out = ctx.meta.get("parity.results")
     if out is None or not (Path(out) / "run.json").is_file():
         return ""
-    import shlex
+    from parity import commands
 
-    return f"; the finished cases are kept in {Path(out) / 'results.jsonl'}, continue with: parity run --resume {shlex.quote(str(out))}"
+    return f"; the finished cases are kept in {Path(out) / 'results.jsonl'}, continue with: {commands.resume(out)}"
 
 
 def _fail(message: str, status: int) -> None:
@@ -125,11 +125,8 @@ def run(
     allow_empty: bool,
 ) -> None:
     """Run a suite through every runner, compare, print a summary and write parity.md / parity.json."""
-    import shlex
 
-    from rich.markup import escape
-
-    from parity import generate, results, session, summary
+    from parity import commands, generate, results, session, summary, text
     from parity.errors import EXIT_INCOMPLETE, UsageError
     from parity.reporters import terminal, write_all
 
@@ -145,7 +142,7 @@ def run(
         if (budget is not None or seed is not None) and (suite != "random" or fixtures):
             given = "--budget" if budget is not None else "--seed"
             raise UsageError(f"{given} applies to the random suite only (this run is {'--fixtures' if fixtures else f'--suite {suite}'}); drop it or pass --suite random")
-        label = f"fixtures:{fixtures_dir}" if fixtures else suite
+        label = commands.suite_label(suite, fixtures)
         meta = results.RunMeta(
             label,
             keyword,
@@ -187,12 +184,12 @@ def run(
         saved = len(results.read_records(out_dir))
         terminal.error(
             f"interrupted: {saved} of {len(cases)} cases are saved in {out_dir / 'results.jsonl'}; "
-            f"continue with: parity run --resume {shlex.quote(str(out_dir))}"
+            f"continue with: {commands.resume(out_dir)}"
         )
         sys.exit(130)
     terminal.print_summary(report, write_all(report, cases, out_dir))
     for note in report.notes:
-        terminal.console(stderr=True).print(f"note: {escape(note)}", soft_wrap=True)
+        terminal.console(stderr=True).print(f"note: {text.terminal(note)}", soft_wrap=True)
     failures = session.parity_failures(report)
     if failures:  # the frameworks' own verdicts on those cases are in the reports
         first = failures[0]
@@ -358,12 +355,11 @@ def generate(suite: str, out_dir: Path | None) -> None:
     """Write a suite's cases as .npz fixtures plus manifest.json (replay with parity run --fixtures)."""
     import time
 
-    from rich.markup import escape
-
     from parity import fixtures
     from parity import generate as gen
     from parity.discriminate import non_discriminating
     from parity.reporters.terminal import console
+    from parity.text import terminal as escape
 
     start = time.perf_counter()
     out_dir = out_dir or Path("fixtures") / suite
@@ -389,7 +385,7 @@ def baseline() -> None:
 @click.option("--out", "out_file", default="cases/baseline.json", show_default=True, type=click.Path(path_type=Path), help="Baseline file to write.")
 def baseline_update(results_dir: Path, out_file: Path) -> None:
     """Write the verdicts of the complete run in RESULTS_DIR as the gate's baseline."""
-    from parity import gate, results
+    from parity import commands, gate, results
     from parity.errors import FixtureError
     from parity.reporters.terminal import console
 
@@ -400,7 +396,7 @@ def baseline_update(results_dir: Path, out_file: Path) -> None:
     missing = [i for i in order if i not in records]
     if missing:
         raise FixtureError(
-            f"{results_dir} holds {len(order) - len(missing)} of {len(order)} cases; finish it with: parity run --resume {results_dir}"
+            f"{results_dir} holds {len(order) - len(missing)} of {len(order)} cases; finish it with: {commands.resume(results_dir)}"
         )
     base = gate.from_records(meta, records, order)
     gate.write(out_file, base)
@@ -430,22 +426,21 @@ def merge(out_dir: Path, shard_dirs: tuple[Path, ...]) -> None:
 
     Exits 0 once merged, whatever the verdicts: judge the merged run with parity gate.
     """
-    from rich.markup import escape
-
     from parity import merge as merging
     from parity import summary
     from parity.reporters import write_all
     from parity.reporters.terminal import console
+    from parity.text import terminal as escape
 
     _writable(out_dir)
     report, cases = merging.merge(out_dir, list(shard_dirs))
     written = write_all(report, cases, out_dir)
     out = console()
     for pair, counts in summary.verdict_counts(report).items():
-        out.print(f"{pair}: " + ", ".join(f"{v} {n}" for v, n in counts.items()))
+        out.print(f"{escape(pair)}: " + ", ".join(f"{v} {n}" for v, n in counts.items()))
     bad = summary.unexpected(report)
     for c in bad[:20]:
-        out.print(f"[red]{c.verdict.value}[/] {escape(c.case_id)} {summary.pair_label(c)}", soft_wrap=True)
+        out.print(f"[red]{c.verdict.value}[/] {escape(c.case_id)} {escape(summary.pair_label(c))}", soft_wrap=True)
     out.print(
         f"merged {len(shard_dirs)} shards: {report.cases} cases into {out_dir}. Unexpected: {len(bad)}. Reports: {', '.join(written)}"
     )

@@ -172,9 +172,8 @@ def suite_scope(meta: RunMeta) -> set[str] | None:
 
 def report(result: GateResult, baseline_path: Path) -> None:
     """Print the gate's findings (worst first) through the one console."""
-    from rich.markup import escape
-
     from parity.reporters.terminal import console
+    from parity.text import terminal as escape
 
     out = console()
     for note in result.notes:

@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from parity import results
+from parity import commands, results
 from parity.errors import FixtureError, UsageError
 from parity.model import Case
 from parity.results import CaseRecord, RunMeta
@@ -81,7 +81,7 @@ def _check_complete(shard: Shard, cases: list[Case]) -> None:
         i, n = shard.meta.shard
         raise FixtureError(
             f"shard {i}/{n} in {shard.folder} is incomplete ({len(missing)} of {len(wanted)} cases missing, "
-            f"first {missing[0]}); finish it with: parity run --resume {shard.folder}"
+            f"first {missing[0]}); finish it with: {commands.resume(shard.folder)}"
         )
     foreign = sorted(set(shard.records) - wanted)
     if foreign:

@@ -225,7 +225,12 @@ def outcome(item: ParityItem, comparisons: list[Comparison]) -> None:
         reason = f"declared divergence {mine.divergence}" if mine.divergence else "declared divergence"
         item.add_marker(pytest.mark.xfail(strict=True, reason=reason))
         raise VerdictFailure(f"EXPECTED_DIVERGENCE ({reason}): {message}")
-    raise VerdictFailure(f"{verdict}: {message}\nrepro: parity repro {item.case_id!r} --suite {item.config.getoption('parity_suite')}")
+    from parity import commands
+    from parity.text import visible
+
+    runners = item.parent.runners if isinstance(item.parent, ParitySuite) else ()
+    repro = commands.repro(item.config.getoption("parity_suite"), item.case_id, runners)
+    raise VerdictFailure(f"{verdict}: {visible(message)}\nrepro: {repro}")
 
 
 class SharedRun:

@@ -1,7 +1,5 @@
 """Exit statuses people can trust: 0 expected, 1 unexpected verdicts, 2 usage, 3 parity could not finish."""
-import dataclasses
 import json
-import sys
 
 import numpy as np
 import pytest

@@ -5,6 +5,7 @@ scratch folder), so every verdict's outcome, ``-x`` and xdist are checked in sec
 ``seed`` suite then runs for real, serially and with ``-n 2``.
 """
 import os
+import shlex
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -124,7 +125,7 @@ def test_each_verdict_becomes_its_outcome(fake):
     assert got[f"torchvision-vs-reference[{c[6]}]"] == "failed"
     assert list(got.values()).count("failed") == 1 + 3 + 1
     out = r.stdout
-    assert "MISMATCH: Mismatched elements: 3 / 49" in out and f"parity repro '{c[1]}'" in out
+    assert "MISMATCH: Mismatched elements: 3 / 49" in out and f"repro: parity run --suite standard --runners torchvision,mindspore -k {shlex.quote(c[1])}" in out
     assert "declared divergence aligned-vs-roi-end-mode-1" in out  # the xfail reason
     assert "the reference could not evaluate this case: roi 0 has batch index" in out
     assert "CRASH: worker died: SIGSEGV" in out

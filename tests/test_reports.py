@@ -104,7 +104,7 @@ def test_html_shows_summary_table_and_panels(written):
     assert 'class="heatmap"' in divergence
     explanation = next(d.explanation for d in divergence_model.DIVERGENCES if d.name == ALIGNED)
     assert html._e(explanation) in divergence
-    assert "parity run --suite standard -k" in divergence
+    assert "parity run --suite standard --runners torchvision,mindspore -k" in divergence
     changed = _panel(page, "DIVERGENCE_CHANGED")
     assert "No heatmap" in changed and "NaN" in changed  # no arrays stored; NaN max abs as text
     [row] = re.findall(r'<tr data-verdict="DIVERGENCE_CHANGED">.*?</tr>', page)
@@ -160,7 +160,7 @@ def test_junit_counts_match(written):
     assert [(c.get("classname"), c.get("name")) for c in cases] == [(summary.pair_label(c), c.case_id) for c in report.comparisons]
     failure = cases[1].find("failure")
     assert failure.get("type") == "MISMATCH" and failure.get("message").startswith("MISMATCH: Mismatched elements")
-    assert "repro: parity run --suite standard -k" in failure.text
+    assert "repro: parity run --suite standard --runners torchvision,mindspore -k" in failure.text
     assert cases[4].find("skipped").get("message") == "UNSUPPORTED: float64 is not supported"
     assert ALIGNED in cases[2].find("skipped").get("message")
 

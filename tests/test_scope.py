@@ -6,7 +6,7 @@ from parity import judge, summary
 from parity.model import Attrs, Case, RunResult, Status, Verdict
 from parity.reference import roi_align
 from parity.session import RunReport
-from tests.test_judge import FRAMEWORKS, _behaves_as_declared, _reference, _verdicts
+from tests.test_judge import FRAMEWORKS, _behaves_as_declared, _verdicts
 
 #: MindSpore's stale output in a roi it skips: far from anything the call computes.
 GARBAGE = 6.0e4

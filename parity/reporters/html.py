@@ -6,9 +6,7 @@ each comparison that differs.  Numbers come from the run's ``arrays/``; no verdi
 """
 from __future__ import annotations
 
-import html
 import math
-import shlex
 import zipfile
 from collections import Counter
 from pathlib import Path
@@ -16,7 +14,7 @@ from typing import Iterable
 
 import numpy as np
 
-from parity import summary
+from parity import commands, summary, text
 from parity.divergences import DIVERGENCES
 from parity.model import Case, Comparison, Verdict
 from parity.session import RunReport, arrays_path
@@ -36,7 +34,7 @@ _GROUPS = (("PASS", "#2da44e"), ("EXPECTED_DIVERGENCE", "#0969da"), ("UNDECIDABL
 
 
 def _e(x: object) -> str:
-    return html.escape(str(x), quote=True)
+    return text.html(x)
 
 
 def _num(x: float | None, spec: str = ".3g") -> str:
@@ -293,7 +291,7 @@ def _explanation(name: str) -> str:
     return next((d.explanation for d in DIVERGENCES if d.name == name), "not a declared divergence")
 
 
-def _panel(i: int, c: Comparison, suite: str, case: Case | None, arrays: dict[str, np.ndarray] | str, open_: bool) -> str:
+def _panel(i: int, c: Comparison, repro: str, case: Case | None, arrays: dict[str, np.ndarray] | str, open_: bool) -> str:
     got = _panel_arrays(c, arrays) if c.metrics else ""
     if not got:
         heat, worst = "", ""
@@ -312,7 +310,6 @@ def _panel(i: int, c: Comparison, suite: str, case: Case | None, arrays: dict[st
         ms_call = to_mindspore(case.attrs, case.port).render()
         call = f'<p class="note">dtype {_e(case.dtype)}; MindSpore call: <code>{_e(ms_call)}</code></p>'
     tol = f'<p class="note">Tolerance: {_e(_tolerance(c))} ({_e(c.tolerance.reason)})</p>' if c.tolerance else ""
-    repro = f"parity run --suite {shlex.quote(suite)} -k {shlex.quote(c.case_id)}"
     return (
         f'<details class="panel" id="d-{i}"{" open" if open_ else ""}><summary><span class="badge v-{c.verdict.value}">'
         f"{c.verdict.value}</span> {_e(summary.pair_label(c))} &middot; <code>{_e(c.case_id)}</code> &middot; {head}</summary>"
@@ -340,11 +337,12 @@ def _panels(report: RunReport, cases: dict[str, Case], out_dir: Path, todo: list
         c = report.comparisons[i]
         if c.case_id not in cache:
             cache = {c.case_id: _load(out_dir, c.case_id)}  # a case's comparisons are adjacent
-        text = _panel(i, c, report.suite, cases.get(c.case_id), cache[c.case_id], open_=not out)
-        used += len(text.encode())
+        repro = commands.repro(report.suite, c.case_id, report.runners)
+        panel = _panel(i, c, repro, cases.get(c.case_id), cache[c.case_id], open_=not out)
+        used += len(panel.encode())
         if used > budget:
             break
-        out.append(text)
+        out.append(panel)
     return out
 
 

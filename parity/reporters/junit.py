@@ -6,22 +6,21 @@ the reason; PASS is a plain testcase.
 """
 from __future__ import annotations
 
-import re
-import shlex
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from parity import summary
+from parity import commands, summary
 from parity.model import Case, Comparison, Verdict
 from parity.session import RunReport
+from parity.text import visible
 
 _SKIPPED = (Verdict.EXPECTED_DIVERGENCE, Verdict.UNSUPPORTED, Verdict.UNDECIDABLE)
-# Characters XML 1.0 cannot hold (a framework's error text may carry them).
-_INVALID = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def _clean(text: str) -> str:
-    return _INVALID.sub("\ufffd", text)
+    """Data as one printable line: also every character XML 1.0 cannot hold is written as an escape
+    (a framework's error text, or a stranger's case id, may carry them)."""
+    return visible(text)
 
 
 def _skip_reason(c: Comparison) -> str:
@@ -29,19 +28,19 @@ def _skip_reason(c: Comparison) -> str:
     return _clean(f"{c.verdict.value}{named}: {c.message}")
 
 
-def _testcase(c: Comparison, suite: str) -> ET.Element:
-    case = ET.Element("testcase", classname=summary.pair_label(c), name=_clean(c.case_id), time="0")
+def _testcase(c: Comparison, report: RunReport) -> ET.Element:
+    case = ET.Element("testcase", classname=_clean(summary.pair_label(c)), name=_clean(c.case_id), time="0")
     if c.verdict.unexpected:
-        repro = f"parity run --suite {shlex.quote(suite)} -k {shlex.quote(c.case_id)}"
+        repro = commands.repro(report.suite, c.case_id, report.runners)
         failure = ET.SubElement(case, "failure", message=_clean(f"{c.verdict.value}: {c.message}"), type=c.verdict.value)
-        failure.text = _clean(f"{c.actual} vs {c.expected}\n{c.message}\nrepro: {repro}")
+        failure.text = "\n".join(_clean(line) for line in (f"{c.actual} vs {c.expected}", c.message, f"repro: {repro}"))
     elif c.verdict in _SKIPPED:
         ET.SubElement(case, "skipped", message=_skip_reason(c))
     return case
 
 
 def document(report: RunReport) -> ET.ElementTree:
-    cases = [_testcase(c, report.suite) for c in report.comparisons]
+    cases = [_testcase(c, report) for c in report.comparisons]
     counts = {
         "tests": str(len(cases)),
         "failures": str(sum(c.verdict.unexpected for c in report.comparisons)),

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from parity import summary
+from parity import commands, summary
 from parity.model import Case, Comparison, Verdict
 from parity.session import RunReport
+from parity.text import markdown as _md
+from parity.text import markdown_code as _code
 
 _VERDICTS = [v.value for v in Verdict]
 
@@ -18,7 +20,7 @@ def _row(c: Comparison) -> str:
     m = c.metrics
     tol = f"rtol {c.tolerance.rtol:g}, atol {c.tolerance.atol:g} + bound" if c.tolerance else "-"
     return (
-        f"| `{c.case_id}` | {summary.pair_label(c)} | {c.verdict.value} | {tol} | "
+        f"| {_code(c.case_id, cell=True)} | {_md(summary.pair_label(c))} | {c.verdict.value} | {tol} | "
         f"{_fmt(m.max_abs if m else None)} | {_fmt(m.max_rel if m else None)} | {_fmt(m.max_ulp if m else None)} |"
     )
 
@@ -31,26 +33,28 @@ _STEP_SUMMARY_UNEXPECTED = 100  # unexpected results listed in a size-limited su
 def render(report: RunReport, cases: list[Case], limit: int | None = None) -> str:
     """Summary table first, then unexpected results, then the details (collapsed).
 
-    With ``limit`` (bytes), rows of the per-case table are dropped, and said so, to fit.
+    With ``limit`` (bytes), rows of the per-case table are dropped, and said so, to fit.  Text
+    that came from data (ids, messages, names, versions) goes through parity.text, so that it
+    shows as itself in any renderer; the repro lines come from parity.commands.
     """
     counts = summary.verdict_counts(report)
     present = [v for v in _VERDICTS if any(v in c for c in counts.values())]
     rate = report.cases / report.wall_seconds if report.wall_seconds else 0.0
     bad = summary.unexpected(report)
     lines = [
-        f"# parity report: RoIAlign, suite `{report.suite}`",
+        f"# parity report: RoIAlign, suite {_code(report.suite)}",
         "",
         "| pair | " + " | ".join(present) + " |",
         "|---|" + "---|" * len(present),
     ]
     for pair, c in counts.items():
-        lines.append(f"| {pair} | " + " | ".join(str(c.get(v, 0)) for v in present) + " |")
+        lines.append(f"| {_md(pair)} | " + " | ".join(str(c.get(v, 0)) for v in present) + " |")
     lines += [
         "",
         (f"**{len(bad)} unexpected results.** " if bad else "**No unexpected result.** ")
-        + f"{report.cases} cases, runners {', '.join(report.runners)}; "
-        + ", ".join(f"{k} {v}" for k, v in sorted(report.versions.items()))
-        + f"; {report.machine}; wall {report.wall_seconds:.1f} s ({rate:.1f} cases/s, "
+        + f"{report.cases} cases, runners {_md(', '.join(report.runners))}; "
+        + ", ".join(f"{_md(k)} {_md(v)}" for k, v in sorted(report.versions.items()))
+        + f"; {_md(report.machine)}; wall {report.wall_seconds:.1f} s ({rate:.1f} cases/s, "
         f"of which {report.startup_seconds:.1f} s worker start-up).",
         "",
         f"## Unexpected results ({len(bad)})",
@@ -58,8 +62,8 @@ def render(report: RunReport, cases: list[Case], limit: int | None = None) -> st
     ]
     shown = bad if limit is None else bad[:_STEP_SUMMARY_UNEXPECTED]
     for c in shown:
-        lines.append(f"- **{c.verdict.value}** `{c.case_id}` {summary.pair_label(c)}: {c.message}")
-        lines.append(f"  - repro: `parity run --suite {report.suite} -k '{c.case_id}'`")
+        lines.append(f"- **{c.verdict.value}** {_code(c.case_id)} {_md(summary.pair_label(c))}: {_md(c.message)}")
+        lines.append(f"  - repro: {_code(commands.repro(report.suite, c.case_id, report.runners))}")
     if len(shown) < len(bad):
         lines.append(f"- ... and {len(bad) - len(shown)} more (parity.md, parity.html)")
     if not bad:
@@ -75,7 +79,7 @@ def render(report: RunReport, cases: list[Case], limit: int | None = None) -> st
         lines += [
             f"### `{s.divergence.name}` ({kind})",
             "",
-            f"{s.cases} cases; largest difference explained: {s.max_abs:.3g} (e.g. `{s.example}`).",
+            f"{s.cases} cases; largest difference explained: {s.max_abs:.3g} (e.g. {_code(s.example)}).",
             "",
             *(f"- came back: `{h}`" for h in s.held),
             *([""] if s.held else []),
@@ -110,7 +114,7 @@ def render(report: RunReport, cases: list[Case], limit: int | None = None) -> st
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")[:120]
+    return _md(text[:120])
 
 
 def _robustness(report: RunReport) -> list[str]:
@@ -126,12 +130,12 @@ def _robustness(report: RunReport) -> list[str]:
         "How each runner treats invalid input. **!** = dangerous: a crash, or silent output where another "
         "framework raises.",
         "",
-        "| case | " + " | ".join(runners) + " |",
+        "| case | " + " | ".join(_md(r) for r in runners) + " |",
         "|---|" + "---|" * len(runners),
     ]
     for row in matrix:
         cells = [("**!** " if r in row.dangerous else "") + _cell(row.behaviours.get(r, "-")) for r in runners]
-        lines.append(f"| `{row.case_id}` | " + " | ".join(cells) + " |")
+        lines.append(f"| {_code(row.case_id, cell=True)} | " + " | ".join(cells) + " |")
     return lines
 
 
@@ -149,8 +153,8 @@ def _determinism(report: RunReport) -> list[str]:
     for r in rows:
         what = "forward" if r.output == "out" else "backward"
         lines.append(
-            f"| {r.runner} | {what} | {r.cases} | {r.nondeterministic} | {r.max_distinct} | {r.max_spread:.3g} | "
-            f"{'`' + r.example + '`' if r.example else '-'} |"
+            f"| {_md(r.runner)} | {what} | {r.cases} | {r.nondeterministic} | {r.max_distinct} | {r.max_spread:.3g} | "
+            f"{_code(r.example, cell=True) if r.example else '-'} |"
         )
     return lines
 
@@ -178,10 +182,10 @@ def _undecidable(report: RunReport, limit: int | None) -> list[str]:
     for c in shown:
         u = c.undecided
         if u is None:
-            lines.append(f"| `{c.case_id}` | {summary.pair_label(c)} | | | | | |")
+            lines.append(f"| {_code(c.case_id, cell=True)} | {_md(summary.pair_label(c))} | | | | | |")
             continue
         lines.append(
-            f"| `{c.case_id}` | {summary.pair_label(c)} | {u.elements} / {u.total} | {u.allowance:.3g} | "
+            f"| {_code(c.case_id, cell=True)} | {_md(summary.pair_label(c))} | {u.elements} / {u.total} | {u.allowance:.3g} | "
             f"{u.judged:.3g} | {u.against} | {u.exact_error:.3g} |"
         )
     if len(shown) < len(found):

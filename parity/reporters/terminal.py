@@ -1,4 +1,9 @@
-"""The one place that styles terminal output (rich); respects NO_COLOR."""
+"""The one place that styles terminal output (rich); respects NO_COLOR.
+
+Text from data (case ids, messages, runner names) goes through parity.text.terminal: no rich
+markup and no control character (ESC sequences, newlines) reaches the terminal from it, and a
+result stays on one log line.
+"""
 from __future__ import annotations
 
 import os
@@ -7,13 +12,13 @@ from contextlib import contextmanager
 from typing import Callable, Iterator
 
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from parity import summary
 from parity.model import Case, Comparison
 from parity.session import RunReport
+from parity.text import terminal as safe
 
 _STYLE = {
     "PASS": "green",
@@ -56,12 +61,12 @@ def print_summary(report: RunReport, written: list[str]) -> None:
     out = console()
     counts = summary.verdict_counts(report)
     verdicts = [v for v in _STYLE if any(v in c for c in counts.values())]
-    table = Table(title=f"RoIAlign parity, suite {report.suite!r}")
+    table = Table(title=f"RoIAlign parity, suite {safe(repr(report.suite))}")
     table.add_column("pair")
     for v in verdicts:
         table.add_column(v, justify="right", style=_STYLE[v])
     for pair, c in counts.items():
-        table.add_row(pair, *(str(c.get(v, 0)) for v in verdicts))
+        table.add_row(safe(pair), *(str(c.get(v, 0)) for v in verdicts))
     out.print(table)
     matrix = summary.robustness_matrix(report)
     if matrix:
@@ -69,15 +74,15 @@ def print_summary(report: RunReport, written: list[str]) -> None:
         grid = Table(title="robustness: how each runner treats invalid input (! = dangerous)")
         grid.add_column("case")
         for r in runners:
-            grid.add_column(r, overflow="fold", max_width=48)
+            grid.add_column(safe(r), overflow="fold", max_width=48)
         for row in matrix:
             cells = [("! " if r in row.dangerous else "") + row.behaviours.get(r, "-")[:60] for r in runners]
-            grid.add_row(escape(row.case_id), *(escape(c) for c in cells))
+            grid.add_row(safe(row.case_id), *(safe(c) for c in cells))
         out.print(grid)
     for row in summary.determinism(report):
         what = "forward" if row.output == "out" else "backward"
         out.print(
-            f"determinism {row.runner} {what}: {row.nondeterministic} of {row.cases} cases gave more than one bit "
+            f"determinism {safe(row.runner)} {what}: {row.nondeterministic} of {row.cases} cases gave more than one bit "
             f"pattern (at most {row.max_distinct}; largest spread {row.max_spread:.3g})"
         )
     for s in summary.divergences_seen(report):
@@ -88,24 +93,28 @@ def print_summary(report: RunReport, written: list[str]) -> None:
         worst = max(undecidable, key=lambda c: c.undecided.allowance / max(c.undecided.judged, 1e-300) if c.undecided else 0.0)
         out.print(
             f"[yellow]undecidable[/]: {len(undecidable)} comparisons agree only within an allowance that is not small "
-            f"against what they judge (the dtype cannot decide; not counted as unexpected). Worst: {escape(worst.case_id)} "
-            f"{summary.pair_label(worst)}: {escape(worst.undecided.describe() if worst.undecided else worst.message)}"
+            f"against what they judge (the dtype cannot decide; not counted as unexpected). Worst: {safe(worst.case_id)} "
+            f"{safe(summary.pair_label(worst))}: {safe(worst.undecided.describe() if worst.undecided else worst.message)}",
+            soft_wrap=True,
         )
     bad = summary.unexpected(report)
     for c in bad[:20]:
-        out.print(f"[{_STYLE[c.verdict.value]}]{c.verdict.value}[/] {escape(c.case_id)} {summary.pair_label(c)}: {escape(c.message)}")
+        out.print(
+            f"[{_STYLE[c.verdict.value]}]{c.verdict.value}[/] {safe(c.case_id)} {safe(summary.pair_label(c))}: {safe(c.message)}",
+            soft_wrap=True,
+        )
     if len(bad) > 20:
         out.print(f"... and {len(bad) - 20} more unexpected results (see the reports)")
     rate = report.cases / report.wall_seconds if report.wall_seconds else 0.0
     for case_id in report.shrunk:
-        out.print(f"shrunk a failing case to a minimal one, saved as regression fixture: {escape(case_id)}")
+        out.print(f"shrunk a failing case to a minimal one, saved as regression fixture: {safe(case_id)}", soft_wrap=True)
     if report.reused:
         out.print(f"resumed: {report.reused} cases reused from the earlier run, {report.cases - report.reused} computed")
     out.print(
         f"{report.cases} cases in {report.wall_seconds:.1f} s wall ({rate:.1f} cases/s; worker start-up "
-        f"{report.startup_seconds:.1f} s). Unexpected: {len(bad)}. Reports: {', '.join(written)}"
+        f"{report.startup_seconds:.1f} s). Unexpected: {len(bad)}. Reports: {safe(', '.join(written))}"
     )
 
 
 def error(message: str) -> None:
-    console(stderr=True).print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
+    console(stderr=True).print(f"[bold red]error:[/] {safe(message)}", soft_wrap=True)
