@@ -46,15 +46,9 @@ def _pythons(specs: tuple[str, ...]) -> dict[str, str]:
 
 
 def _writable(out_dir: Path) -> None:
-    from parity.errors import UsageError
+    from parity.files import probe_writable
 
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        probe = out_dir / ".write-test"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as exc:
-        raise UsageError(f"cannot write to output folder {out_dir}: {exc.strerror}; pass a writable --out") from None
+    probe_writable(out_dir)  # also refuses symbolic links where parity writes
 
 
 @main.command()
@@ -73,6 +67,7 @@ def _writable(out_dir: Path) -> None:
 @click.option("--repeat", default=1, show_default=True, type=click.IntRange(min=1), help="Run each case N times and report distinct bit patterns.")
 @click.option("--deterministic", is_flag=True, help="torch.use_deterministic_algorithms(True) in the torch runners (CPU and CUDA).")
 @click.option("--regressions", default=None, type=click.Path(path_type=Path), help="Shrink unexpected failures into this fixture folder (default for the random suite: cases/regressions).")
+@click.option("--max-case-mb", default=None, type=click.IntRange(min=1), help="Refuse a case whose estimated memory (parity.limits) exceeds this many MiB (default 4096).")
 def run(
     suite: str,
     out_dir: Path,
@@ -89,9 +84,10 @@ def run(
     repeat: int,
     deterministic: bool,
     regressions: Path | None,
+    max_case_mb: int | None,
 ) -> None:
     """Run a suite through every runner, compare, print a summary and write parity.md / parity.json."""
-    from parity import results, session, summary
+    from parity import limits, results, session, summary
     from parity.errors import UsageError
     from parity.reporters import terminal, write_all
 
@@ -112,10 +108,12 @@ def run(
             repeat,
             deterministic,
         )
-    suite_cases = meta.all_cases()
+    max_case_bytes = (max_case_mb or limits.DEFAULT_MAX_CASE_MB) << 20
+    suite_cases = meta.all_cases(max_case_bytes)
     if not suite_cases:
         raise UsageError(f"no case of {meta.suite!r} matches -k {meta.keyword!r}")
     cases = meta.select(suite_cases)
+    limits.check(cases, tuple(r for r in meta.runners if r != "reference"), meta.grad, max_case_bytes)
     _writable(out_dir)
     interpreters = _pythons(pythons)
     try:
