@@ -6,7 +6,7 @@ output, its rounding bound and the output with positions rounded to the case's d
 also holds the features as float64 twice (the converted copy and the sampling table).  A case is
 refused before any worker sees it (and a fixture before any array is decompressed) when this
 estimate exceeds ``--max-case-mb``: the bench's W4 workload (4x256x200x272 features, 2000 rois,
-7x7 output) is estimated at 2.7 GB and fits the default.
+7x7 output, torchvision and MindSpore) is estimated at 2,573 MiB and fits the default.
 """
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ from typing import Sequence
 from parity.errors import UsageError
 from parity.model import Attrs, Case
 
-#: Default of ``parity run --max-case-mb``: a case estimated above this is refused.  The measured
-#: peak of a case is about 1.8 times its estimate (reference worker), and the driver and the
-#: framework workers hold their own copies of the outputs, so 4 GiB leaves room on a 24 GiB machine.
+#: Default of ``parity run --max-case-mb``: a case estimated above this is refused.  The reference
+#: worker's measured peak is about twice the estimate (a W2-sized case: estimate 888 MiB, peak RSS
+#: 1,767 MiB), and the driver holds the outputs it receives, so 4 GiB leaves room on a 24 GiB machine.
 DEFAULT_MAX_CASE_MB = 4096
 DEFAULT_MAX_CASE_BYTES = DEFAULT_MAX_CASE_MB << 20
 #: Outputs the reference returns per semantics: the result, its rounding bound, the geometry check.
