@@ -9,12 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from parity import files, gate, generate, limits, results
+from parity import files, fixtures, generate, limits, results
 from parity.errors import UsageError
+from parity.model import Attrs, Case
 from parity.runners import reference as reference_runner
-from parity.session import request_header
+from parity.session import grad_weight, request_header
 from tests.test_cli import ROOT, parity
-from tests.test_gate import RUNNERS, stored_run
+from tests.test_gate import stored_run
 
 
 def _in_a_small_disk(code: str, limit: int, cwd: Path) -> subprocess.CompletedProcess:
@@ -184,22 +185,17 @@ def test_the_estimate_bounds_what_the_reference_returns():
     assert cases
     for case in cases:
         header = request_header(case, "reference", frameworks)
-        from parity.session import grad_weight
-
         arrays = {"features": case.features, "rois": case.rois, "grad_weight": grad_weight(case)}
         outputs = reference_runner.run(header, arrays)
         returned = sum(a.nbytes for a in outputs.values())
         assert returned <= limits.case_bytes(case, frameworks, grad=True), case.id
+        assert len(header["semantics"]) <= 3 * len(frameworks)  # the bound limits.check takes as a shortcut
 
 
 def _large_fixture(folder: Path, rois: int) -> None:
-    from parity.model import Attrs, Case
-
     features = np.zeros((1, 256, 8, 8), np.float32)
     boxes = np.tile(np.array([[0, 0, 0, 4, 4]], np.float32), (rois, 1))
     case = Case(f"roi_align[large]-{rois}", "standard", Attrs((7, 7), 1.0, 2, False), features, boxes)
-    from parity import fixtures
-
     fixtures.save([case], folder, "large")
 
 
