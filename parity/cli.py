@@ -78,15 +78,9 @@ def _pythons(specs: tuple[str, ...]) -> dict[str, str]:
 
 
 def _writable(out_dir: Path) -> None:
-    from parity.errors import UsageError
+    from parity.files import probe_writable
 
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        probe = out_dir / ".write-test"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as exc:
-        raise UsageError(f"cannot write to output folder {out_dir}: {exc.strerror}; pass a writable --out") from None
+    probe_writable(out_dir)  # also refuses symbolic links where parity writes
 
 
 @main.command()
@@ -106,6 +100,7 @@ def _writable(out_dir: Path) -> None:
 @click.option("--deterministic", is_flag=True, help="torch.use_deterministic_algorithms(True) in the torch runners (CPU and CUDA).")
 @click.option("--regressions", default=None, type=click.Path(path_type=Path), help="Shrink unexpected failures into this fixture folder (default for the random suite: cases/regressions).")
 @click.option("--allow-empty", is_flag=True, help="Exit 0 when the selection or this shard holds no case (default: exit 2).")
+@click.option("--max-case-mb", default=None, type=click.IntRange(min=1), help="Refuse a case whose estimated memory (parity.limits) exceeds this many MiB (default 4096).")
 def run(
     suite: str,
     out_dir: Path,
@@ -123,10 +118,10 @@ def run(
     deterministic: bool,
     regressions: Path | None,
     allow_empty: bool,
+    max_case_mb: int | None,
 ) -> None:
     """Run a suite through every runner, compare, print a summary and write parity.md / parity.json."""
-
-    from parity import commands, generate, results, session, summary, text
+    from parity import commands, generate, limits, results, session, summary, text
     from parity.errors import EXIT_INCOMPLETE, UsageError
     from parity.reporters import terminal, write_all
 
@@ -155,7 +150,8 @@ def run(
             repeat,
             deterministic,
         )
-    suite_cases = meta.all_cases()
+    max_case_bytes = (max_case_mb or limits.DEFAULT_MAX_CASE_MB) << 20
+    suite_cases = meta.all_cases(max_case_bytes)
     if not suite_cases and not allow_empty:
         raise UsageError(f"no case of {meta.suite!r} matches -k {meta.keyword!r}; pass --allow-empty to accept an empty run")
     cases = meta.select(suite_cases)
@@ -165,6 +161,7 @@ def run(
             f"shard {i}/{n} holds no case: the selection has {len(suite_cases)} cases, so use at most "
             f"{len(suite_cases)} shards, or pass --allow-empty to accept an empty shard"
         )
+    limits.check(cases, tuple(r for r in meta.runners if r != "reference"), meta.grad, max_case_bytes)
     _writable(out_dir)
     ctx.meta["parity.results"] = out_dir
     interpreters = _pythons(pythons)

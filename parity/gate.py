@@ -15,6 +15,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from parity import files
 from parity.errors import FixtureError, UsageError
 from parity.model import Verdict
 from parity.results import CaseRecord, RunMeta
@@ -70,14 +71,19 @@ def write(path: Path, baseline: Baseline) -> None:
     head = json.dumps(doc, indent=1)[: -len("\n}")]
     lines = [f" {json.dumps(case)}: {json.dumps(pairs)}" for case, pairs in cases.items()]
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(head + ',\n "cases": {\n' + ",\n".join(lines) + "\n }\n}\n")
+    files.atomic_write(path, head + ',\n "cases": {\n' + ",\n".join(lines) + "\n }\n}\n")
+
+
+#: A baseline is about 100 bytes per case; one larger than this was not written by parity.
+BASELINE_LIMIT = 256 << 20
 
 
 def read(path: Path) -> Baseline:
+    files.refuse_link(path)
     if not path.is_file():
         raise FixtureError(f"baseline {path} does not exist; create it with: parity baseline update RESULTS_DIR --out {path}")
     try:
-        d = json.loads(path.read_text())
+        d = json.loads(files.read_bytes(path, BASELINE_LIMIT, "baseline"))
         if d.get("schema") != BASELINE_SCHEMA:
             raise ValueError(f"schema {d.get('schema')!r}, expected {BASELINE_SCHEMA}")
         cases = {
@@ -85,7 +91,7 @@ def read(path: Path) -> Baseline:
             for case, pairs in d["cases"].items()
         }
         return Baseline(d["suite"], d["keyword"], tuple(d["runners"]), cases)
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
         raise FixtureError(f"baseline {path} is corrupt ({exc}); regenerate it with parity baseline update") from None
 
 

@@ -8,12 +8,11 @@ the ``arrays/``, and the same reports.
 from __future__ import annotations
 
 import dataclasses
-import shutil
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from parity import commands, results
+from parity import commands, files, results
 from parity.errors import FixtureError, UsageError
 from parity.model import Case
 from parity.results import CaseRecord, RunMeta
@@ -47,6 +46,7 @@ def read_shards(folders: list[Path]) -> list[Shard]:
         raise UsageError("pass the shard folders to merge (each made with parity run --shard I/N --out DIR)")
     shards = []
     for folder in folders:
+        files.check_run_folder(folder)
         meta = results.read_meta(folder)
         versions, machine = results.read_environment(folder)
         shards.append(Shard(folder, meta, versions, machine, results.read_records(folder)))
@@ -92,11 +92,15 @@ def _check_complete(shard: Shard, cases: list[Case]) -> None:
 
 
 def _copy_tree(src: Path, dst: Path) -> None:
+    """Copy the plain files of ``src`` (a shard's arrays/ or logs/) into ``dst``; links are refused, not followed."""
+    files.refuse_link(src)
     if src.is_dir():
         dst.mkdir(parents=True, exist_ok=True)
+        files.refuse_link(dst)
         for f in sorted(src.iterdir()):
+            files.refuse_link(f)
             if f.is_file():
-                shutil.copy2(f, dst / f.name)
+                files.atomic_copy(f, dst / f.name)
 
 
 def merge(out_dir: Path, folders: list[Path]) -> tuple[RunReport, list[Case]]:
@@ -115,12 +119,14 @@ def merge(out_dir: Path, folders: list[Path]) -> tuple[RunReport, list[Case]]:
     report = RunReport(meta.suite, meta.runners, dict(shards[0].versions), "; ".join(machines))
 
     out_dir.mkdir(parents=True, exist_ok=True)
+    files.check_run_folder(out_dir)
     results.write_meta(out_dir, merged, report.versions, report.machine)
-    with open(out_dir / "results.jsonl", "w") as log:
-        for case in cases:
-            record = records[case.id]
-            results.append(log, record)
-            report.add(record)
+    lines = []
+    for case in cases:
+        record = records[case.id]
+        lines.append(results.line(record))
+        report.add(record)
+    files.atomic_write(out_dir / "results.jsonl", "".join(lines))
     for s in shards:
         _copy_tree(s.folder / "arrays", out_dir / "arrays")
         i, n = s.meta.shard

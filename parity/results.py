@@ -2,15 +2,19 @@
 
 ``run.json`` describes the run (suite, filter, runners); ``results.jsonl`` holds one line per
 finished case (statuses and comparisons); ``arrays/`` the outputs.  A run killed mid-write
-leaves at most one truncated last line, which reading drops.
+leaves at most one truncated last line: reading ignores it and leaves the file as it is (``gate``,
+``merge`` and ``repro --results`` never modify a run); only ``parity run --resume`` cuts it off,
+and notes what it cut in ``logs/resume.log``.
 """
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from parity import files
 from parity.errors import FixtureError, UsageError
 from parity.model import Case, Comparison
 
@@ -47,13 +51,18 @@ class RunMeta:
             "deterministic": self.deterministic,
         }
 
-    def all_cases(self) -> list[Case]:
-        """Every case this run asked for, before sharding: generated, or replayed from fixtures."""
-        from parity import fixtures, generate
+    def all_cases(self, max_case_bytes: int | None = None) -> list[Case]:
+        """Every case this run asked for, before sharding: generated, or replayed from fixtures.
+
+        ``max_case_bytes`` caps what one fixture case may cost (parity.limits), checked before
+        any array is decompressed.
+        """
+        from parity import fixtures, generate, limits
 
         if self.fixtures is None:
             return generate.cases_for(self.suite, self.keyword, self.budget, self.seed)
-        cases = fixtures.load(Path(self.fixtures))
+        cap = limits.DEFAULT_MAX_CASE_BYTES if max_case_bytes is None else max_case_bytes
+        cases = fixtures.load(Path(self.fixtures), max_case_bytes=cap)
         generate.check_unique(cases, f"fixture folder {self.fixtures}")
         return generate.matching(cases, self.keyword)
 
@@ -94,21 +103,40 @@ def parse_shard(spec: str) -> tuple[int, int]:
 def write_meta(out_dir: Path, meta: RunMeta, versions: dict[str, str], machine: str) -> None:
     """The run's request plus where it ran (``versions`` and ``machine`` let shards be merged)."""
     doc = {**meta.to_json(), "versions": versions, "machine": machine}
-    (out_dir / "run.json").write_text(json.dumps(doc, indent=1))
+    files.atomic_write(out_dir / "run.json", json.dumps(doc, indent=1))
+
+
+#: run.json is a few hundred bytes; anything much larger was not written by parity.
+RUN_JSON_LIMIT = 1 << 20
+
+
+def _run_json(out_dir: Path) -> dict[str, Any]:
+    path = out_dir / "run.json"
+    files.refuse_link(path)
+    if not path.is_file():
+        raise FixtureError(f"{out_dir} holds no parity run ({path.name} missing); pass the --out folder of an earlier run")
+    try:
+        d = json.loads(files.read_bytes(path, RUN_JSON_LIMIT, "run description"))
+        if not isinstance(d, dict):
+            raise TypeError("not a JSON object")
+        return d
+    except (ValueError, TypeError, RecursionError) as exc:
+        raise FixtureError(f"{path} is corrupt ({type(exc).__name__}); start a new run with a fresh --out") from None
 
 
 def read_environment(out_dir: Path) -> tuple[dict[str, str], str]:
     """The versions and machine a stored run recorded."""
-    d = json.loads((out_dir / "run.json").read_text())
-    return d.get("versions", {}), d.get("machine", "")
+    d = _run_json(out_dir)
+    versions, machine = d.get("versions", {}), d.get("machine", "")
+    if not isinstance(versions, dict) or not all(isinstance(v, str) for v in versions.values()) or not isinstance(machine, str):
+        raise FixtureError(f"{out_dir / 'run.json'} is corrupt (versions or machine); start a new run with a fresh --out")
+    return versions, machine
 
 
 def read_meta(out_dir: Path) -> RunMeta:
     path = out_dir / "run.json"
-    if not path.is_file():
-        raise FixtureError(f"{out_dir} holds no parity run ({path.name} missing); pass the --out folder of an earlier run")
+    d = _run_json(out_dir)
     try:
-        d = json.loads(path.read_text())
         i, n = d["shard"]
         return RunMeta(
             d["suite"],
@@ -126,32 +154,59 @@ def read_meta(out_dir: Path) -> RunMeta:
         raise FixtureError(f"{path} is corrupt ({exc}); start a new run with a fresh --out") from None
 
 
+def line(record: CaseRecord) -> str:
+    """A case's line of ``results.jsonl``."""
+    return json.dumps(record.to_json(), allow_nan=False) + "\n"
+
+
 def append(log: TextIO, record: CaseRecord) -> None:
     """One line per case, flushed at once, so a crash loses at most the case in flight."""
-    log.write(json.dumps(record.to_json(), allow_nan=False) + "\n")
+    log.write(line(record))
     log.flush()
 
 
-def read_records(out_dir: Path) -> dict[str, CaseRecord]:
-    """Finished cases by id; a truncated last line (a killed run) is dropped and cut from the file."""
+def read_records(out_dir: Path, repair: bool = False) -> dict[str, CaseRecord]:
+    """Finished cases by id; a truncated last line (a killed run) is ignored.
+
+    The file is only read, unless ``repair`` (``parity run --resume``, which appends after it):
+    then the cut-off line is removed and what was removed is noted in ``logs/resume.log``.
+    """
     path = out_dir / "results.jsonl"
+    files.refuse_link(path)
     if not path.exists():
         return {}
     records: dict[str, CaseRecord] = {}
     good_bytes = 0
-    with open(path, "rb") as f:
+    cut = b""
+    with files.open_nofollow(path, "rb") as f:
         for n, raw in enumerate(f, 1):
             try:
                 d = json.loads(raw)
                 comparisons = tuple(Comparison.from_json(d["case"], c) for c in d["comparisons"])
                 record = CaseRecord(d["case"], d["statuses"], comparisons, d.get("behaviours", {}), d.get("determinism", {}))
-            except (ValueError, KeyError, TypeError):
+            except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
                 if raw.endswith(b"\n"):
                     raise FixtureError(f"{path} line {n} is corrupt; delete the folder and run again") from None
-                break  # the line being written when the run was killed
+                cut = raw  # the line being written when the run was killed
+                break
             records[record.case_id] = record
             good_bytes += len(raw)
-    if good_bytes != path.stat().st_size:
-        with open(path, "r+b") as f:
-            f.truncate(good_bytes)
+    if repair and cut:
+        _cut_last_line(path, good_bytes, cut)
     return records
+
+
+def _cut_last_line(path: Path, good_bytes: int, cut: bytes) -> None:
+    """Remove a killed run's unfinished last line before appending, keeping a note of it."""
+    note_dir = path.parent / "logs"
+    note_dir.mkdir(exist_ok=True)
+    files.refuse_link(note_dir / "resume.log")
+    with files.open_nofollow(note_dir / "resume.log", "a", encoding="utf-8") as log:
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        log.write(f"{stamp} resume: cut an unfinished last line of {len(cut)} bytes from {path.name} "
+                  f"(a run killed while writing it; its case is run again): {cut[:200]!r}\n")
+    fd = files.open_nofollow(path, "ab")
+    try:
+        fd.truncate(good_bytes)
+    finally:
+        fd.close()

@@ -245,7 +245,7 @@ def run(
     cases = list(cases)
     started = time.perf_counter()
     out_dir.mkdir(parents=True, exist_ok=True)
-    done = results.read_records(out_dir) if resume else {}
+    done = results.read_records(out_dir, repair=True) if resume else {}  # the only writer of a cut-off line
     if not resume:
         (out_dir / "results.jsonl").unlink(missing_ok=True)
     frameworks = tuple(r for r in meta.runners if r != REFERENCE)

@@ -98,3 +98,43 @@ def test_replaying_fixtures_gives_the_generated_report(tmp_path):
 def test_cli_refuses_a_missing_fixture_folder(tmp_path):
     r = parity("run", "--fixtures", str(tmp_path / "nope"))
     assert r.returncode == 2 and "does not exist" in r.stderr and "Traceback" not in r.stderr
+
+
+def _field_values(case) -> dict:
+    """Every dataclass field of a Case (a new field is covered without touching this test)."""
+    import dataclasses
+
+    return {f.name: getattr(case, f.name) for f in dataclasses.fields(case)}
+
+
+def _assert_same_case(loaded, made) -> None:
+    for name, want in _field_values(made).items():
+        got = getattr(loaded, name)
+        if isinstance(want, np.ndarray):
+            assert got.dtype == want.dtype and got.shape == want.shape, (made.id, name)
+            np.testing.assert_array_equal(got, want, err_msg=f"{made.id} {name}")
+        else:
+            assert type(got) is type(want) and got == want, (made.id, name, got, want)
+
+
+@pytest.mark.parametrize("suite", ["seed", "standard", "edge", "invalid", "random"])
+def test_every_case_field_survives_save_and_load(tmp_path, suite):
+    made = generate.cases_for(suite, budget=30, seed=5) if suite == "random" else generate.cases_for(suite)
+    fixtures.save(made, tmp_path, suite)
+    loaded = fixtures.load(tmp_path)
+    assert [c.id for c in loaded] == [c.id for c in made]
+    for got, want in zip(loaded, made):
+        _assert_same_case(got, want)
+    if suite == "invalid":
+        assert any(c.layout == "non-contiguous" for c in loaded)
+
+
+def test_a_shrunk_regression_keeps_every_field(tmp_path):
+    from parity.shrink import save_regression, shrink
+
+    [case] = [c for c in generate.cases_for("invalid") if c.layout == "non-contiguous"]
+    small = shrink(case, lambda candidate: True)
+    save_regression(small, tmp_path)
+    [loaded] = fixtures.load(tmp_path)
+    assert loaded.layout == "non-contiguous"
+    _assert_same_case(loaded, small)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from parity import files
 from parity.model import Case
 from parity.session import RunReport
 
@@ -19,10 +20,11 @@ def write_all(report: RunReport, cases: list[Case], out_dir: Path) -> list[str]:
     from parity.reporters import junit, markdown
 
     md, js, page, xml = (out_dir / name for name in ("parity.md", "parity.json", "parity.html", "parity.xml"))
-    markdown.write(report, cases, md)
-    json_report.write(report, cases, js)
-    html.write(report, cases, page)
-    junit.write(report, cases, xml)
+    # Each report goes to a temporary file that replaces the old one only once complete
+    # (parity.files): a full disk never leaves a truncated report next to complete results.
+    for writer, path in ((markdown.write, md), (json_report.write, js), (html.write, page), (junit.write, xml)):
+        with files.atomic_path(path) as tmp:
+            writer(report, cases, tmp)
     step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if step_summary:
         path = Path(step_summary)

@@ -1,0 +1,75 @@
+"""Memory per case: an estimate from the shapes alone, and the limit a case must fit in.
+
+The float64 reference is the largest consumer: for every semantics a case needs it returns the
+output, its rounding bound and the output with positions rounded to the case's dtype (three
+``K x C x PH x PW`` float64 arrays), plus, with ``--grad``, three arrays of the features' shape; it
+also holds the features as float64 twice (the converted copy and the sampling table).  A case is
+refused before any worker sees it (and a fixture before any array is decompressed) when this
+estimate exceeds ``--max-case-mb``: the bench's W4 workload (4x256x200x272 features, 2000 rois,
+7x7 output, torchvision and MindSpore) is estimated at 2,573 MiB and fits the default.
+"""
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+from parity.errors import UsageError
+from parity.model import Attrs, Case
+
+#: Default of ``parity run --max-case-mb``: a case estimated above this is refused.  The reference
+#: worker's measured peak is about twice the estimate (a W2-sized case: estimate 888 MiB, peak RSS
+#: 1,767 MiB), and the driver holds the outputs it receives, so 4 GiB leaves room on a 24 GiB machine.
+DEFAULT_MAX_CASE_MB = 4096
+DEFAULT_MAX_CASE_BYTES = DEFAULT_MAX_CASE_MB << 20
+#: Outputs the reference returns per semantics: the result, its rounding bound, the geometry check.
+OUTPUTS_PER_SEMANTICS = 3
+OPTION = "--max-case-mb"
+
+
+def _elements(shape: Sequence[int]) -> int:
+    return math.prod(max(int(d), 0) for d in shape)
+
+
+def estimate(features_shape: Sequence[int], rois_shape: Sequence[int], attrs: Attrs, semantics: int, grad: bool) -> int:
+    """Bytes the reference needs for a case of these shapes evaluated under ``semantics`` semantics."""
+    rois = rois_shape[0] if len(rois_shape) >= 2 else 1
+    channels = features_shape[-3] if len(features_shape) >= 3 else 1
+    out = _elements((rois, channels, *attrs.output_size))
+    feats = _elements(features_shape)
+    per_semantics = OUTPUTS_PER_SEMANTICS * (out + (feats if grad else 0))
+    return 8 * (2 * feats + semantics * per_semantics + (out if grad else 0))
+
+
+def case_bytes(case: Case, frameworks: tuple[str, ...], grad: bool) -> int:
+    """The estimate for ``case`` as ``parity run`` would send it to ``frameworks``."""
+    from parity.judge import reference_semantics
+    from parity.session import grad_weight
+
+    semantics = len(reference_semantics(case, frameworks))
+    with_grad = grad and grad_weight(case) is not None
+    return estimate(case.features.shape, case.rois.shape, case.attrs, semantics, with_grad)
+
+
+def describe(nbytes: int) -> str:
+    return f"{nbytes / (1 << 20):,.0f} MB"
+
+
+def check(cases: list[Case], frameworks: tuple[str, ...], grad: bool, limit: int) -> None:
+    """Refuse the run (a usage error, before any worker starts) when a case exceeds ``limit`` bytes."""
+    over = []
+    most = 3 * len(frameworks)  # parity.judge.reference_semantics: documented, predicted forward and backward
+    for case in cases:
+        if estimate(case.features.shape, case.rois.shape, case.attrs, most, grad) <= limit:
+            continue  # fits even if every semantics differs: no need to work out which
+        need = case_bytes(case, frameworks, grad)
+        if need > limit:
+            over.append((case, need))
+    if not over:
+        return
+    case, need = over[0]
+    more = f" ({len(over) - 1} more cases too)" if len(over) > 1 else ""
+    raise UsageError(
+        f"case {case.id!r} needs an estimated {describe(need)} (features {list(case.features.shape)}, "
+        f"rois {list(case.rois.shape)}, output {case.attrs.output_size[0]}x{case.attrs.output_size[1]}), more than "
+        f"{OPTION} {limit >> 20}{more}; raise {OPTION} or leave the case out with -k"
+    )
