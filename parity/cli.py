@@ -73,6 +73,7 @@ def _writable(out_dir: Path) -> None:
 @click.option("--repeat", default=1, show_default=True, type=click.IntRange(min=1), help="Run each case N times and report distinct bit patterns.")
 @click.option("--deterministic", is_flag=True, help="torch.use_deterministic_algorithms(True) in the torch runners (CPU and CUDA).")
 @click.option("--regressions", default=None, type=click.Path(path_type=Path), help="Shrink unexpected failures into this fixture folder (default for the random suite: cases/regressions).")
+@click.option("--profile", "show_profile", is_flag=True, help="Print where the time went: ms per case for each driver phase and worker.")
 def run(
     suite: str,
     out_dir: Path,
@@ -89,9 +90,13 @@ def run(
     repeat: int,
     deterministic: bool,
     regressions: Path | None,
+    show_profile: bool,
 ) -> None:
     """Run a suite through every runner, compare, print a summary and write parity.md / parity.json."""
+    import time
+
     from parity import results, session, summary
+    from parity.profile import Profile
     from parity.errors import UsageError
     from parity.reporters import terminal, write_all
 
@@ -112,10 +117,13 @@ def run(
             repeat,
             deterministic,
         )
+    profile = Profile()
+    generating = time.perf_counter()
     suite_cases = meta.all_cases()
     if not suite_cases:
         raise UsageError(f"no case of {meta.suite!r} matches -k {meta.keyword!r}")
     cases = meta.select(suite_cases)
+    generated = time.perf_counter() - generating
     _writable(out_dir)
     interpreters = _pythons(pythons)
     try:
@@ -129,6 +137,7 @@ def run(
                 resume=resume_dir is not None,
                 regressions=regressions or (Path("cases/regressions") if meta.suite == "random" else None),
                 on_case=advance,
+                profile=profile,
             )
     except KeyboardInterrupt:
         saved = len(results.read_records(out_dir))
@@ -137,7 +146,13 @@ def run(
             f"continue with: parity run --resume {out_dir}"
         )
         sys.exit(130)
-    terminal.print_summary(report, write_all(report, cases, out_dir))
+    writing = time.perf_counter()
+    written = write_all(report, cases, out_dir)
+    terminal.print_summary(report, written)
+    if show_profile:
+        profile.add("driver: generate cases", generated)
+        profile.add("driver: write reports", time.perf_counter() - writing)
+        print("\n".join(profile.lines(report.wall_seconds, report.startup_seconds)))
     sys.exit(summary.exit_code(report))
 
 

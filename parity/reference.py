@@ -144,10 +144,10 @@ def roi_align(
     out = np.zeros((len(r), c, ph, pw), dtype=np.float64)
     if out.size == 0:  # no rois, channels or bins: an empty result, as torchvision returns
         return out
-    win = _window(r, n, float(spatial_scale), convention, ph, pw, sampling_ratio, geometry_dtype)
+    win, batches = _geometry(r, n, float(spatial_scale), convention, ph, pw, sampling_ratio, geometry_dtype)
     if h > 0 and w > 0:
         table = _channels_last(x)  # its last row: zeros, read by skipped corners
-        for ids, ypos, yoff, xpos, xoff in _positions(win, ph, pw):
+        for ids, ypos, yoff, xpos, xoff in batches:
             kernel.forward(table, h, w, win.batch, ids, ypos, yoff, xpos, xoff, nan_mode == "weighted",
                            convention.outside_reads_origin, out)
     if convention.empty_grid_nan:
@@ -187,10 +187,10 @@ def roi_align_backward(
         raise InvalidInput(f"grad_output must be [K, C, PH, PW] = {(len(r), c, ph, pw)}; got {g.shape}")
     if len(r) == 0 or c == 0 or h == 0 or w == 0 or ph == 0 or pw == 0:
         return np.zeros(shape, dtype=np.float64)
-    win = _window(r, n, float(spatial_scale), convention, ph, pw, sampling_ratio, geometry_dtype)
+    win, batches = _geometry(r, n, float(spatial_scale), convention, ph, pw, sampling_ratio, geometry_dtype)
     buf = _scratch(n * h * w * c).reshape(n * h * w, c)
     buf[...] = 0.0
-    for ids, ypos, yoff, xpos, xoff in _positions(win, ph, pw):
+    for ids, ypos, yoff, xpos, xoff in batches:
         kernel.backward(np.ascontiguousarray(g), h, w, win.batch, ids, ypos, yoff, xpos, xoff, buf)
     out = np.empty(shape, dtype=np.float64)
     kernel.channels_first(buf, out)
@@ -244,9 +244,37 @@ def _channels_last(x: np.ndarray) -> np.ndarray:
     return table
 
 
-def _positions(
-    win: _Window, ph: int, pw: int
-) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+_Batch = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+#: Recent geometries: a case evaluates the same rois under the same window rules several times
+#: (result, rounding bound, gradient and its bound), and on small cases the geometry costs more
+#: than the sampling loops.
+_GEOMETRIES: dict[tuple, tuple[_Window, list[_Batch]]] = {}
+_GEOMETRIES_KEPT = 8
+#: Geometries with more sample positions than this are not kept (their loops dwarf them).
+_GEOMETRY_KEPT_POSITIONS = 1 << 16
+
+
+def _geometry(
+    r: np.ndarray, n: int, s: float, conv: Convention, ph: int, pw: int, sampling_ratio: int, geometry_dtype: str
+) -> tuple[_Window, list[_Batch]]:
+    """The windows and sample-position batches of ``r``, from the few kept or computed afresh.
+
+    Keyed by the roi values and by what shapes a window (not by the convention's other rules).
+    """
+    rules = (conv.offset, conv.end_pad, conv.min_size, conv.adaptive_grid, conv.batch_index, conv.scale_dtype)
+    key = (r.shape, r.tobytes(), n, s, rules, ph, pw, int(sampling_ratio), str(np.dtype(geometry_dtype)))
+    found = _GEOMETRIES.get(key)
+    if found is None:
+        win = _window(r, n, s, conv, ph, pw, sampling_ratio, geometry_dtype)
+        found = (win, list(_positions(win, ph, pw)))
+        if sum(len(b[1]) + len(b[3]) for b in found[1]) <= _GEOMETRY_KEPT_POSITIONS:
+            if len(_GEOMETRIES) >= _GEOMETRIES_KEPT:
+                del _GEOMETRIES[next(iter(_GEOMETRIES))]
+            _GEOMETRIES[key] = found
+    return found
+
+
+def _positions(win: _Window, ph: int, pw: int) -> Iterator[_Batch]:
     """Batches of rois with their sample positions as :func:`parity.kernel.forward` reads them.
 
     Yields ``(ids, ypos, yoff, xpos, xoff)``: roi ``ids[j]`` samples rows ``ypos[yoff[j]:yoff[j+1]]``
@@ -255,9 +283,13 @@ def _positions(
     """
     live = np.flatnonzero((win.grid_h > 0) & (win.grid_w > 0))
     size = ph * win.grid_h[live] + pw * win.grid_w[live]
-    batch_of = (np.cumsum(size) - size) // _POSITIONS
-    cuts = np.flatnonzero(np.r_[True, batch_of[1:] != batch_of[:-1]]) if len(live) else np.zeros(0, np.int64)
-    for lo, hi in zip(cuts, np.r_[cuts[1:], len(live)]):
+    if int(size.sum()) <= _POSITIONS:
+        cuts = [(0, len(live))] if len(live) else []
+    else:
+        batch_of = (np.cumsum(size) - size) // _POSITIONS
+        starts = np.flatnonzero(np.concatenate([[True], batch_of[1:] != batch_of[:-1]]))
+        cuts = list(zip(starts, [*starts[1:], len(live)]))
+    for lo, hi in cuts:
         ids = live[lo:hi]
         ypos, yoff = _axis_positions(win.y1[ids], win.bin_h[ids], win.grid_h[ids], ph)
         xpos, xoff = _axis_positions(win.x1[ids], win.bin_w[ids], win.grid_w[ids], pw)
@@ -297,7 +329,7 @@ def sampling_grid(
     """
     r = np.asarray(rois, dtype=np.float64)
     ph, pw = pooled_shape(output_size)
-    win = _window(r, batch, float(spatial_scale), convention, ph, pw, sampling_ratio)
+    win, _ = _geometry(r, batch, float(spatial_scale), convention, ph, pw, sampling_ratio, "float64")
     reach = np.maximum.reduce(
         [np.abs(win.x1), np.abs(win.y1), np.abs(win.x1 + win.bin_w * pw), np.abs(win.y1 + win.bin_h * ph)]
     ).astype(np.float64)
