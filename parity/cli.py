@@ -374,10 +374,12 @@ def repro(case_id: str, suite: str, out_dir: Path, results_dir: Path | None, exe
 
 @main.command()
 @click.option("--workloads", default="W1,W2,W2a,W3,W4", show_default=True, help="Comma-separated: W1 seed, W2 box head (W2a: adaptive sampling), W3 mask head, W4 large map.")
-@click.option("--repeat", default=5, type=click.IntRange(min=1), show_default=True, help="Timed calls per implementation after one warm-up call (fewer once its calls add up to 30 s).")
+@click.option("--repeat", default=5, type=click.IntRange(min=1), show_default=True, help="Timed calls per implementation after one warm-up call (fewer once its calls add up to 2 s; 30 s with --full).")
+@click.option("--full", is_flag=True, help="Give every implementation up to 30 s of timed calls instead of 2 s.")
 @click.option("--threads", default=1, type=click.IntRange(min=1), show_default=True, help="Threads for every implementation (each runs in its own worker).")
+@click.option("--suite", default="standard", show_default=True, help="Also time `parity run` on this suite (cases/s); 'none' skips it.")
 @click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON instead of a table.")
-def bench(workloads: str, repeat: int, threads: int, as_json: bool) -> None:
+def bench(workloads: str, repeat: int, full: bool, threads: int, suite: str, as_json: bool) -> None:
     """Time torchvision, MindSpore and the float64 reference on workloads W1-W4 (ratios against torchvision float32)."""
     import json
     import tempfile
@@ -385,13 +387,21 @@ def bench(workloads: str, repeat: int, threads: int, as_json: bool) -> None:
     from parity import bench as b
 
     chosen = b.parse_workloads(workloads)
+    budget = b.FULL_BUDGET_S if full else b.QUICK_BUDGET_S
     with tempfile.TemporaryDirectory() as logs:
-        rows, versions = b.run(chosen, repeat, threads, logs, say=lambda line: click.echo(line, err=True))
+        rows, versions = b.run(chosen, repeat, threads, logs, say=lambda line: click.echo(line, err=True), budget_s=budget)
         sequential, pipelined = b.protocol_overhead(Path(logs))
+        if suite != "none":
+            click.echo(f"suite {suite}: parity run", err=True)
+        rate = b.suite_throughput(suite, Path(logs) / "suite") if suite != "none" else None
     if as_json:
-        click.echo(json.dumps([r.to_json() for r in rows], indent=1))
+        click.echo(json.dumps([r.to_json() for r in rows] + ([rate.to_json()] if rate else []), indent=1))
     else:
         b.print_table(rows, versions, threads)
+        if rate:
+            click.echo(f"parity run --suite {rate.suite} ({','.join(rate.runners)}): {rate.cases} cases in "
+                       f"{rate.wall_s:.1f} s, {rate.startup_s:.1f} s of it worker start-up: "
+                       f"{rate.cases_per_s:.0f} cases/s after start-up")
     click.echo(
         f"worker protocol, no-op W1-sized case: {sequential:.3f} ms one at a time, {pipelined:.3f} ms pipelined "
         "(target: under 5 ms)",
