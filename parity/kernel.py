@@ -210,3 +210,34 @@ def channels_first(table: np.ndarray, x: np.ndarray) -> None:  # pragma: no cove
                 dst = flat[b, ch]
                 for p in range(p0, p1):
                     dst[p] = table[b * hw + p, ch]
+
+
+@njit(cache=True, nogil=True)
+def magnitude_and_slope(x: np.ndarray, table: np.ndarray) -> None:  # pragma: no cover - compiled
+    """``table[N * H * W (+ spare rows), 2C]``: ``|x|`` in the first C channels, the local slope in the last C.
+
+    The slope of a pixel is its largest absolute difference to a 4-neighbour: how fast bilinear
+    values move per pixel there (parity.compare.rounding_bound).  NaN propagates, as np.maximum does.
+    """
+    n, c, h, w = x.shape
+    hw = h * w
+    for b in range(n):
+        for p0 in range(0, hw, _BLOCK):
+            p1 = min(hw, p0 + _BLOCK)
+            for ch in range(c):
+                plane = x[b, ch]
+                for p in range(p0, p1):
+                    i = p // w
+                    j = p - i * w
+                    v = plane[i, j]
+                    s = 0.0
+                    for di, dj in ((-1, 0), (1, 0), (0, -1), (0, 1)):
+                        ii = i + di
+                        jj = j + dj
+                        if ii < 0 or ii >= h or jj < 0 or jj >= w:
+                            continue
+                        d = abs(v - plane[ii, jj])
+                        if d > s or d != d:
+                            s = d
+                    table[b * hw + p, ch] = abs(v)
+                    table[b * hw + p, c + ch] = s

@@ -144,9 +144,37 @@ def roi_align(
     out = np.zeros((len(r), c, ph, pw), dtype=np.float64)
     if out.size == 0:  # no rois, channels or bins: an empty result, as torchvision returns
         return out
+    table = _channels_last(x) if h > 0 and w > 0 else None  # its last row: zeros, read by skipped corners
+    return roi_align_channels_last(table, x.shape, r, (ph, pw), spatial_scale, sampling_ratio, convention, nan_mode, geometry_dtype)
+
+
+def roi_align_channels_last(
+    table: np.ndarray | None,
+    features_shape: tuple[int, int, int, int],
+    rois: np.ndarray,
+    output_size: tuple[int, int],
+    spatial_scale: float,
+    sampling_ratio: int,
+    convention: Convention,
+    nan_mode: NanMode = "kernel",
+    geometry_dtype: str = "float64",
+) -> np.ndarray:
+    """:func:`roi_align` of features already laid out as a channels-last float64 table.
+
+    ``table[N * H * W + 1, C]`` holds pixel ``(b, y, x)`` in row ``(b * H + y) * W + x`` and zeros
+    in its last row (None when H or W is 0).  For callers that build their own table of derived
+    values (parity.compare.rounding_bound) instead of paying for a feature map and a transpose.
+    """
+    n, c, h, w = features_shape
+    r = np.asarray(rois, dtype=np.float64)
+    ph, pw = output_size
+    out = np.zeros((len(r), c, ph, pw), dtype=np.float64)
+    if out.size == 0:
+        return out
     win, batches = _geometry(r, n, float(spatial_scale), convention, ph, pw, sampling_ratio, geometry_dtype)
-    if h > 0 and w > 0:
-        table = _channels_last(x)  # its last row: zeros, read by skipped corners
+    if table is not None and h > 0 and w > 0:
+        if table.shape != (n * h * w + 1, c) or table.dtype != np.float64:
+            raise InvalidInput(f"a channels-last table for {features_shape} must be float64 {(n * h * w + 1, c)}; got {table.shape}")
         for ids, ypos, yoff, xpos, xoff in batches:
             kernel.forward(table, h, w, win.batch, ids, ypos, yoff, xpos, xoff, nan_mode == "weighted",
                            convention.outside_reads_origin, out)
