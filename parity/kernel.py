@@ -220,24 +220,29 @@ def magnitude_and_slope(x: np.ndarray, table: np.ndarray) -> None:  # pragma: no
     values move per pixel there (parity.compare.rounding_bound).  NaN propagates, as np.maximum does.
     """
     n, c, h, w = x.shape
-    hw = h * w
     for b in range(n):
-        for p0 in range(0, hw, _BLOCK):
-            p1 = min(hw, p0 + _BLOCK)
-            for ch in range(c):
-                plane = x[b, ch]
-                for p in range(p0, p1):
-                    i = p // w
-                    j = p - i * w
-                    v = plane[i, j]
-                    s = 0.0
-                    for di, dj in ((-1, 0), (1, 0), (0, -1), (0, 1)):
-                        ii = i + di
-                        jj = j + dj
-                        if ii < 0 or ii >= h or jj < 0 or jj >= w:
-                            continue
-                        d = abs(v - plane[ii, jj])
-                        if d > s or d != d:
-                            s = d
-                    table[b * hw + p, ch] = abs(v)
-                    table[b * hw + p, c + ch] = s
+        for i in range(h):
+            for j0 in range(0, w, _BLOCK):  # a block of one image row: its table rows stay in cache
+                j1 = min(w, j0 + _BLOCK)
+                row0 = (b * h + i) * w
+                for ch in range(c):
+                    plane = x[b, ch]
+                    for j in range(j0, j1):
+                        v = plane[i, j]
+                        s = 0.0
+                        if i > 0:
+                            s = _steeper(s, abs(v - plane[i - 1, j]))
+                        if i < h - 1:
+                            s = _steeper(s, abs(v - plane[i + 1, j]))
+                        if j > 0:
+                            s = _steeper(s, abs(v - plane[i, j - 1]))
+                        if j < w - 1:
+                            s = _steeper(s, abs(v - plane[i, j + 1]))
+                        table[row0 + j, ch] = abs(v)
+                        table[row0 + j, c + ch] = s
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _steeper(s: float, d: float) -> float:  # pragma: no cover - compiled
+    """np.maximum of two slopes: the larger, NaN if either is NaN."""
+    return d if (d > s or d != d) else s
