@@ -79,7 +79,7 @@ def rounding_bound(
         both = one if both is None else np.maximum(both, one, out=both)
     magnitude, slope = both[:, :c], both[:, c:]
     bound = u * (steps * magnitude + COORDINATE_ROUNDINGS * np.maximum(reach, 1.0)[:, None, None, None] * slope)
-    return np.nan_to_num(bound, nan=0.0, posinf=0.0)
+    return np.where(np.isfinite(bound), bound, 0.0)  # NaN, +inf: no finite bound (every term is >= 0)
 
 
 def rounding_bound_grad(
@@ -109,7 +109,7 @@ def rounding_bound_grad(
     bound = np.maximum(
         *(reference.roi_align_backward(scaled, shape, *args, geometry_dtype=g) for g in ("float64", dtype))
     )
-    return np.nan_to_num(bound, nan=0.0, posinf=0.0)
+    return np.where(np.isfinite(bound), bound, 0.0)  # NaN, +inf: no finite bound (every term is >= 0)
 
 
 def _ulp_distance(actual: np.ndarray, expected: np.ndarray, dtype: str) -> np.ndarray:

@@ -290,7 +290,8 @@ def _geometry(
     Keyed by the roi values and by what shapes a window (not by the convention's other rules).
     """
     rules = (conv.offset, conv.end_pad, conv.min_size, conv.adaptive_grid, conv.batch_index, conv.scale_dtype)
-    key = (r.shape, r.tobytes(), n, s, rules, ph, pw, int(sampling_ratio), str(np.dtype(geometry_dtype)))
+    dtype = geometry_dtype if isinstance(geometry_dtype, str) else np.dtype(geometry_dtype).name
+    key = (r.shape, r.tobytes(), n, s, rules, ph, pw, int(sampling_ratio), dtype)
     found = _GEOMETRIES.get(key)
     if found is None:
         win = _window(r, n, s, conv, ph, pw, sampling_ratio, geometry_dtype)
@@ -358,9 +359,8 @@ def sampling_grid(
     r = np.asarray(rois, dtype=np.float64)
     ph, pw = pooled_shape(output_size)
     win, _ = _geometry(r, batch, float(spatial_scale), convention, ph, pw, sampling_ratio, "float64")
-    reach = np.maximum.reduce(
-        [np.abs(win.x1), np.abs(win.y1), np.abs(win.x1 + win.bin_w * pw), np.abs(win.y1 + win.bin_h * ph)]
-    ).astype(np.float64)
+    corners = np.stack([win.x1, win.y1, win.x1 + win.bin_w * pw, win.y1 + win.bin_h * ph])
+    reach = np.abs(corners).max(axis=0).astype(np.float64)
     return win.grid_h, win.grid_w, reach
 
 
