@@ -207,7 +207,7 @@ def _time(
     header = {
         "case_id": wl.name,
         "jobs": [{"name": j.name, "dtype": j.dtype, "pass": j.pass_} for j in jobs],
-        "repeat": repeat,
+        "calls": repeat,  # not "repeat": the worker would rerun the whole header to check determinism
         "budget_s": budget_s,
         "warmup": 1,
         "output_size": list(wl.output_size),
