@@ -7,6 +7,10 @@ can hang.  Each worker gets the same explicit thread count, the timing loop runs
 timed.  Inputs are generated once per workload from a seeded generator and sent to every worker.
 Ratios are taken against torchvision float32 measured in the same run: on a shared machine only
 figures from one run compare.
+
+By default a job stops repeating once its timed calls add up to QUICK_BUDGET_S (one warm-up call
+and at least one timed call always run), so the whole bench takes a few minutes; ``--full`` gives
+every job FULL_BUDGET_S.  :func:`suite_throughput` adds the cases per second of a whole suite.
 """
 from __future__ import annotations
 
@@ -29,7 +33,8 @@ _MODULE = "parity.runners.bench"
 #: A worker may take this long for all its jobs of one workload (MindSpore on W4: ~20 s a call).
 _TIMEOUT = 3600.0
 #: Timed seconds after which a job stops repeating (the row's ``runs`` says how many calls it got).
-BUDGET_S = 30.0
+QUICK_BUDGET_S = 2.0
+FULL_BUDGET_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -158,7 +163,7 @@ def parse_workloads(text: str) -> list[Workload]:
 
 def run(
     workloads: list[Workload], repeat: int, threads: int, log_dir: str | Path | None = None,
-    say: Callable[[str], None] = lambda line: None,
+    say: Callable[[str], None] = lambda line: None, budget_s: float = QUICK_BUDGET_S,
 ) -> tuple[list[Row], dict[str, str]]:
     """Time every job on every workload; returns the rows and the versions each worker reported."""
     logs = Path(log_dir or tempfile.mkdtemp(prefix="parity-bench-"))
@@ -176,7 +181,7 @@ def run(
             for framework, worker in workers.items():
                 jobs = [j for j in JOBS if j.framework == framework]
                 say(f"{wl.name}: {framework} ({', '.join(j.name for j in jobs)})")
-                got, error = _time(worker, wl, jobs, arrays, repeat)
+                got, error = _time(worker, wl, jobs, arrays, repeat, budget_s)
                 if worker.versions:
                     versions.update({k: v for k, v in worker.versions.items() if k != "threads"})
                 for j in jobs:
@@ -196,14 +201,14 @@ def run(
 
 
 def _time(
-    worker: Worker, wl: Workload, jobs: list[Job], arrays: dict[str, np.ndarray], repeat: int
+    worker: Worker, wl: Workload, jobs: list[Job], arrays: dict[str, np.ndarray], repeat: int, budget_s: float
 ) -> tuple[dict[str, np.ndarray], str]:
     """Send one workload's jobs to a worker; the timings, or the reason there are none."""
     header = {
         "case_id": wl.name,
         "jobs": [{"name": j.name, "dtype": j.dtype, "pass": j.pass_} for j in jobs],
-        "repeat": repeat,
-        "budget_s": BUDGET_S,
+        "calls": repeat,  # not "repeat": the worker would rerun the whole header to check determinism
+        "budget_s": budget_s,
         "warmup": 1,
         "output_size": list(wl.output_size),
         "spatial_scale": wl.spatial_scale,
@@ -269,3 +274,36 @@ def protocol_overhead(log_dir: Path, cases: int = 1000) -> tuple[float, float]:
     finally:
         worker.stop()
     return sequential * 1e3, pipelined * 1e3
+
+
+@dataclass(frozen=True)
+class SuiteRate:
+    """How fast ``parity run`` gets through a suite: the figure the per-call timings add up to."""
+
+    suite: str
+    runners: tuple[str, ...]
+    cases: int
+    wall_s: float
+    startup_s: float
+
+    @property
+    def cases_per_s(self) -> float:
+        """After worker start-up: what a longer run converges to."""
+        return self.cases / max(self.wall_s - self.startup_s, 1e-9)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "workload": f"suite:{self.suite}", "implementation": "parity run", "dtype": "", "pass": "suite",
+            "threads": 1, "runners": list(self.runners), "cases": self.cases, "wall_s": self.wall_s,
+            "startup_s": self.startup_s, "cases_per_s": self.cases_per_s,
+            "median_ms": (self.wall_s - self.startup_s) / max(self.cases, 1) * 1e3, "error": "",
+        }
+
+
+def suite_throughput(suite: str, out_dir: Path) -> SuiteRate:
+    """Run ``suite`` as ``parity run`` does with its default runners (results under ``out_dir``)."""
+    from parity import generate, results, session
+
+    meta = results.RunMeta(suite, None, session.parse_runners("torchvision,mindspore"))
+    report = session.run(generate.cases_for(suite), meta, Path(out_dir))
+    return SuiteRate(suite, meta.runners, report.cases, report.wall_seconds, report.startup_seconds)

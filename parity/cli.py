@@ -101,6 +101,7 @@ def _writable(out_dir: Path) -> None:
 @click.option("--regressions", default=None, type=click.Path(path_type=Path), help="Shrink unexpected failures into this fixture folder (default for the random suite: cases/regressions).")
 @click.option("--allow-empty", is_flag=True, help="Exit 0 when the selection or this shard holds no case (default: exit 2).")
 @click.option("--max-case-mb", default=None, type=click.IntRange(min=1), help="Refuse a case whose estimated memory (parity.limits) exceeds this many MiB (default 4096).")
+@click.option("--profile", "show_profile", is_flag=True, help="Print where the time went: ms per case for each driver phase and worker.")
 def run(
     suite: str,
     out_dir: Path,
@@ -119,10 +120,14 @@ def run(
     regressions: Path | None,
     allow_empty: bool,
     max_case_mb: int | None,
+    show_profile: bool,
 ) -> None:
     """Run a suite through every runner, compare, print a summary and write parity.md / parity.json."""
+    import time
+
     from parity import commands, generate, limits, results, session, summary, text
     from parity.errors import EXIT_INCOMPLETE, UsageError
+    from parity.profile import Profile
     from parity.reporters import terminal, write_all
 
     from parity.pool import check_timeout
@@ -150,6 +155,8 @@ def run(
             repeat,
             deterministic,
         )
+    profile = Profile()
+    generating = time.perf_counter()
     max_case_bytes = (max_case_mb or limits.DEFAULT_MAX_CASE_MB) << 20
     suite_cases = meta.all_cases(max_case_bytes)
     if not suite_cases and not allow_empty:
@@ -162,6 +169,7 @@ def run(
             f"{len(suite_cases)} shards, or pass --allow-empty to accept an empty shard"
         )
     limits.check(cases, tuple(r for r in meta.runners if r != "reference"), meta.grad, max_case_bytes)
+    generated = time.perf_counter() - generating
     _writable(out_dir)
     ctx.meta["parity.results"] = out_dir
     interpreters = _pythons(pythons)
@@ -176,6 +184,7 @@ def run(
                 resume=resume_dir is not None,
                 regressions=regressions or (Path("cases/regressions") if meta.suite == "random" else None),
                 on_case=advance,
+                profile=profile,
             )
     except KeyboardInterrupt:
         saved = len(results.read_records(out_dir))
@@ -184,7 +193,13 @@ def run(
             f"continue with: {commands.resume(out_dir)}"
         )
         sys.exit(130)
-    terminal.print_summary(report, write_all(report, cases, out_dir))
+    writing = time.perf_counter()
+    written = write_all(report, cases, out_dir)
+    terminal.print_summary(report, written)
+    if show_profile:
+        profile.add("driver: generate cases", generated)
+        profile.add("driver: write reports", time.perf_counter() - writing)
+        print("\n".join(profile.lines(report.wall_seconds, report.startup_seconds)))
     for note in report.notes:
         terminal.console(stderr=True).print(f"note: {text.terminal(note)}", soft_wrap=True)
     failures = session.parity_failures(report)
@@ -467,10 +482,12 @@ def repro(case_id: str, suite: str, out_dir: Path, results_dir: Path | None, exe
 
 @main.command()
 @click.option("--workloads", default="W1,W2,W2a,W3,W4", show_default=True, help="Comma-separated: W1 seed, W2 box head (W2a: adaptive sampling), W3 mask head, W4 large map.")
-@click.option("--repeat", default=5, type=click.IntRange(min=1), show_default=True, help="Timed calls per implementation after one warm-up call (fewer once its calls add up to 30 s).")
+@click.option("--repeat", default=5, type=click.IntRange(min=1), show_default=True, help="Timed calls per implementation after one warm-up call (fewer once its calls add up to 2 s; 30 s with --full).")
+@click.option("--full", is_flag=True, help="Give every implementation up to 30 s of timed calls instead of 2 s.")
 @click.option("--threads", default=1, type=click.IntRange(min=1), show_default=True, help="Threads for every implementation (each runs in its own worker).")
+@click.option("--suite", default="standard", show_default=True, help="Also time `parity run` on this suite (cases/s); 'none' skips it.")
 @click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON instead of a table.")
-def bench(workloads: str, repeat: int, threads: int, as_json: bool) -> None:
+def bench(workloads: str, repeat: int, full: bool, threads: int, suite: str, as_json: bool) -> None:
     """Time torchvision, MindSpore and the float64 reference on workloads W1-W4 (ratios against torchvision float32)."""
     import json
     import tempfile
@@ -478,13 +495,21 @@ def bench(workloads: str, repeat: int, threads: int, as_json: bool) -> None:
     from parity import bench as b
 
     chosen = b.parse_workloads(workloads)
+    budget = b.FULL_BUDGET_S if full else b.QUICK_BUDGET_S
     with tempfile.TemporaryDirectory() as logs:
-        rows, versions = b.run(chosen, repeat, threads, logs, say=lambda line: click.echo(line, err=True))
+        rows, versions = b.run(chosen, repeat, threads, logs, say=lambda line: click.echo(line, err=True), budget_s=budget)
         sequential, pipelined = b.protocol_overhead(Path(logs))
+        if suite != "none":
+            click.echo(f"suite {suite}: parity run", err=True)
+        rate = b.suite_throughput(suite, Path(logs) / "suite") if suite != "none" else None
     if as_json:
-        click.echo(json.dumps([r.to_json() for r in rows], indent=1))
+        click.echo(json.dumps([r.to_json() for r in rows] + ([rate.to_json()] if rate else []), indent=1))
     else:
         b.print_table(rows, versions, threads)
+        if rate:
+            click.echo(f"parity run --suite {rate.suite} ({','.join(rate.runners)}): {rate.cases} cases in "
+                       f"{rate.wall_s:.1f} s, {rate.startup_s:.1f} s of it worker start-up: "
+                       f"{rate.cases_per_s:.0f} cases/s after start-up")
     click.echo(
         f"worker protocol, no-op W1-sized case: {sequential:.3f} ms one at a time, {pipelined:.3f} ms pipelined "
         "(target: under 5 ms)",

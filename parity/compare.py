@@ -5,7 +5,7 @@ import dataclasses
 
 import numpy as np
 
-from parity import reference
+from parity import kernel, reference
 from parity.model import Metrics, Tolerance, Undecided
 
 #: Defaults per dtype, from torch.testing.assert_close's table.
@@ -31,20 +31,6 @@ UNIT_ROUNDOFF = {"float16": 2.0**-11, "float32": 2.0**-24, "float64": 2.0**-53}
 COORDINATE_ROUNDINGS = 4.0
 #: Roundings per sample besides the serial sum: four products, three adds, the division.
 SAMPLE_ROUNDINGS = 8.0
-
-
-def _local_slope(x: np.ndarray) -> np.ndarray:
-    """Per pixel, the largest change to a 4-neighbour: how fast bilinear values move per pixel."""
-    slope = np.zeros_like(x)
-    dy = np.abs(np.diff(x, axis=2))
-    dx = np.abs(np.diff(x, axis=3))
-    for d, axis in ((dy, 2), (dx, 3)):
-        lo = [slice(None)] * 4
-        hi = [slice(None)] * 4
-        lo[axis], hi[axis] = slice(None, -1), slice(1, None)
-        slope[tuple(lo)] = np.maximum(slope[tuple(lo)], d)
-        slope[tuple(hi)] = np.maximum(slope[tuple(hi)], d)
-    return slope
 
 
 def rounding_bound(
@@ -88,18 +74,30 @@ def rounding_bound_and_scale(
     x = np.asarray(features, dtype=np.float64)
     # Magnitudes of the sums themselves: without a result-shaping overflow rule.
     convention = dataclasses.replace(convention, sum_limit=None)
-    args = (rois, output_size, spatial_scale, sampling_ratio, convention)
     gh, gw, reach = reference.sampling_grid(rois, x.shape[0], output_size, spatial_scale, sampling_ratio, convention)
     steps = (np.maximum(gh * gw, 1) + SAMPLE_ROUNDINGS)[:, None, None, None]
     # Over both the exact and the dtype-rounded sampling positions, so that a bin which rounding
     # moves onto the image (exactly 0 in the reference) is bounded by what it then reads.  |X| and
-    # its slope go through one call as stacked channels.
-    stacked = np.concatenate([np.abs(x), _local_slope(x)], axis=1)
-    geometries = ("float64",) if dtype == "float64" else ("float64", dtype)
-    both = np.maximum.reduce([reference.roi_align(stacked, *args, nan_mode="weighted", geometry_dtype=g) for g in geometries])
-    magnitude, slope = both[:, : x.shape[1]], both[:, x.shape[1] :]
+    # its local slope (the largest difference to a 4-neighbour) go through the kernel as one
+    # channels-last table of 2C channels, built in one pass.
+    n, c, h, w = x.shape
+    table = None
+    if h > 0 and w > 0:
+        table = np.empty((n * h * w + 1, 2 * c))
+        table[-1] = 0.0
+        kernel.magnitude_and_slope(np.ascontiguousarray(x), table)
+    rois = np.asarray(rois, dtype=np.float64)
+    both = None
+    for g in ("float64",) if dtype == "float64" else ("float64", dtype):
+        one = reference.roi_align_channels_last(
+            table, (n, 2 * c, h, w), rois, reference.pooled_shape(output_size), spatial_scale, sampling_ratio,
+            convention, nan_mode="weighted", geometry_dtype=g,
+        )
+        both = one if both is None else np.maximum(both, one, out=both)
+    magnitude, slope = both[:, :c], both[:, c:]
     bound = u * (steps * magnitude + COORDINATE_ROUNDINGS * np.maximum(reach, 1.0)[:, None, None, None] * slope)
-    return np.nan_to_num(bound, nan=0.0, posinf=0.0), np.nan_to_num(magnitude, nan=0.0, posinf=0.0)
+    # NaN, +inf: no finite bound (every term is >= 0)
+    return np.where(np.isfinite(bound), bound, 0.0), np.where(np.isfinite(magnitude), magnitude, 0.0)
 
 
 def rounding_bound_grad(
@@ -129,7 +127,7 @@ def rounding_bound_grad(
     bound = np.maximum(
         *(reference.roi_align_backward(scaled, shape, *args, geometry_dtype=g) for g in ("float64", dtype))
     )
-    return np.nan_to_num(bound, nan=0.0, posinf=0.0)
+    return np.where(np.isfinite(bound), bound, 0.0)  # NaN, +inf: no finite bound (every term is >= 0)
 
 
 def gradient_scale(

@@ -3,8 +3,9 @@ some case of the suite tells each faulty kernel from the real one.
 
 A suite that cannot kill a mutant cannot catch the same bug in a framework (a constant feature
 map passes any sampling offset).  Each mutant is a set of source edits to a fresh copy of
-parity/reference.py and parity/reference_plan.py; an edit that no longer matches the source
-exactly once is an error, so the mutants cannot silently stop mutating.
+parity/reference.py and parity/kernel.py (the copy of the kernel compiled afresh, uncached); an
+edit that no longer matches the source exactly once is an error, so the mutants cannot silently
+stop mutating.
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from parity.errors import InvalidInput, ParityError
 from parity.mapping import Semantics
 from parity.model import Case
 
-_SOURCES = {name: Path(parity.__file__).parent / f"{name}.py" for name in ("reference", "reference_plan")}
+_SOURCES = {name: Path(parity.__file__).parent / f"{name}.py" for name in ("reference", "kernel")}
 
 
 @dataclass(frozen=True)
@@ -59,17 +60,17 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "no-out-of-image-rule",
         "samples outside [-1, size] not zeroed",
-        (("reference_plan", "valid = ~((v < -1.0) | (v > size))", "valid = np.ones(v.shape, dtype=bool)"),),
+        (("kernel", "if not (y >= -1.0 and y <= h and x >= -1.0 and x <= w):", "if False:"),),
     ),
     Mutant(
         "swapped-bilinear-weights",
         "low and high corner weights swapped",
-        (("reference_plan", "wt = np.stack([1.0 - frac, frac], axis=-1)", "wt = np.stack([frac, 1.0 - frac], axis=-1)"),),
+        (("kernel", "hy * hx, hy * lx, ly * hx, ly * lx, True,", "ly * lx, ly * hx, hy * lx, hy * hx, True,"),),
     ),
     Mutant(
         "off-by-one-bin",
         "bin p sampled at bin p + 1",
-        (("reference_plan", "start[:, None, None] + p * b", "start[:, None, None] + (p + t(1)) * b"),),
+        (("reference", "start[roi] + p.astype(start.dtype) * b", "start[roi] + (p + 1).astype(start.dtype) * b"),),
     ),
     Mutant(
         "round-batch-index",
@@ -79,37 +80,44 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "samples-at-bin-start",
         "samples at the start of their sub-bin instead of its centre",
-        (("reference_plan", "(g + t(0.5)) * b / t(grid)", "g * b / t(grid)"),),
+        (("reference", "(i.astype(start.dtype) + t(0.5)) * b", "i.astype(start.dtype) * b"),),
     ),
-    Mutant("no-clamp-at-zero", "coordinates in [-1, 0) not clamped to 0", (("reference_plan", "v = np.maximum(v, 0.0)", "v = np.abs(v)"),)),
+    Mutant(
+        "no-clamp-at-zero",
+        "coordinates in [-1, 0) not clamped to 0",
+        (("kernel", "if y <= 0.0:\n        y = 0.0\n    if x <= 0.0:\n        x = 0.0\n", "y = abs(y)\n    x = abs(x)\n"),),
+    ),
 )
 
 
 @contextmanager
 def _mutated(mutant: Mutant) -> Iterator[types.ModuleType]:
-    """A fresh copy of the reference (and its plan module) with the mutant's edits applied."""
+    """A fresh copy of the reference (and of the kernel, when the mutant edits it) with the edits applied."""
     sources = {name: path.read_text() for name, path in _SOURCES.items()}
     for file, old, new in mutant.edits:
         found = sources[file].count(old)
         if found != 1:
             raise ParityError(f"mutant {mutant.name}: {old!r} occurs {found} times in {file}.py (expected once)")
         sources[file] = sources[file].replace(old, new)
+    # A copy has no file for numba to cache against; a mutant that leaves the kernel alone uses the real one.
+    copies = ("kernel", "reference") if any(file == "kernel" for file, _, _ in mutant.edits) else ("reference",)
+    sources["kernel"] = sources["kernel"].replace("cache=True", "cache=False")
     saved = {name: sys.modules.get(f"parity.{name}") for name in _SOURCES}
-    saved_attr = parity.reference_plan
+    saved_attr = parity.kernel
     try:
         modules = {}
-        for name in ("reference_plan", "reference"):  # the plan first: the reference imports it
+        for name in copies:  # the kernel first: the reference imports it
             module = types.ModuleType(f"parity.{name}")
             sys.modules[module.__name__] = module
-            if name == "reference_plan":
-                parity.reference_plan = module  # `from parity import reference_plan` reads the attribute
+            if name == "kernel":
+                parity.kernel = module  # `from parity import kernel` reads the attribute
             exec(compile(sources[name], f"<mutant {mutant.name}: {name}.py>", "exec"), module.__dict__)
             modules[name] = module
         yield modules["reference"]
     finally:
         for name, module in saved.items():
             sys.modules[f"parity.{name}"] = module
-        parity.reference_plan = saved_attr
+        parity.kernel = saved_attr
 
 
 @dataclass(frozen=True)

@@ -4,22 +4,21 @@ The kernel follows the Detectron/Caffe2 RoIAlign that torchvision's C++ kernel i
 (``shared/design/roi_align.md`` section 1), parameterised by a :class:`Convention` that
 captures how each framework turns a roi into a sampling window (section 2).
 
-Two executions of the same linear map, chosen per call:
+This module owns the geometry: rois -> sampling windows -> per-axis sample positions, computed
+in the geometry dtype asked for (the roi scaling, bin sizes and sample steps of a kernel running
+in float16 or float32).  The loops over samples, interpolation and averaging in float64, live in
+:mod:`parity.kernel`, compiled, in torchvision's per-sample summation order: in float64 the two
+agree bit for bit, and a NaN reaches exactly the bins it reaches in the C++ kernel (``nan_mode``).
 
-- the separable plan of :mod:`parity.reference_plan` (a gather of the rows x columns each roi
-  reads, then two small matrix products), for large calls with finite features.  Several times
-  faster than the per-sample form, it keeps the oracle affordable on detection-sized workloads.
-- the per-sample gather below, for features holding NaN/Inf and for small calls (most cases of a
-  parity suite), where its lower fixed cost wins.  For every bin it names the ``4 * gh * gw``
-  corner pixels that the C++ kernel reads, so a NaN reaches exactly the bins it reaches there
-  (``nan_mode``); a dense product would spread it through 0 * NaN to every bin of the window.
-
-The backward pass (:func:`roi_align_backward`) is the transpose of the same map, computed by the
-same two executions (the per-sample one also for non-finite output gradients).
+The backward pass (:func:`roi_align_backward`) is the transpose of the same map.
 
 Undefined and invalid inputs (a batch index outside the batch, non-finite roi coordinates)
 raise :class:`parity.errors.InvalidInput` instead of producing numbers: what a framework
 does with them is a robustness question, not a parity one.
+
+Memory: besides its inputs and result, a call holds one channels-last float64 copy of the
+features (forward) or of the output gradient and the feature gradient (backward), and per-axis
+sample positions (``K * (PH * gh + PW * gw)`` values, in batches of at most _POSITIONS).
 """
 from __future__ import annotations
 
@@ -30,17 +29,13 @@ from typing import Literal
 
 import numpy as np
 
-from parity import reference_plan
+from parity import kernel
 from parity.errors import InvalidInput
-from parity.reference_plan import axis_corners as _axis_corners
 
 NanMode = Literal["kernel", "weighted"]
 
-#: Upper bound on gathered elements per chunk of rois (keeps peak memory ~100 MB).
-_CHUNK_ELEMENTS = 1 << 23
-#: Up to this many per-sample values, the per-sample form is faster than the separable plan, whose
-#: planning costs a fixed ~0.5 ms: small cases (most of a parity suite) take it whatever the values.
-SMALL = 1 << 17
+#: Sample positions computed at once, per axis (bounds memory for huge adaptive grids: ~50 MB).
+_POSITIONS = 1 << 22
 
 
 @dataclass(frozen=True)
@@ -152,25 +147,54 @@ def roi_align(
     r = _rois(rois)
     ph, pw = _pooled(output_size)
     n, c, h, w = x.shape
-    out = np.zeros((len(r), ph, pw, c), dtype=np.float64)
+    out = np.zeros((len(r), c, ph, pw), dtype=np.float64)
     if out.size == 0:  # no rois, channels or bins: an empty result, as torchvision returns
-        return out.transpose(0, 3, 1, 2)
-    plan = _window(r, n, float(spatial_scale), convention, ph, pw, sampling_ratio, geometry_dtype)
+        return out
     if convention.accumulate == "float16":  # the midpoint of what a float16 kernel can return
         lo, hi = float16_serial_interval(x, r, (ph, pw), spatial_scale, sampling_ratio, convention)
         with np.errstate(invalid="ignore"):
             return np.where(lo == hi, lo, (lo + hi) / 2)
-    large = h > 0 and w > 0 and _per_sample_values(plan, ph * pw, c) > SMALL
-    if not (large and reference_plan.forward(x, plan, (ph, pw), out)):
-        out[...] = 0.0
-        _gather_forward(x.astype(np.float64, copy=False), plan, nan_mode, out, convention.outside_reads_origin)
+    table = _channels_last(x) if h > 0 and w > 0 else None  # its last row: zeros, read by skipped corners
+    return roi_align_channels_last(table, x.shape, r, (ph, pw), spatial_scale, sampling_ratio, convention, nan_mode, geometry_dtype)
+
+
+def roi_align_channels_last(
+    table: np.ndarray | None,
+    features_shape: tuple[int, int, int, int],
+    rois: np.ndarray,
+    output_size: tuple[int, int],
+    spatial_scale: float,
+    sampling_ratio: int,
+    convention: Convention,
+    nan_mode: NanMode = "kernel",
+    geometry_dtype: str = "float64",
+) -> np.ndarray:
+    """:func:`roi_align` of features already laid out as a channels-last float64 table.
+
+    ``table[N * H * W + 1, C]`` holds pixel ``(b, y, x)`` in row ``(b * H + y) * W + x`` and zeros
+    in its last row (None when H or W is 0).  For callers that build their own table of derived
+    values (parity.compare.rounding_bound) instead of paying for a feature map and a transpose.
+    """
+    n, c, h, w = features_shape
+    r = np.asarray(rois, dtype=np.float64)
+    ph, pw = output_size
+    out = np.zeros((len(r), c, ph, pw), dtype=np.float64)
+    if out.size == 0:
+        return out
+    win, batches = _geometry(r, n, float(spatial_scale), convention, ph, pw, sampling_ratio, geometry_dtype)
+    if table is not None and h > 0 and w > 0:
+        if table.shape != (n * h * w + 1, c) or table.dtype != np.float64:
+            raise InvalidInput(f"a channels-last table for {features_shape} must be float64 {(n * h * w + 1, c)}; got {table.shape}")
+        for ids, ypos, yoff, xpos, xoff in batches:
+            kernel.forward(table, h, w, win.batch, ids, ypos, yoff, xpos, xoff, nan_mode == "weighted",
+                           convention.outside_reads_origin, out)
     if convention.empty_grid_nan:
-        out[(plan.grid_h * plan.grid_w) == 0] = np.nan
+        out[(win.grid_h * win.grid_w) == 0] = np.nan
     if convention.sum_limit is not None:
-        total = out * np.maximum(plan.grid_h * plan.grid_w, 1)[:, None, None, None]
+        total = out * np.maximum(win.grid_h * win.grid_w, 1)[:, None, None, None]
         with np.errstate(invalid="ignore"):
             out = np.where(np.abs(total) > convention.sum_limit, np.sign(total) * np.inf, out)
-    return out.transpose(0, 3, 1, 2)
+    return out
 
 
 #: The float16 emulation holds at most this many sample values at once (it loops over samples).
@@ -207,7 +231,7 @@ def float16_serial_interval(
     lo = np.zeros((len(r), ph, pw, c), dtype=np.float64)
     hi = lo.copy()
     plans = [_window(r, n, float(spatial_scale), convention, ph, pw, sampling_ratio, g) for g in ("float64", "float16")]
-    for (gh, gw), k in plans[0].groups().items():
+    for (gh, gw), k in _grid_groups(plans[0]).items():
         if gh <= 0 or gw <= 0:
             continue  # the loops run zero times: 0 / count
         if len(k) * ph * pw * gh * gw * c > SERIAL_LIMIT:
@@ -265,6 +289,38 @@ def _sample_values(
     return values, magnitude
 
 
+def _grid_groups(win: _Window) -> dict[tuple[int, int], np.ndarray]:
+    """Rois grouped by sampling grid, so each group vectorizes over a fixed grid."""
+    keys = np.stack([win.grid_h, win.grid_w], axis=1)
+    uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
+    return {(int(a), int(b)): np.flatnonzero(inverse.ravel() == i) for i, (a, b) in enumerate(uniq)}
+
+
+def _axis_corners(
+    start: np.ndarray, bins: np.ndarray, grid: int, pooled: int, size: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sample positions along one axis -> corner indices, weights and in-image flags.
+
+    Returns ``idx[k, p, g, 2]`` (low/high pixel), ``wt[k, p, g, 2]`` and ``valid[k, p, g]``,
+    following the C++ bilinear rule: out-of-image samples (< -1 or > size) count as 0,
+    coordinates are clamped to >= 0, and a sample at or past the last pixel reads it alone.
+    """
+    t = start.dtype.type
+    p = np.arange(pooled, dtype=start.dtype)[None, :, None]
+    g = np.arange(grid, dtype=start.dtype)[None, None, :]
+    b = bins[:, None, None]
+    v = (start[:, None, None] + p * b + (g + t(0.5)) * b / t(grid)).astype(np.float64)
+    valid = ~((v < -1.0) | (v > size))
+    v = np.maximum(v, 0.0)
+    low = np.floor(v).astype(np.int64)
+    edge = low >= size - 1
+    low = np.where(edge, size - 1, low)
+    high = np.where(edge, size - 1, low + 1)
+    v = np.where(edge, low.astype(np.float64), v)
+    frac = v - low
+    return np.stack([low, high], axis=-1), np.stack([1.0 - frac, frac], axis=-1), valid
+
+
 def roi_align_backward(
     grad_output: np.ndarray,
     features_shape: Sequence[int],
@@ -279,8 +335,8 @@ def roi_align_backward(
 
     The forward is linear in the features, so this is its exact transpose: every sample hands
     ``grad * weight`` back to the pixels it read.  The rois get no gradient (as in torchvision).
-    A non-finite ``grad_output`` takes the per-sample path, which, like the C++ kernel, adds to
-    all four corners of an in-image sample, so a NaN reaches zero-weight corners too.
+    Like the C++ kernel, an in-image sample adds to all four of its corners, so a NaN in
+    ``grad_output`` reaches zero-weight corners too.
     """
     shape = tuple(int(v) for v in features_shape)
     if len(shape) != 4 or min(shape) < 0:
@@ -293,10 +349,14 @@ def roi_align_backward(
         raise InvalidInput(f"grad_output must be [K, C, PH, PW] = {(len(r), c, ph, pw)}; got {g.shape}")
     if len(r) == 0 or c == 0 or h == 0 or w == 0 or ph == 0 or pw == 0:
         return np.zeros(shape, dtype=np.float64)
-    plan = _window(r, n, float(spatial_scale), convention, ph, pw, sampling_ratio, geometry_dtype)
-    if _per_sample_values(plan, ph * pw, c) > SMALL and reference_plan.finite(g):
-        return reference_plan.backward(g, plan, (ph, pw), (n, c, h, w))
-    return _gather_backward(g, plan, (n, c, h, w))
+    win, batches = _geometry(r, n, float(spatial_scale), convention, ph, pw, sampling_ratio, geometry_dtype)
+    buf = _scratch(n * h * w * c).reshape(n * h * w, c)
+    buf[...] = 0.0
+    for ids, ypos, yoff, xpos, xoff in batches:
+        kernel.backward(np.ascontiguousarray(g), h, w, win.batch, ids, ypos, yoff, xpos, xoff, buf)
+    out = np.empty(shape, dtype=np.float64)
+    kernel.channels_first(buf, out)
+    return out
 
 
 def _rois(rois: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
@@ -313,47 +373,109 @@ def _pooled(output_size: int | Sequence[int]) -> tuple[int, int]:
     return ph, pw
 
 
-def _per_sample_values(plan: _Window, bins: int, channels: int) -> int:
-    """How many values the per-sample form gathers: 4 corners x samples x bins x channels."""
-    samples = np.maximum(plan.grid_h, 0) * np.maximum(plan.grid_w, 0)
-    return 4 * bins * channels * int(samples.sum())
+class _Scratch:
+    """One float64 buffer reused by every call of this process, grown as needed.
 
-
-def _gather_forward(x: np.ndarray, plan: _Window, nan_mode: NanMode, out: np.ndarray, origin: bool = False) -> None:
-    """The per-sample form: each bin gathers its ``4 * gh * gw`` corner pixels and weighs them.
-
-    A channels-last copy with one extra all-zero pixel: samples that must not read the image
-    (outside it, or zero-weight corners in "weighted" mode) point there.
+    On the VMs parity runs on, first touching fresh memory costs more than the arithmetic (a
+    detection-sized channels-last table: ~1 s fresh, ~0.2 s reused), so the working copies live
+    here.  It holds the largest table asked for so far until the process ends: one feature map's
+    worth of float64 (W4: 445 MB).
     """
+
+    def __init__(self) -> None:
+        self.buffer = np.empty(0)
+
+    def __call__(self, size: int) -> np.ndarray:
+        if size > self.buffer.size:
+            self.buffer = np.empty(0)  # free the old one before touching the new one
+            self.buffer = np.empty(size)
+        return self.buffer[:size]
+
+
+_scratch = _Scratch()
+
+
+def _channels_last(x: np.ndarray) -> np.ndarray:
+    """``x[N, C, H, W]`` as a float64 ``[N * H * W + 1, C]`` table, last row zeros, in the scratch buffer."""
     n, c, h, w = x.shape
-    ph, pw = out.shape[1:3]
-    table = np.zeros((n * h * w + 1, c), dtype=np.float64)
-    table[:-1] = x.transpose(0, 2, 3, 1).reshape(n * h * w, c)
-    for gh, gw, k in _sample_chunks(plan, ph * pw, c):
-        idx, wts = _sampling_plan(plan, k, gh, gw, (ph, pw, h, w), n * h * w, nan_mode, origin)
-        out[k] = np.matmul(wts[..., None, :], table[idx])[..., 0, :]
+    if x.dtype not in (np.float32, np.float64):
+        x = x.astype(np.float64)  # float16 and friends: exact in float64, and compiled once
+    table = _scratch((n * h * w + 1) * c).reshape(n * h * w + 1, c)
+    table[-1] = 0.0
+    kernel.channels_last(np.ascontiguousarray(x), table)
+    return table
 
 
-def _gather_backward(g: np.ndarray, plan: _Window, shape: tuple[int, int, int, int]) -> np.ndarray:
-    """The per-sample form transposed: each corner the C++ kernel touches gets ``grad * weight``."""
-    n, c, h, w = shape
-    ph, pw = g.shape[2:]
-    table = np.zeros((n * h * w + 1, c), dtype=np.float64)
-    bins = g.transpose(0, 2, 3, 1)  # [K, PH, PW, C]
-    for gh, gw, k in _sample_chunks(plan, ph * pw, c):
-        idx, wts = _sampling_plan(plan, k, gh, gw, (ph, pw, h, w), n * h * w, "kernel")
-        np.add.at(table, idx.ravel(), (wts[..., None] * bins[k][:, :, :, None, :]).reshape(-1, c))
-    return table[:-1].reshape(n, h, w, c).transpose(0, 3, 1, 2)
+_Batch = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+#: Recent geometries: a case evaluates the same rois under the same window rules several times
+#: (result, rounding bound, gradient and its bound), and on small cases the geometry costs more
+#: than the sampling loops.
+_GEOMETRIES: dict[tuple, tuple[_Window, list[_Batch]]] = {}
+_GEOMETRIES_KEPT = 8
+#: Geometries with more sample positions than this are not kept (their loops dwarf them).
+_GEOMETRY_KEPT_POSITIONS = 1 << 16
 
 
-def _sample_chunks(plan: _Window, bins: int, channels: int) -> Iterator[tuple[int, int, np.ndarray]]:
-    """Rois of each non-empty grid, in chunks of at most _CHUNK_ELEMENTS gathered values."""
-    for (gh, gw), members in plan.groups().items():
-        if gh <= 0 or gw <= 0:
-            continue  # the C++ sampling loops run zero times: the bin stays 0
-        step = max(1, _CHUNK_ELEMENTS // max(1, bins * gh * gw * 4 * channels))
-        for start in range(0, len(members), step):
-            yield gh, gw, members[start : start + step]
+def _geometry(
+    r: np.ndarray, n: int, s: float, conv: Convention, ph: int, pw: int, sampling_ratio: int, geometry_dtype: str
+) -> tuple[_Window, list[_Batch]]:
+    """The windows and sample-position batches of ``r``, from the few kept or computed afresh.
+
+    Keyed by the roi values and by what shapes a window (not by the convention's other rules).
+    """
+    rules = (conv.offset, conv.end_pad, conv.min_size, conv.adaptive_grid, conv.batch_index, conv.scale_dtype, conv.skip_x_near_zero)
+    dtype = geometry_dtype if isinstance(geometry_dtype, str) else np.dtype(geometry_dtype).name
+    key = (r.shape, r.tobytes(), n, s, rules, ph, pw, int(sampling_ratio), dtype)
+    found = _GEOMETRIES.get(key)
+    if found is None:
+        win = _window(r, n, s, conv, ph, pw, sampling_ratio, geometry_dtype)
+        found = (win, list(_positions(win, ph, pw)))
+        if sum(len(b[1]) + len(b[3]) for b in found[1]) <= _GEOMETRY_KEPT_POSITIONS:
+            if len(_GEOMETRIES) >= _GEOMETRIES_KEPT:
+                del _GEOMETRIES[next(iter(_GEOMETRIES))]
+            _GEOMETRIES[key] = found
+    return found
+
+
+def _positions(win: _Window, ph: int, pw: int) -> Iterator[_Batch]:
+    """Batches of rois with their sample positions as :func:`parity.kernel.forward` reads them.
+
+    Yields ``(ids, ypos, yoff, xpos, xoff)``: roi ``ids[j]`` samples rows ``ypos[yoff[j]:yoff[j+1]]``
+    (bin row by bin row) and columns ``xpos[xoff[j]:xoff[j+1]]``.  Rois whose grid is empty are
+    left out (the C++ sampling loops run zero times: their bins stay 0).
+    """
+    live = np.flatnonzero((win.grid_h > 0) & (win.grid_w > 0))
+    size = ph * win.grid_h[live] + pw * win.grid_w[live]
+    if int(size.sum()) <= _POSITIONS:
+        cuts = [(0, len(live))] if len(live) else []
+    else:
+        batch_of = (np.cumsum(size) - size) // _POSITIONS
+        starts = np.flatnonzero(np.concatenate([[True], batch_of[1:] != batch_of[:-1]]))
+        cuts = list(zip(starts, [*starts[1:], len(live)]))
+    for lo, hi in cuts:
+        ids = live[lo:hi]
+        ypos, yoff = _axis_positions(win.y1[ids], win.bin_h[ids], win.grid_h[ids], ph)
+        xpos, xoff = _axis_positions(win.x1[ids], win.bin_w[ids], win.grid_w[ids], pw)
+        yield ids, ypos, yoff, xpos, xoff
+
+
+def _axis_positions(start: np.ndarray, bins: np.ndarray, grid: np.ndarray, pooled: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sample positions along one axis, ``start + p * bin + (i + 0.5) * bin / grid`` for bin p, sample i.
+
+    Computed in the dtype of ``start`` (the geometry dtype), in the C++ kernel's order of
+    operations, then widened to float64; flattened roi by roi with offsets.
+    """
+    t = start.dtype.type
+    counts = pooled * grid
+    offsets = np.zeros(len(start) + 1, np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    roi = np.repeat(np.arange(len(start)), counts)
+    j = np.arange(int(offsets[-1])) - offsets[roi]
+    g = grid[roi]
+    p, i = j // g, j % g
+    b = bins[roi]
+    v = start[roi] + p.astype(start.dtype) * b + (i.astype(start.dtype) + t(0.5)) * b / g.astype(start.dtype)
+    return v.astype(np.float64), offsets
 
 
 def sampling_grid(
@@ -370,16 +492,15 @@ def sampling_grid(
     """
     r = np.asarray(rois, dtype=np.float64)
     ph, pw = pooled_shape(output_size)
-    win = _window(r, batch, float(spatial_scale), convention, ph, pw, sampling_ratio)
-    reach = np.maximum.reduce(
-        [np.abs(win.x1), np.abs(win.y1), np.abs(win.x1 + win.bin_w * pw), np.abs(win.y1 + win.bin_h * ph)]
-    ).astype(np.float64)
+    win, _ = _geometry(r, batch, float(spatial_scale), convention, ph, pw, sampling_ratio, "float64")
+    corners = np.stack([win.x1, win.y1, win.x1 + win.bin_w * pw, win.y1 + win.bin_h * ph])
+    reach = np.abs(corners).max(axis=0).astype(np.float64)
     return win.grid_h, win.grid_w, reach
 
 
 @dataclass(frozen=True)
 class _Window:
-    """Per-roi sampling windows in feature-map coordinates (float64 arrays of length K)."""
+    """Per-roi sampling windows in feature-map coordinates (arrays of length K, in the geometry dtype)."""
 
     batch: np.ndarray
     y1: np.ndarray
@@ -388,12 +509,6 @@ class _Window:
     bin_w: np.ndarray
     grid_h: np.ndarray
     grid_w: np.ndarray
-
-    def groups(self) -> dict[tuple[int, int], np.ndarray]:
-        """Rois grouped by sampling grid, so each group vectorizes over a fixed grid."""
-        keys = np.stack([self.grid_h, self.grid_w], axis=1)
-        uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
-        return {(int(a), int(b)): np.flatnonzero(inverse.ravel() == i) for i, (a, b) in enumerate(uniq)}
 
 
 def batch_indices(b: np.ndarray, conv: Convention) -> np.ndarray:
@@ -456,33 +571,3 @@ def _grid(bins: np.ndarray, conv: Convention) -> np.ndarray:
         raise InvalidInput(f"adaptive sampling would need {math.ceil(float(np.max(bins)))} samples per bin side")
     rounded = np.ceil(bins) if conv.adaptive_grid == "ceil" else np.floor(bins)
     return rounded.astype(np.float64).astype(np.int64)
-
-
-def _sampling_plan(
-    win: _Window,
-    k: np.ndarray,
-    gh: int,
-    gw: int,
-    dims: tuple[int, int, int, int],
-    zero_row: int,
-    nan_mode: NanMode,
-    origin: bool = False,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Flat pixel indices ``[k, ph, pw, S]`` and weights ``[k, ph, pw, S]`` (S = gh*2*gw*2)."""
-    ph, pw, h, w = dims
-    iy, wy, vy = _axis_corners(win.y1[k], win.bin_h[k], gh, ph, h)
-    ix, wx, vx = _axis_corners(win.x1[k], win.bin_w[k], gw, pw, w)
-    # axes: k, ph, gh, cy, pw, gw, cx
-    rows = (win.batch[k][:, None, None, None] * h + iy)[:, :, :, :, None, None, None]
-    idx = rows * w + ix[:, None, None, None, :, :, :]
-    wts = wy[:, :, :, :, None, None, None] * wx[:, None, None, None, :, :, :] / max(gh * gw, 1)
-    valid = vy[:, :, :, None, None, None, None] & vx[:, None, None, None, :, :, None]
-    skip = ~valid if nan_mode == "kernel" else ~valid | (wts == 0.0)
-    # An out-of-image sample reads nothing, or (``origin``) its image's pixel (0, 0) with weight 0.
-    idx = np.where(skip, zero_row, idx)
-    if origin:
-        idx = np.where(~valid, (win.batch[k] * h * w)[:, None, None, None, None, None, None], idx)
-    wts = np.where(skip, 0.0, wts)
-    order = (0, 1, 4, 2, 3, 5, 6)
-    shape = (len(k), ph, pw, gh * 2 * gw * 2)
-    return idx.transpose(order).reshape(shape), wts.transpose(order).reshape(shape)

@@ -25,6 +25,7 @@ from parity.model import Case, Comparison, RunResult
 from parity.results import RunMeta
 from parity.shrink import save_regression, shrink
 from parity.pool import Worker
+from parity.profile import Profile
 from parity.runners import FRAMEWORKS, RUNNERS
 
 
@@ -235,13 +236,16 @@ def run(
     resume: bool = False,
     regressions: Path | None = None,
     on_case: Callable[[Case, list[Comparison]], None] | None = None,
+    profile: Profile | None = None,
 ) -> RunReport:
     """Run every case through every runner and judge it; results stream to ``out_dir``.
 
     With ``resume``, cases already in ``out_dir`` are reused, not recomputed, and the report is
     the same as an uninterrupted run's.  With ``regressions``, every case with an unexpected
-    framework verdict is shrunk to a minimal failing case, saved there as a fixture.
+    framework verdict is shrunk to a minimal failing case, saved there as a fixture.  With
+    ``profile``, the driver's phases and each worker's seconds are added up there (parity.profile).
     """
+    prof = profile if profile is not None else Profile()
     cases = list(cases)
     started = time.perf_counter()
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -266,29 +270,39 @@ def run(
             # while the driver compares and writes.
             sent = {}
             if todo:
-                sent[todo[0].id] = _send_case(todo[0], workers, frameworks, meta, timeout)
+                with prof.timed("driver: send"):
+                    sent[todo[0].id] = _send_case(todo[0], workers, frameworks, meta, timeout)
             following = dict(zip((c.id for c in todo), todo[1:]))
             for case in cases:
                 record = done.get(case.id)
                 if record is None:
                     nxt = following.get(case.id)
                     if nxt is not None:
-                        sent[nxt.id] = _send_case(nxt, workers, frameworks, meta, timeout)
-                    outs, ref = _collect_case(case, workers, sent.pop(case.id))
-                    comparisons = judge(case, outs, ref)
-                    _save_arrays(out_dir, case, outs, ref, frameworks)
+                        with prof.timed("driver: send"):
+                            sent[nxt.id] = _send_case(nxt, workers, frameworks, meta, timeout)
+                    with prof.timed("driver: wait for workers, receive"):
+                        outs, ref = _collect_case(case, workers, sent.pop(case.id))
+                    for r, res in {**outs, REFERENCE: ref}.items():
+                        prof.add(f"worker: {r}", res.seconds)
+                    with prof.timed("driver: judge"):
+                        comparisons = judge(case, outs, ref)
+                    with prof.timed("driver: write arrays"):
+                        _save_arrays(out_dir, case, outs, ref, frameworks)
                     everyone = {**outs, REFERENCE: ref}
                     statuses = {r: res.status.value for r, res in everyone.items()}
                     behaviours = {r: describe_behaviour(res) for r, res in everyone.items()} if case.invalid else {}
                     determinism = {r: res.determinism for r, res in outs.items() if res.determinism}
                     record = results.CaseRecord(case.id, statuses, tuple(comparisons), behaviours, determinism)
-                    results.append(log, record)
+                    with prof.timed("driver: write results"):
+                        results.append(log, record)
+                    prof.cases += 1
                 report.add(record)
                 for w in workers.values():
                     report.notes.extend(w.notices)
                     w.notices.clear()
                 if on_case:
-                    on_case(case, list(record.comparisons))
+                    with prof.timed("driver: progress"):
+                        on_case(case, list(record.comparisons))
         if regressions is not None and any(c.verdict.unexpected for c in report.comparisons):
             if not workers:
                 workers = _start(meta.runners, out_dir, timeout, pythons or {})

@@ -10,9 +10,9 @@ ROOT = Path(__file__).resolve().parent.parent
 FIELDS = {"workload", "implementation", "dtype", "threads", "median_ms", "min_ms", "max_ms", "ratio_to_torchvision_f32"}
 
 
-def bench(*args: str) -> subprocess.CompletedProcess:
+def bench(*args: str, suite: str = "none") -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "parity.cli", "bench", "--workloads", "W1", "--repeat", "1", *args],
+        [sys.executable, "-m", "parity.cli", "bench", "--workloads", "W1", "--repeat", "1", "--suite", suite, *args],
         check=False, capture_output=True, text=True, cwd=ROOT, env={**os.environ, "NO_COLOR": "1"}, timeout=600,
     )
 
@@ -36,3 +36,15 @@ def test_table_names_threads_and_versions():
     r = bench("--threads", "1")
     assert r.returncode == 0, r.stdout + r.stderr
     assert "threads per worker: 1" in r.stdout and "torchvision" in r.stdout and "mindspore" in r.stdout
+
+
+def test_suite_row_reports_cases_per_second():
+    """The suite row counts the suite's cases; its rate is a positive number (not a bound on it)."""
+    from parity import generate
+
+    r = bench("--json", suite="seed")
+    assert r.returncode == 0, r.stdout + r.stderr
+    (row,) = [row for row in json.loads(r.stdout) if row["pass"] == "suite"]
+    assert row["workload"] == "suite:seed" and row["cases"] == len(generate.cases_for("seed"))
+    assert row["cases_per_s"] > 0 and 0 <= row["startup_s"] <= row["wall_s"]
+    assert row["runners"] == ["torchvision", "mindspore", "reference"]

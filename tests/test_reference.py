@@ -1,3 +1,6 @@
+import dataclasses
+import zlib
+
 import numpy as np
 import pytest
 import torch
@@ -6,6 +9,7 @@ from torchvision.ops import roi_align as tv_roi_align
 from parity import reference
 from parity.errors import InvalidInput
 from parity.reference import TORCHVISION_ALIGNED, TORCHVISION_UNALIGNED, roi_align
+from tests import numpy_reference
 
 
 def _random_case(rng: np.random.Generator, kind: str):
@@ -103,20 +107,7 @@ def test_float16_geometry_rounds_sample_positions():
     assert 0 < np.max(np.abs(exact - rounded)) < 1e-2
 
 
-# --- The separable fast path and the backward pass -------------------------------------------------------
-
-
-@pytest.fixture(params=["separable", "per-sample"])
-def path(request, monkeypatch) -> str:
-    """Run a test through each of the reference's two executions (parity.reference.SMALL picks one)."""
-    monkeypatch.setattr(reference, "SMALL", -1 if request.param == "separable" else 1 << 62)
-    return request.param
-
-
-def test_separable_path_equals_torchvision_float64_on_seeded_random_cases(monkeypatch):
-    """The cases of test_equals_torchvision_float64_on_seeded_random_cases, all through the separable plan."""
-    monkeypatch.setattr(reference, "SMALL", -1)
-    test_equals_torchvision_float64_on_seeded_random_cases()
+# --- The backward pass, detection-sized geometry, and the plain-NumPy cross-check ----------------------
 
 
 def _torch_forward_and_grad(x, rois, out, scale, sr, aligned, g):
@@ -126,7 +117,7 @@ def _torch_forward_and_grad(x, rois, out, scale, sr, aligned, g):
     return y.detach().numpy(), grad.numpy()
 
 
-def test_backward_equals_torchvision_float64_autograd_on_seeded_random_cases(path):
+def test_backward_equals_torchvision_float64_autograd_on_seeded_random_cases():
     """<= 1e-12 against torchvision's float64 autograd gradient, random output gradients, every geometry."""
     rng = np.random.default_rng(20261128)
     compared, worst = 0, 0.0
@@ -147,7 +138,7 @@ def test_backward_equals_torchvision_float64_autograd_on_seeded_random_cases(pat
     assert worst <= 1e-12
 
 
-def test_backward_is_the_adjoint_of_the_forward(path):
+def test_backward_is_the_adjoint_of_the_forward():
     """<g, A d> == <A^T g, d> for random g, d: the backward is the transpose of the forward's linear map.
 
     Relative to sum |g| |A d|, the size of the terms the two sides add in different orders.
@@ -164,40 +155,75 @@ def test_backward_is_the_adjoint_of_the_forward(path):
             assert abs(lhs - rhs) <= 1e-12 * max(float(np.vdot(np.abs(g), np.abs(forward))), 1e-300)
 
 
-def test_fast_path_covers_both_forms_and_channel_blocks(monkeypatch):
-    """Detection-sized geometry (sparse and crowded samples, many rois, channel blocks) against torchvision.
-
-    The random cases above are tiny; this one makes the plan use both axis forms, both contraction
-    orders, chunks of several rois and several channel blocks, and checks it does.
-    """
-    from parity import reference_plan
-
-    monkeypatch.setattr(reference_plan, "TABLE_BYTES", 1)  # blocks of at least 8 channels: 3 of them
-    monkeypatch.setattr(reference_plan, "CHUNK_BYTES", 64 << 10)
+def test_detection_sized_geometry_is_bit_identical_to_torchvision_float64():
+    """Many rois of every size on a strided map, fixed and adaptive grids: the kernel adds the samples
+    in torchvision's order, so its float64 forward and backward equal torchvision's bit for bit."""
     rng = np.random.default_rng(3)
     x = rng.standard_normal((2, 20, 40, 52))
     corners = rng.uniform(-20, 850, (150, 4))
     boxes = np.concatenate([np.minimum(corners[:, :2], corners[:, 2:]), np.maximum(corners[:, :2], corners[:, 2:])], 1)
-    rois = np.concatenate([rng.integers(0, 2, (150, 1)).astype(np.float64), boxes[:, [0, 1, 2, 3]]], 1)
-    seen = set()
+    rois = np.concatenate([rng.integers(0, 2, (150, 1)).astype(np.float64), boxes], 1)
     for sr, aligned in ((2, False), (-1, True), (3, False)):
         conv = TORCHVISION_ALIGNED if aligned else TORCHVISION_UNALIGNED
         g = rng.standard_normal((150, 20, 7, 6))
         expected, expected_grad = _torch_forward_and_grad(x, rois, (7, 6), 1 / 16, sr, aligned, g)
-        assert np.max(np.abs(roi_align(x, rois, (7, 6), 1 / 16, sr, conv) - expected)) <= 1e-12
-        grad = reference.roi_align_backward(g, x.shape, rois, (7, 6), 1 / 16, sr, conv)
-        assert np.max(np.abs(grad - expected_grad)) <= 1e-12
-        win = reference._window(rois, 2, 1 / 16, conv, 7, 6, sr)
-        for backward in (False, True):
-            for chunk in reference_plan.plan(win, (7, 6), (40, 52), 8, backward):
-                seen.add((chunk.y_first, chunk.first.bins, chunk.second.bins, len(chunk.rois) > 1))
-    for position in range(4):  # y first or not; first axis bins or lines; second likewise; several rois
-        assert {key[position] for key in seen} == {True, False}
+        np.testing.assert_array_equal(roi_align(x, rois, (7, 6), 1 / 16, sr, conv), expected)
+        np.testing.assert_array_equal(reference.roi_align_backward(g, x.shape, rois, (7, 6), 1 / 16, sr, conv), expected_grad)
 
 
-def test_non_finite_features_keep_the_per_sample_semantics(path):
+#: Conventions beyond the four frameworks': every field that changes what the kernel computes.
+_VARIANTS = (
+    *reference.CONVENTIONS.values(),
+    dataclasses.replace(TORCHVISION_UNALIGNED, name="floor grid, empty grid NaN", adaptive_grid="floor", empty_grid_nan=True),
+    dataclasses.replace(TORCHVISION_UNALIGNED, name="origin", outside_reads_origin=True),
+    dataclasses.replace(TORCHVISION_ALIGNED, name="round batch, f32 scale", batch_index="round", scale_dtype="float32"),
+    dataclasses.replace(TORCHVISION_UNALIGNED, name="float16 sum", sum_limit=3.0),
+)
+
+
+def _same(actual: np.ndarray, expected: np.ndarray) -> None:
+    """Same NaN and infinity positions, finite values within 1e-12."""
+    np.testing.assert_array_equal(np.isnan(actual), np.isnan(expected))
+    np.testing.assert_array_equal(np.isposinf(actual), np.isposinf(expected))
+    np.testing.assert_array_equal(np.isneginf(actual), np.isneginf(expected))
+    finite = np.isfinite(expected)
+    assert np.max(np.abs(actual[finite] - expected[finite]), initial=0.0) <= 1e-12
+
+
+@pytest.mark.parametrize("conv", _VARIANTS, ids=lambda c: c.name)
+def test_kernel_equals_the_plain_numpy_per_sample_form(conv):
+    """Every Convention field, both NaN modes and the three geometry dtypes, on seeded random cases with
+    NaN and Inf in the features and the output gradient, against tests/numpy_reference.py."""
+    rng = np.random.default_rng(zlib.crc32(conv.name.encode()))
+    compared = 0
+    for i in range(40):
+        x, rois, out, scale, sr, _ = _random_case(rng, ["inside", "border", "outside", "tiny", "inverted"][i % 5])
+        if i % 3 == 0:
+            x.flat[rng.integers(0, x.size, 2)] = [np.nan, np.inf]
+        nan_mode = ("kernel", "weighted")[i % 2]
+        geometry = ("float64", "float32", "float16")[i % 3]
+        args = (rois, out, scale, sr, conv)
+        try:
+            expected = numpy_reference.roi_align(x, *args, nan_mode=nan_mode, geometry_dtype=geometry)
+        except InvalidInput:  # an inverted roi's huge negative grid: refused by both
+            with pytest.raises(InvalidInput):
+                roi_align(x, *args, nan_mode=nan_mode, geometry_dtype=geometry)
+            continue
+        _same(roi_align(x, *args, nan_mode=nan_mode, geometry_dtype=geometry), expected)
+        g = rng.standard_normal(expected.shape)
+        if i % 4 == 1 and g.size:
+            g.flat[rng.integers(0, g.size)] = np.nan
+        _same(
+            reference.roi_align_backward(g, x.shape, *args, geometry_dtype=geometry),
+            numpy_reference.roi_align_backward(g, x.shape, *args, geometry_dtype=geometry),
+        )
+        compared += 1
+    assert compared >= 30
+
+
+def test_non_finite_features_keep_the_per_sample_semantics():
     """A NaN that no roi reads changes nothing; one in an image a roi reads reaches the bins the kernel's reads
-    take it to (the separable plan hands such an image to the per-sample form)."""
+    take it to."""
     rng = np.random.default_rng(11)
     x = rng.standard_normal((2, 3, 9, 9))
     rois = np.array([[0, 1.0, 1.0, 6.0, 7.0], [0, 0.5, 2.0, 3.0, 8.5]])
@@ -213,7 +239,7 @@ def test_non_finite_features_keep_the_per_sample_semantics(path):
     assert np.max(np.abs(actual[finite] - expected[finite])) <= 1e-12 and (~finite).any() and finite[0].any()
 
 
-def test_nan_in_the_output_gradient_reaches_every_corner_torchvision_touches(path):
+def test_nan_in_the_output_gradient_reaches_every_corner_torchvision_touches():
     rng = np.random.default_rng(12)
     x = rng.standard_normal((1, 2, 6, 7))
     rois = np.array([[0, 1.2, 0.5, 4.7, 5.1], [0, -3.0, -3.0, -2.0, -2.5]])

@@ -38,7 +38,7 @@ def versions() -> dict[str, str]:
 
 
 def run(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Time each job of ``header["jobs"]``: ``warmup`` untimed calls, then up to ``repeat`` timed ones.
+    """Time each job of ``header["jobs"]``: ``warmup`` untimed calls, then up to ``calls`` timed ones.
 
     A job stops early once its timed calls add up to ``budget_s`` seconds (MindSpore takes ~20 s a
     call on W4: five of them would say little more than two).  Returns one array of seconds per job.
@@ -54,7 +54,7 @@ def run(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[str, np.n
             with native(FRAMEWORK):
                 call()
         seconds = []
-        for _ in range(int(header["repeat"])):
+        for _ in range(int(header["calls"])):
             start = time.perf_counter()
             with native(FRAMEWORK):
                 call()
