@@ -1,12 +1,12 @@
 """Memory per case: an estimate from the shapes alone, and the limit a case must fit in.
 
 The float64 reference is the largest consumer: for every semantics a case needs it returns the
-output, its rounding bound and the output with positions rounded to the case's dtype (three
-``K x C x PH x PW`` float64 arrays), plus, with ``--grad``, three arrays of the features' shape; it
+output, its rounding bound, the scale that bound is judged against and the output with positions
+rounded to the case's dtype (four ``K x C x PH x PW`` float64 arrays), plus, with ``--grad``, four
+arrays of the features' shape; it
 also holds the features as float64 twice (the converted copy and the sampling table).  A case is
 refused before any worker sees it (and a fixture before any array is decompressed) when this
-estimate exceeds ``--max-case-mb``: the bench's W4 workload (4x256x200x272 features, 2000 rois,
-7x7 output, torchvision and MindSpore) is estimated at 2,573 MiB and fits the default.
+estimate exceeds ``--max-case-mb``.
 """
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ from parity.model import Attrs, Case
 #: 1,767 MiB), and the driver holds the outputs it receives, so 4 GiB leaves room on a 24 GiB machine.
 DEFAULT_MAX_CASE_MB = 4096
 DEFAULT_MAX_CASE_BYTES = DEFAULT_MAX_CASE_MB << 20
-#: Outputs the reference returns per semantics: the result, its rounding bound, the geometry check.
-OUTPUTS_PER_SEMANTICS = 3
+#: Outputs the reference returns per semantics: the result, its rounding bound and scale, the geometry check.
+OUTPUTS_PER_SEMANTICS = 4
 OPTION = "--max-case-mb"
 
 

@@ -107,6 +107,13 @@ def _script_problems(case: Case) -> list[str]:
         if declared is not None:
             pairs.append(("declared", predicted, declared["semantics"]))
         for what, sem, fields in pairs:
+            if sem.convention.accumulate == "float16":  # a bound, not an array: the script must say so
+                try:
+                    ns["reference"](ns["FEATURES"], ns["ROIS"], **spec, **fields)
+                    problems.append(f"{fw} {what}: the script evaluates a float16 serial-sum bound as one array")
+                except ns["NotEvaluated"]:
+                    pass
+                continue
             want = _parity_reference(case, sem)
             try:
                 got = ns["reference"](ns["FEATURES"], ns["ROIS"], **spec, **fields)
@@ -169,7 +176,7 @@ def test_script_carries_every_convention_field():
 _FIELD_VARIANTS = {
     "offset": (0.5, 2), "end_pad": (1.0, 2), "min_size": (None, -1), "adaptive_grid": ("floor", -1),
     "empty_grid_nan": (True, -1), "batch_index": ("round", 2), "outside_reads_origin": (True, 2),
-    "sum_limit": (3.0, 2), "scale_dtype": ("float32", 2),
+    "sum_limit": (3.0, 2), "scale_dtype": ("float32", 2), "skip_x_near_zero": (0.5, 2),
 }
 
 
@@ -180,7 +187,8 @@ def test_script_kernel_follows_each_convention_field(field):
     features = rng.uniform(0.5, 2.0, (2, 2, 6, 7))
     features[1, :, 0, 0] = np.nan  # reached only by a kernel whose outside samples read pixel (0, 0)
     rois = np.array([[0.6, 0.3, 0.2, 4.1, 5.2], [1.0, -3.0, 1.0, 2.0, 3.0], [0.4, 2.0, 2.0, 2.3, 2.4],
-                     [1.2, 5.0, 4.0, 9.0, 8.0], [0.0, 10.0, 0.0, 17.0, 9.0], [0.0, 3.0, 3.0, 3.0, 3.0]])
+                     [1.2, 5.0, 4.0, 9.0, 8.0], [0.0, 10.0, 0.0, 17.0, 9.0], [0.0, 3.0, 3.0, 3.0, 3.0],
+                     [0.0, 0.1, 1.0, -0.2, 4.0]])
     case = Case("fields", "test", Attrs((2, 3), spatial_scale=0.7), features, rois)
     ns = _script_namespace(case)
     value, sampling_ratio = _FIELD_VARIANTS[field]
