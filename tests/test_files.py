@@ -208,7 +208,7 @@ def test_a_case_over_the_memory_limit_is_refused_before_any_worker_starts(tmp_pa
     assert not (tmp_path / "out" / "logs").exists()  # no worker was started
     # Under the load-time floor (one semantics) but over the limit once every semantics is counted.
     mid = tmp_path / "mid"
-    _large_fixture(mid, 2_000)
+    _large_fixture(mid, 1_700)
     r = parity("run", "--fixtures", str(mid), "--max-case-mb", "700", "--out", str(tmp_path / "out2"))
     assert r.returncode == 2 and "needs an estimated" in r.stderr and "raise --max-case-mb" in r.stderr
     assert not (tmp_path / "out2" / "logs").exists()
