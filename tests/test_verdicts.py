@@ -136,3 +136,19 @@ def test_output_dtype_is_checked_before_values(wrong):
     v = _verdicts(case, {"torchvision": tv.astype(wrong)})
     assert v["torchvision"].verdict is Verdict.MISMATCH
     assert "dtype" in v["torchvision"].message and "float32" in v["torchvision"].message
+
+
+def test_an_output_on_another_device_is_the_frameworks_error(monkeypatch):
+    """The device is checked on the native tensor, before it is copied to the host as numbers."""
+    import torchvision.ops
+
+    from parity.errors import FrameworkError
+    from parity.runners import torchvision as runner
+
+    case = _case("half-batch-index")
+    real = torchvision.ops.roi_align
+    monkeypatch.setattr(torchvision.ops, "roi_align", lambda *a, **k: real(*a, **k).to("meta"))
+    header = session.request_header(case, "torchvision", FRAMEWORKS)
+    with pytest.raises(FrameworkError) as err:
+        runner.run(header, {"features": case.features, "rois": case.rois})
+    assert "device meta" in str(err.value.__cause__)

@@ -36,6 +36,10 @@ def run(header: dict[str, Any], arrays: dict[str, np.ndarray], device: str = "cp
         if header.get("layout") == "non-contiguous":  # same values, strided memory
             features = leaf.repeat_interleave(2, dim=-1)[..., ::2]
         out = roi_align(features, boxes, attrs.output_size, attrs.spatial_scale, attrs.sampling_ratio, attrs.aligned)
+        # Attributes before values: an output on another device than its inputs is wrong however
+        # close its numbers are (the numbers below are copied to the host, which would hide it).
+        if out.device.type != leaf.device.type:
+            raise RuntimeError(f"output on device {out.device} where the inputs are on {leaf.device}")
         if "grad_weight" not in arrays:
             return {"out": out.detach().cpu().numpy()}
         # gradient of sum(W * out) w.r.t. the features, by autograd
