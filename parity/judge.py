@@ -383,9 +383,9 @@ def in_scope(case: Case, c: Comparison, results: dict[str, RunResult], ref_resul
     bound = np.maximum.reduce([ref[documented[f].key + grad + BOUND] for f in frameworks]) * (1 if own else 2)
     tol = c.tolerance or _reference_tolerance(case.dtype)
 
-    def visible(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    def visible(x: np.ndarray, y: np.ndarray, allowance: np.ndarray | float = bound) -> np.ndarray:
         with np.errstate(invalid="ignore", over="ignore"):
-            same = (np.isnan(x) & np.isnan(y)) | (x == y) | (np.abs(x - y) <= tol.atol + tol.rtol * np.abs(y) + bound)
+            same = (np.isnan(x) & np.isnan(y)) | (x == y) | (np.abs(x - y) <= tol.atol + tol.rtol * np.abs(y) + allowance)
         return ~same
 
     def rule(name: str, f: str) -> np.ndarray:
@@ -406,8 +406,9 @@ def in_scope(case: Case, c: Comparison, results: dict[str, RunResult], ref_resul
         preds = [(f, p) for f in frameworks for d, p in predictions_for(f, case, backward) if d.name == n]
         covered = np.zeros(actual.shape, bool)
         for f, p in preds:
-            if p.variant:
-                covered |= visible(predicted[f], ref[documented[f].key + grad]) & ~garbage
+            if p.variant:  # where the prediction, within its own allowance, is not the documented result
+                own_bound = ref[predicted_semantics(f, case, backward).key + grad + BOUND]
+                covered |= visible(predicted[f], ref[documented[f].key + grad], own_bound) & ~garbage
         if not any(p.variant or p.unspecified for _, p in preds) and not own:
             covered |= visible(predicted[frameworks[1]], predicted[frameworks[0]]) & ~garbage
         for _, name, f in [x for x in left_open if x[0] == n]:
