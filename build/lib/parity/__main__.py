@@ -1,3 +1,0 @@
-from parity.cli import main
-
-main()
