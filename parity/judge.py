@@ -133,6 +133,13 @@ def _own(case: Case, fw: str, result: RunResult, ref_result: RunResult) -> Compa
             if case.invalid and behaviour(result) == "raises":
                 return Comparison(case.id, fw, REFERENCE, Verdict.PASS, None, None, f"rejects invalid input: {result.message}")
             return Comparison(case.id, fw, REFERENCE, _STATUS_VERDICT[result.status], None, None, result.message)
+        left_open = unspecified(fw, case)
+        if left_open is not None and left_open.all():  # its predictions say it computes none of the output
+            problem = compare.shape_problem(result.outputs["out"], np.empty(left_open.shape))
+            names = ", ".join(sorted({d.name for d, p in predictions_for(fw, case, False) if p.unspecified}))
+            if problem is None:
+                msg = f"computes none of the output, as declared ({names}): nothing to compare (the documented semantics: {undefined})"
+                return Comparison(case.id, fw, REFERENCE, Verdict.EXPECTED_DIVERGENCE, None, None, msg, names)
         msg = f"silent {what} for input {fw}'s documented semantics leave undefined ({undefined})"
         return Comparison(case.id, fw, REFERENCE, Verdict.MISMATCH, None, None, msg)
     return _against_reference(case, fw, result.outputs["out"], ref_result.outputs)
@@ -250,17 +257,19 @@ def judge(case: Case, results: dict[str, RunResult], ref_result: RunResult) -> l
     source = frameworks[0]  # the framework being migrated from (torchvision when it runs)
     for target in frameworks[1:]:
         comparisons.append(_pair(case, source, target, results, own, ref_result))
-    return [in_scope(case, c, results, ref_result) for c in comparisons + _gradients(case, frameworks, results, ref_result)]
+    return [in_scope(case, c, results, ref_result) for c in comparisons + _gradients(case, frameworks, results, ref_result, own)]
 
 
-def _gradients(case: Case, frameworks: list[str], results: dict[str, RunResult], ref_result: RunResult) -> list[Comparison]:
+def _gradients(
+    case: Case, frameworks: list[str], results: dict[str, RunResult], ref_result: RunResult, forward: dict[str, Comparison]
+) -> list[Comparison]:
     """Backward parity: each framework's gradient against the reference's exact vector-Jacobian
     product, then against the source framework's gradient."""
     if ref_result.status is not Status.OK:
         return []
     ref = ref_result.outputs
     with_grad = [fw for fw in frameworks if "grad" in results[fw].outputs]
-    own = {fw: _against_reference(case, fw, results[fw].outputs["grad"], ref, backward=True) for fw in with_grad}
+    own = {fw: _gradient_against_reference(case, fw, results[fw].outputs["grad"], forward[fw], ref) for fw in with_grad}
     comparisons = list(own.values())
     if len(with_grad) < 2:
         return comparisons
@@ -273,6 +282,31 @@ def _gradients(case: Case, frameworks: list[str], results: dict[str, RunResult],
         outputs = (results[source].outputs["grad"], results[target].outputs["grad"])
         comparisons.append(_numeric_pair(case, pair, outputs, own, _pair_evidence(ref, keys), backward=True))
     return comparisons
+
+
+def _gradient_against_reference(
+    case: Case, fw: str, grad: np.ndarray, forward: Comparison, ref: dict[str, np.ndarray]
+) -> Comparison:
+    """A gradient against the reference's; where the documented semantics leave the input
+    undefined there is no gradient to compare with, and the gradient takes the verdict of the
+    forward output that was judged on behaviour (a declared divergence stays declared, a silent
+    output stays a MISMATCH): never a PASS for numbers nothing defines."""
+    key = documented_semantics(fw, case.attrs, case.port).key
+    if key + GRAD in ref:
+        return _against_reference(case, fw, grad, ref, backward=True)
+    why = f"{fw}'s documented semantics leave this input undefined ({_undefined_message(ref, key)})"
+    predicted = predicted_semantics(fw, case, backward=True).key + GRAD
+    label, actual = f"reference{GRAD}[{key}]", f"{fw} (grad)"
+    if predicted not in ref:  # nothing to compare with: the forward verdict, judged on behaviour, stands
+        msg = f"{why}; judged with the forward output: {forward.message}"
+        return Comparison(case.id, actual, label, forward.verdict, None, None, msg, forward.divergence)
+    names = ", ".join(sorted({d.name for d, _ in predictions_for(fw, case, True)}))
+    tol = _reference_tolerance(case.dtype)
+    problem = attribute_problem(grad, ref[predicted], case.dtype)
+    follows, m, msg = (False, None, problem) if problem else _close_to_reference(grad, ref, predicted, tol, case.dtype)
+    if follows:
+        return Comparison(case.id, actual, label, Verdict.EXPECTED_DIVERGENCE, tol, m, f"{why}; follows the declared prediction ({names}): {msg}", names)
+    return Comparison(case.id, actual, label, Verdict.DIVERGENCE_CHANGED, tol, m, f"{why}; declared prediction {names} did not hold: {msg}", names)
 
 
 def _pair_evidence(ref: dict[str, np.ndarray], keys: tuple[str, str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -231,33 +231,49 @@ def float16_serial_interval(
     lo = np.zeros((len(r), ph, pw, c), dtype=np.float64)
     hi = lo.copy()
     plans = [_window(r, n, float(spatial_scale), convention, ph, pw, sampling_ratio, g) for g in ("float64", "float16")]
-    for (gh, gw), k in _grid_groups(plans[0]).items():
-        if gh <= 0 or gw <= 0:
-            continue  # the loops run zero times: 0 / count
-        if len(k) * ph * pw * gh * gw * c > SERIAL_LIMIT:
-            raise InvalidInput(f"a float16 serial sum over {gh} x {gw} samples per bin is too large to emulate")
-        both = [_sample_values(x, plan, k, gh, gw, (ph, pw)) for plan in plans if _same_grid(plan, k, gh, gw)]
-        slack = _SAMPLE_ROUNDINGS16 * _U16 * np.maximum.reduce([m for _, m in both])
-        v_lo = _round16(np.minimum.reduce([v for v, _ in both]) - slack, -1).astype(np.float32)
-        v_hi = _round16(np.maximum.reduce([v for v, _ in both]) + slack, +1).astype(np.float32)
-        # Half arithmetic as c10 does it: the float32 result of two float16s, rounded to float16.
-        # Rounding is monotone, so sums of the lower (upper) sample values stay below (above) the
-        # kernel's own running sum at every step.
-        s_lo = np.zeros((len(k), ph, pw, c), dtype=np.float16)
-        s_hi = s_lo.copy()
-        for a in range(gh):
-            for b in range(gw):
-                s_lo = (s_lo.astype(np.float32) + v_lo[:, :, a, :, b, :]).astype(np.float16)
-                s_hi = (s_hi.astype(np.float32) + v_hi[:, :, a, :, b, :]).astype(np.float16)
-        count = np.float32(np.float16(gh * gw)) if gh * gw < 65520 else np.float32(np.inf)
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            lo[k] = (s_lo.astype(np.float32) / count).astype(np.float16)
-            hi[k] = (s_hi.astype(np.float32) / count).astype(np.float16)
+    exact, rounded = plans
+    keys = np.stack([exact.grid_h, exact.grid_w, rounded.grid_h, rounded.grid_w], axis=1)
+    for key in np.unique(keys, axis=0):
+        k = np.flatnonzero(np.all(keys == key, axis=1))
+        grids = {(int(key[0]), int(key[1])), (int(key[2]), int(key[3]))}
+        # where float16 geometry changes the grid itself, the kernel runs one of the two grids:
+        # the bounds are the union of each grid's bounds (its own plan's sample values)
+        using = [(plans, g) for g in grids] if len(grids) == 1 else [([p], (int(p.grid_h[k[0]]), int(p.grid_w[k[0]]))) for p in plans]
+        bounds = [_serial_bounds(x, group, k, gh, gw, (ph, pw)) for group, (gh, gw) in using]
+        lo[k] = np.minimum.reduce([b[0] for b in bounds])
+        hi[k] = np.maximum.reduce([b[1] for b in bounds])
     return lo.transpose(0, 3, 1, 2), hi.transpose(0, 3, 1, 2)
 
 
-def _same_grid(plan: _Window, k: np.ndarray, gh: int, gw: int) -> bool:
-    return bool(np.all(plan.grid_h[k] == gh) and np.all(plan.grid_w[k] == gw))
+def _serial_bounds(
+    x: np.ndarray, plans: list[_Window], k: np.ndarray, gh: int, gw: int, pooled: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Bounds on the float16 serial sum over a ``gh`` x ``gw`` grid for rois ``k``, each sample
+    between its values under ``plans`` (which share that grid), as float64 ``[K, PH, PW, C]``."""
+    ph, pw = pooled
+    shape = (len(k), ph, pw, x.shape[1])
+    if gh <= 0 or gw <= 0:
+        return np.zeros(shape), np.zeros(shape)  # the loops run zero times: 0 / count
+    if len(k) * ph * pw * gh * gw * x.shape[1] > SERIAL_LIMIT:
+        raise InvalidInput(f"a float16 serial sum over {gh} x {gw} samples per bin is too large to emulate")
+    both = [_sample_values(x, plan, k, gh, gw, pooled) for plan in plans]
+    slack = _SAMPLE_ROUNDINGS16 * _U16 * np.maximum.reduce([m for _, m in both])
+    v_lo = _round16(np.minimum.reduce([v for v, _ in both]) - slack, -1).astype(np.float32)
+    v_hi = _round16(np.maximum.reduce([v for v, _ in both]) + slack, +1).astype(np.float32)
+    # Half arithmetic as c10 does it: the float32 result of two float16s, rounded to float16.
+    # Rounding is monotone, so sums of the lower (upper) sample values stay below (above) the
+    # kernel's own running sum at every step.
+    s_lo = np.zeros(shape, dtype=np.float16)
+    s_hi = s_lo.copy()
+    for a in range(gh):
+        for b in range(gw):
+            s_lo = (s_lo.astype(np.float32) + v_lo[:, :, a, :, b, :]).astype(np.float16)
+            s_hi = (s_hi.astype(np.float32) + v_hi[:, :, a, :, b, :]).astype(np.float16)
+    count = np.float32(np.float16(gh * gw)) if gh * gw < 65520 else np.float32(np.inf)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        return (s_lo.astype(np.float32) / count).astype(np.float16).astype(np.float64), (
+            s_hi.astype(np.float32) / count
+        ).astype(np.float16).astype(np.float64)
 
 
 def _round16(v: np.ndarray, direction: int) -> np.ndarray:
@@ -287,13 +303,6 @@ def _sample_values(
         values = np.where(valid, (corners * weights).sum(axis=(3, 6)), 0.0)
         magnitude = np.where(valid, (np.abs(corners) * weights).sum(axis=(3, 6)), 0.0)
     return values, magnitude
-
-
-def _grid_groups(win: _Window) -> dict[tuple[int, int], np.ndarray]:
-    """Rois grouped by sampling grid, so each group vectorizes over a fixed grid."""
-    keys = np.stack([win.grid_h, win.grid_w], axis=1)
-    uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
-    return {(int(a), int(b)): np.flatnonzero(inverse.ravel() == i) for i, (a, b) in enumerate(uniq)}
 
 
 def _axis_corners(
@@ -554,14 +563,18 @@ def _window(
     if conv.min_size is not None:
         rw, rh = np.maximum(rw, t(conv.min_size)), np.maximum(rh, t(conv.min_size))
     bin_h, bin_w = rh / t(ph), rw / t(pw)
+    # a skipped roi is skipped before its grid is sized (as in MindSpore's kernel), so a window too
+    # large to sample does not make a roi that samples nothing unevaluable
+    skipped = np.zeros(len(r), bool)
+    if conv.skip_x_near_zero is not None:
+        skipped = (np.abs(r[:, 1]) < conv.skip_x_near_zero) & (np.abs(r[:, 3]) < conv.skip_x_near_zero)
     if sampling_ratio > 0:
         grid_h = np.full(len(r), sampling_ratio, np.int64)
         grid_w = grid_h
     else:
-        grid_h, grid_w = _grid(rh / t(ph), conv), _grid(rw / t(pw), conv)
-    if conv.skip_x_near_zero is not None:
-        skipped = (np.abs(r[:, 1]) < conv.skip_x_near_zero) & (np.abs(r[:, 3]) < conv.skip_x_near_zero)
-        grid_h, grid_w = np.where(skipped, 0, grid_h), np.where(skipped, 0, grid_w)
+        grid_h, grid_w = np.zeros(len(r), np.int64), np.zeros(len(r), np.int64)
+        grid_h[~skipped], grid_w[~skipped] = _grid(rh[~skipped] / t(ph), conv), _grid(rw[~skipped] / t(pw), conv)
+    grid_h, grid_w = np.where(skipped, 0, grid_h), np.where(skipped, 0, grid_w)
     return _Window(batch.astype(np.int64), y1, x1, bin_h, bin_w, grid_h, grid_w)
 
 

@@ -10,6 +10,11 @@
   decide the image (declared ``mindspore-rounds-batch-index``).
 - ``batch-index-valid-for-one``: 1.7 in a batch of 2 and -0.9, valid for torchvision's truncation,
   outside the batch for MindSpore's rule: torchvision is judged on its own semantics.
+- ``float16-grid-change``: a float16 roi whose adaptive grid float16 arithmetic changes (16.0078
+  samples wide exactly, 16.0 in float16: 17 vs 16 columns): the float16 prediction covers both grids.
+- ``unevaluable-window-skipped``: aligned=True with a scale of 1e30 on rois within 1e-29 of the
+  origin: MindSpore's documented roi_end_mode=1 window is 1e30 pixels wide (no reference can
+  sample it), and MindSpore skips every such roi: its output is unspecified, its gradient zero.
 """
 from __future__ import annotations
 
@@ -48,3 +53,8 @@ def verdict_cases() -> Iterator[Case]:
     two = _normal("batch-index-valid-for-one", (2, 2, 8, 8))
     for b, label in ((1.7, "1.7"), (-0.9, "minus-0.9")):
         yield _case(f"batch-index-valid-for-one-{label}", Attrs((3, 3), 1.0, 2, False), "float32", two, [[b, 1, 1, 6, 5], [0, 2, 2, 7, 6]])
+    grid = _normal("float16-grid-change", (1, 2, 40, 26))
+    yield _case("float16-grid-change", Attrs((2, 1), 0.125, -1, False), "float16", grid, [[0, 67.5625, 85.0625, 195.625, 432.5]])
+    tiny = _normal("unevaluable-window-skipped", (1, 2, 8, 8))
+    rois = [[0, 1e-31, 2e-31, 3e-30, 4e-30], [0, -5.3e-30, 2.6e-30, -7.8e-31, 4.8e-30]]
+    yield _case("unevaluable-window-skipped", Attrs((2, 2), 1e30, -1, True), "float32", tiny, rois)

@@ -155,3 +155,15 @@ def test_an_overflowing_adaptive_grid_gives_zeros(request, framework):
         result = _status(worker, Attrs((2, 2), 1e20, -1, aligned), x, rois, raw=True)
         assert result.status is Status.OK, result.message
         np.testing.assert_array_equal(result.outputs["out"], np.zeros((2, 2, 2, 2), np.float32))
+
+
+def test_rois_near_x_zero_are_skipped_however_large_their_window(mindspore):
+    """mindspore-skips-rois-at-x-zero before any sizing: with aligned=True's roi_end_mode=1 and a scale
+    of 1e30, a roi within 1e-29 of the origin has a 1e30-pixel window, and MindSpore hands back a zero
+    gradient (it returns at once: nothing is sampled)."""
+    from parity.verdict_cases import verdict_cases
+
+    case = next(c for c in verdict_cases() if "unevaluable-window-skipped" in c.id)
+    weight = np.random.default_rng(3).standard_normal((2, 2, 2, 2)).astype(np.float32)
+    got = _grad(mindspore, case.attrs, case.features, case.rois, weight)
+    assert np.all(got == 0)

@@ -152,3 +152,45 @@ def test_an_output_on_another_device_is_the_frameworks_error(monkeypatch):
     with pytest.raises(FrameworkError) as err:
         runner.run(header, {"features": case.features, "rois": case.rois})
     assert "device meta" in str(err.value.__cause__)
+
+
+def test_float16_bounds_cover_a_grid_that_float16_changes():
+    """The roi is 16.0078125 pixels wide: 17 samples per bin side exactly, 16 once float16 rounds
+    the width (a tie, to even); torchvision's float16 kernel must land inside the bounds."""
+    case = _case("float16-grid-change")
+    x1, x2 = (np.float16(v) * np.float16(0.125) for v in case.rois[0, [1, 3]])
+    assert np.ceil(np.float16(x2 - x1)) == 16 and np.ceil((195.625 - 67.5625) * 0.125) == 17
+    tv = _torchvision(case).astype(np.float64)
+    lo, hi = reference.float16_serial_interval(case.features, case.rois.astype(np.float64), (2, 1), 0.125, -1, reference.TORCHVISION_UNALIGNED)
+    assert np.all((lo <= tv) & (tv <= hi))
+    assert _verdicts(case, {"torchvision": _torchvision(case)})["torchvision"].verdict is not Verdict.DIVERGENCE_CHANGED
+
+
+def _with_gradients(case, outputs, weight):
+    header = session.request_header(case, "reference", FRAMEWORKS)
+    arrays = {"features": case.features, "rois": case.rois, "grad_weight": weight}
+    ref = session.named_reference(RunResult(case.id, "reference", Status.OK, reference_runner.run(header, arrays)), header)
+    results = {fw: RunResult(case.id, fw, Status.OK, out) for fw, out in outputs.items()}
+    return {c.actual: c for c in judge.judge(case, results, ref) if c.expected.startswith("reference")}
+
+
+def test_a_window_no_reference_can_sample_is_judged_by_the_declared_skip():
+    """MindSpore's documented window here is 1e30 pixels wide, but MindSpore skips both rois
+    (|x1|, |x2| < 0.001, measured in tests/test_findings.py): its output is unspecified and its
+    gradient must be zero; a nonzero gradient breaks the prediction."""
+    case = _case("unevaluable-window-skipped")
+    weight = np.random.default_rng(3).standard_normal((2, 2, 2, 2)).astype(np.float32)
+    leaf = torch.from_numpy(case.features).requires_grad_()
+    a = case.attrs
+    out = tv_roi_align(leaf, torch.from_numpy(case.rois), a.output_size, a.spatial_scale, a.sampling_ratio, a.aligned)
+    (out * torch.from_numpy(weight)).sum().backward()
+    tv = {"out": out.detach().numpy(), "grad": leaf.grad.numpy()}
+    assert np.abs(tv["grad"]).max() > 0.1  # torchvision samples the (documented, tiny) window
+    zero = {"out": np.zeros_like(tv["out"]), "grad": np.zeros_like(tv["grad"])}
+    v = _with_gradients(case, {"torchvision": tv, "mindspore": zero}, weight)
+    assert v["torchvision"].verdict is Verdict.PASS and v["torchvision (grad)"].verdict is Verdict.PASS
+    assert v["mindspore"].verdict is Verdict.EXPECTED_DIVERGENCE
+    assert v["mindspore (grad)"].verdict is Verdict.EXPECTED_DIVERGENCE
+    assert "mindspore-backward-skips-rois-at-x-zero" in v["mindspore (grad)"].divergence
+    v = _with_gradients(case, {"torchvision": tv, "mindspore": {"out": zero["out"], "grad": tv["grad"]}}, weight)
+    assert v["mindspore (grad)"].verdict is Verdict.DIVERGENCE_CHANGED
