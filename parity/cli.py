@@ -29,6 +29,17 @@ class _Group(click.Group):
         except Exception as exc:  # parity's own failure (a full disk, a bug), never a framework's result
             _fail(f"parity could not finish: {_describe(exc)}{_resume_hint(ctx)}", EXIT_INCOMPLETE)
 
+    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: object) -> click.Context:
+        """The defaults of ``[tool.parity]`` in ./pyproject.toml (parity.config) under the command line's options."""
+        from parity import config
+        from parity.errors import EXIT_USAGE
+
+        try:
+            extra.setdefault("default_map", config.default_map())
+        except ParityError as exc:
+            _fail(str(exc), EXIT_USAGE)
+        return super().make_context(info_name, args, parent, **extra)
+
 
 def _describe(exc: BaseException) -> str:
     """``OSError: [Errno 28] No space left on device: 'reports/parity.html'`` (one line)."""
@@ -57,7 +68,13 @@ def _fail(message: str, status: int) -> None:
     sys.exit(status)
 
 
-@click.group(cls=_Group)
+#: ``--format text|json``: json prints one machine-readable document on stdout (run, gate, cases).
+_FORMAT = click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+                       help="json: one machine-readable document on stdout instead of the text output.")
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="parity", prog_name="parity", message="%(prog)s %(version)s")
 def main() -> None:
     """Cross-framework parity testing: torchvision.ops.roi_align vs mindspore.ops.ROIAlign vs a float64 reference."""
 
@@ -102,6 +119,7 @@ def _writable(out_dir: Path) -> None:
 @click.option("--allow-empty", is_flag=True, help="Exit 0 when the selection or this shard holds no case (default: exit 2).")
 @click.option("--max-case-mb", default=None, type=click.IntRange(min=1), help="Refuse a case whose estimated memory (parity.limits) exceeds this many MiB (default 4096).")
 @click.option("--profile", "show_profile", is_flag=True, help="Print where the time went: ms per case for each driver phase and worker.")
+@_FORMAT
 def run(
     suite: str,
     out_dir: Path,
@@ -121,6 +139,7 @@ def run(
     allow_empty: bool,
     max_case_mb: int | None,
     show_profile: bool,
+    output_format: str,
 ) -> None:
     """Run a suite through every runner, compare, print a summary and write parity.md / parity.json."""
     import time
@@ -171,6 +190,8 @@ def run(
     limits.check(cases, tuple(r for r in meta.runners if r != "reference"), meta.grad, max_case_bytes)
     generated = time.perf_counter() - generating
     _writable(out_dir)
+    if resume_dir is None and (warning := results.reuse_warning(out_dir)):
+        terminal.console(stderr=True).print(f"[yellow]warning[/]: {text.terminal(warning)}", soft_wrap=True)
     ctx.meta["parity.results"] = out_dir
     interpreters = _pythons(pythons)
     try:
@@ -195,11 +216,18 @@ def run(
         sys.exit(130)
     writing = time.perf_counter()
     written = write_all(report, cases, out_dir)
-    terminal.print_summary(report, written)
+    if output_format == "json":
+        import json
+
+        from parity.reporters import brief
+
+        click.echo(json.dumps(brief.to_json(report, written), indent=1, allow_nan=False))
+    else:
+        terminal.print_summary(report, written)
     if show_profile:
         profile.add("driver: generate cases", generated)
         profile.add("driver: write reports", time.perf_counter() - writing)
-        print("\n".join(profile.lines(report.wall_seconds, report.startup_seconds)))
+        print("\n".join(profile.lines(report.wall_seconds, report.startup_seconds)), file=sys.stderr if output_format == "json" else sys.stdout)
     for note in report.notes:
         terminal.console(stderr=True).print(f"note: {text.terminal(note)}", soft_wrap=True)
     failures = session.parity_failures(report)
@@ -226,8 +254,9 @@ def _check_resume(ctx: click.Context, stored: object, resume_dir: Path) -> None:
     from parity import results, session
     from parity.errors import UsageError
 
-    def given(name: str) -> bool:
-        return ctx.get_parameter_source(name) not in (click.core.ParameterSource.DEFAULT, None)
+    def given(name: str) -> bool:  # a [tool.parity] default (DEFAULT_MAP) is not a request
+        sources = (click.core.ParameterSource.DEFAULT, click.core.ParameterSource.DEFAULT_MAP, None)
+        return ctx.get_parameter_source(name) not in sources
 
     p = ctx.params
     asked = {
@@ -419,14 +448,26 @@ def baseline_update(results_dir: Path, out_file: Path) -> None:
 @main.command()
 @click.argument("results_dir", type=click.Path(path_type=Path))
 @click.option("--baseline", "baseline_file", default="cases/baseline.json", show_default=True, type=click.Path(path_type=Path), help="Baseline written by parity baseline update.")
-def gate(results_dir: Path, baseline_file: Path) -> None:
-    """Compare the run in RESULTS_DIR to a baseline: exit 1 on a new unexpected verdict or a lost case."""
+@_FORMAT
+def gate(results_dir: Path, baseline_file: Path, output_format: str) -> None:
+    """Compare the run in RESULTS_DIR to a baseline: exit 1 on a new unexpected verdict or a lost case.
+
+    With $GITHUB_STEP_SUMMARY set (GitHub Actions), the verdict is also appended there in Markdown.
+    """
     from parity import gate as gating
     from parity import results
 
     meta = results.read_meta(results_dir)
     found = gating.check(gating.read(baseline_file), meta, results.read_records(results_dir), gating.suite_scope(meta))
-    gating.report(found, baseline_file)
+    if output_format == "json":
+        import json
+
+        click.echo(json.dumps(gating.to_json(found, baseline_file), indent=1))
+    else:
+        gating.report(found, baseline_file)
+    if os.environ.get("GITHUB_STEP_SUMMARY"):
+        with open(os.environ["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as f:
+            f.write(gating.markdown(found, baseline_file) + "\n")
     sys.exit(1 if found.failed else 0)
 
 
@@ -544,11 +585,23 @@ def mutants(suite: str) -> None:
 @main.command("cases")
 @click.option("--suite", default="standard", show_default=True)
 @click.option("-k", "keyword", default=None)
-def list_cases(suite: str, keyword: str | None) -> None:
-    """List a suite's case ids."""
+@_FORMAT
+def list_cases(suite: str, keyword: str | None, output_format: str) -> None:
+    """List a suite's case ids (with --format json: each case's call, dtype, shapes and tags)."""
     from parity import generate
 
-    for case in generate.cases_for(suite, keyword):
+    found = generate.cases_for(suite, keyword)
+    if output_format == "json":
+        import json
+
+        click.echo(json.dumps([
+            {"id": c.id, "suite": c.suite, "attrs": c.attrs.to_json(), "dtype": c.dtype, "port": c.port.value,
+             "boxes": c.boxes, "layout": c.layout, "tags": list(c.tags),
+             "shapes": {"features": list(c.features.shape), "rois": list(c.rois.shape)}}
+            for c in found
+        ], indent=1))
+        return
+    for case in found:
         click.echo(case.id)
 if __name__ == "__main__":
     main()

@@ -87,14 +87,17 @@ def _entry(case: Case) -> dict[str, Any]:
     }
 
 
-def save(cases: list[Case], out_dir: Path, suite: str) -> Path:
-    """Write every case and the manifest; returns the manifest path."""
+def save(cases: list[Case], out_dir: Path, suite: str, info: dict[str, Any] | None = None) -> Path:
+    """Write every case and the manifest; returns the manifest path.
+
+    ``info`` adds top-level manifest fields that loading ignores (parity.capture: what it left out).
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     entries = []
     for case in cases:
         _write_npz(out_dir / file_name(case.id), {name: getattr(case, name) for name in ARRAYS})
         entries.append(_entry(case))
-    manifest = {"generator_version": GENERATOR_VERSION, "suite": suite, "cases": entries}
+    manifest = {"generator_version": GENERATOR_VERSION, "suite": suite, **(info or {}), "cases": entries}
     path = out_dir / MANIFEST
     files.atomic_write(path, json.dumps(manifest, indent=1) + "\n")
     return path

@@ -222,3 +222,52 @@ def require_whole(meta: RunMeta, results_dir: Path) -> None:
     if meta.shard != (1, 1):
         i, n = meta.shard
         raise UsageError(f"{results_dir} holds shard {i}/{n} only; merge the shards first (parity merge OUT SHARD_DIR...)")
+
+
+def _change_json(ch: Change) -> dict:
+    return {"case": ch.case_id, "pair": ch.pair, "before": ch.before.value if ch.before else None,
+            "after": ch.after.value if ch.after else None, "message": ch.message}
+
+
+def to_json(result: GateResult, baseline_path: Path) -> dict:
+    """``parity gate --format json``: every finding, machine-readable."""
+    kinds = ("regressions", "explanations", "disappeared", "improved", "changed", "new")
+    return {
+        "baseline": str(baseline_path),
+        "passed": not result.failed,
+        "compared": result.compared,
+        **{k: [_change_json(ch) for ch in getattr(result, k)] for k in kinds},
+        "notes": list(result.notes),
+    }
+
+
+#: Findings listed in the Markdown verdict; a job summary is for the headline, the log has all.
+MARKDOWN_LINES = 50
+
+
+def markdown(result: GateResult, baseline_path: Path) -> str:
+    """The gate's verdict as Markdown (for ``$GITHUB_STEP_SUMMARY``); data escaped by parity.text."""
+    from parity.text import markdown as md
+    from parity.text import markdown_code as code
+
+    verdict = "FAILED" if result.failed else "passed"
+    lines = [
+        f"## parity gate {verdict}",
+        "",
+        f"Against {code(str(baseline_path))}: {result.compared} comparisons; {len(result.regressions)} regressions, "
+        f"{len(result.explanations)} explained differently, {len(result.disappeared)} disappeared, "
+        f"{len(result.improved)} improved, {len(result.changed)} changed, {len(result.new)} new.",
+        "",
+    ]
+    failing = [("REGRESSION", ch) for ch in result.regressions] + [("EXPLANATION CHANGED", ch) for ch in result.explanations] \
+        + [("DISAPPEARED", ch) for ch in result.disappeared]
+    for tag, ch in failing[:MARKDOWN_LINES]:
+        was = f" (was {ch.before.value})" if ch.before else ""
+        now = f" {ch.after.value}" if ch.after else ""
+        pair = f" {md(ch.pair)}" if ch.pair else ""
+        lines.append(f"- **{tag}**{now} {code(ch.case_id)}{pair}{was}" + (f": {md(ch.message[:300])}" if ch.message else ""))
+    if len(failing) > MARKDOWN_LINES:
+        lines.append(f"- ... and {len(failing) - MARKDOWN_LINES} more (see the job log)")
+    for note in result.notes:
+        lines.append(f"- note: {md(note)}")
+    return "\n".join(lines) + "\n"

@@ -154,6 +154,25 @@ def read_meta(out_dir: Path) -> RunMeta:
         raise FixtureError(f"{path} is corrupt ({exc}); start a new run with a fresh --out") from None
 
 
+def reuse_warning(out_dir: Path) -> str | None:
+    """What a new run (no --resume) into ``out_dir`` replaces, when it holds an earlier run; else None.
+
+    A new run starts its results afresh (the earlier ``results.jsonl`` is removed), which is what
+    a rerun wants and what an interrupted run does not: this says so, with both ways out.
+    """
+    if not (out_dir / "run.json").is_file() and not (out_dir / "results.jsonl").is_file():
+        return None
+    from parity import commands
+
+    try:
+        meta, finished = read_meta(out_dir), len(read_records(out_dir))
+        what = f"{finished} finished cases of suite {meta.suite!r}"
+    except FixtureError:
+        what = "an earlier run's results"
+    return (f"{out_dir} holds {what}; this run replaces them. To continue that run instead: "
+            f"{commands.resume(out_dir)}; to keep it, pass a fresh --out")
+
+
 def line(record: CaseRecord) -> str:
     """A case's line of ``results.jsonl``."""
     return json.dumps(record.to_json(), allow_nan=False) + "\n"

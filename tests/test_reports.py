@@ -62,7 +62,7 @@ def written(tmp_path, monkeypatch) -> tuple[RunReport, dict[str, np.ndarray], Pa
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
     report, arrays = synthetic(tmp_path)
     paths = write_all(report, [], tmp_path)
-    assert {Path(p).name for p in paths} == {"parity.md", "parity.json", "parity.html", "parity.xml"}
+    assert {Path(p).name for p in paths} == {"parity.md", "parity.json", "parity.html", "parity.xml", "parity-summary.md"}
     return report, arrays, tmp_path
 
 
@@ -218,7 +218,7 @@ def test_real_run_writes_every_report(real_run):
     assert int(suite.get("tests")) == len(comparisons)
     assert int(suite.get("failures")) == doc["unexpected"] == 0
     assert int(suite.get("skipped")) == sum(c["verdict"] in ("EXPECTED_DIVERGENCE", "UNSUPPORTED") for c in comparisons)
-    assert (real_run / "step.md").read_text() == (real_run / "parity.md").read_text() + "\n"
+    assert (real_run / "step.md").read_text() == (real_run / "parity-summary.md").read_text() + "\n"  # the summary, not the whole report
 
 
 def test_heatmap_of_many_rois_is_cut(tmp_path):

@@ -21,8 +21,8 @@ from parity.pool import Worker
 from parity.reference import roi_align, roi_align_backward
 from tests.test_cli import parity as parity_cli
 
-pytest.importorskip("onnxruntime")
-pytest.importorskip("paddle")
+pytest.importorskip("onnxruntime", reason="ONNX Runtime is the onnx extra (pip install -e '.[onnx]'; make test installs it)")
+pytest.importorskip("paddle", reason="Paddle is the paddle extra (pip install -e '.[paddle]'; make test installs it)")
 
 FRAMEWORKS = ("torchvision", "mindspore", "onnxruntime", "paddle")
 

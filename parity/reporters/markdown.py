@@ -5,6 +5,7 @@ from pathlib import Path
 
 from parity import commands, summary
 from parity.model import Case, Comparison, Verdict
+from parity.reporters.brief import headline
 from parity.session import RunReport
 from parity.text import markdown as _md
 from parity.text import markdown_code as _code
@@ -43,6 +44,8 @@ def render(report: RunReport, cases: list[Case], limit: int | None = None) -> st
     bad = summary.unexpected(report)
     lines = [
         f"# parity report: RoIAlign, suite {_code(report.suite)}",
+        "",
+        f"**{_md(headline(report))}**",
         "",
         "| pair | " + " | ".join(present) + " |",
         "|---|" + "---|" * len(present),

@@ -106,6 +106,9 @@ def print_summary(report: RunReport, written: list[str]) -> None:
     if len(bad) > 20:
         out.print(f"... and {len(bad) - 20} more unexpected results (see the reports)")
     rate = report.cases / report.wall_seconds if report.wall_seconds else 0.0
+    from parity.reporters.brief import headline
+
+    out.print(f"[bold]{safe(headline(report))}[/]", soft_wrap=True)
     for case_id in report.shrunk:
         out.print(f"shrunk a failing case to a minimal one, saved as regression fixture: {safe(case_id)}", soft_wrap=True)
     if report.reused:
