@@ -8,11 +8,12 @@ same way (or the rois are large enough for the clamp not to act) and both sample
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
 
-from parity.mapping import CALLS, MindSporeCall
+from parity.mapping import CALLS, MindSporeCall, Semantics
 from parity.model import Attrs, Port
 from parity.reference import (
     MINDSPORE_END_MODE_0,
@@ -106,6 +107,30 @@ def torchvision_to_mindspore(attrs: Attrs) -> tuple[MindSporeCall, Translation]:
         tuple(exact),
         tuple(not_exact),
     )
+
+
+def mindspore_rois(attrs: Attrs, rois: np.ndarray) -> np.ndarray:
+    """The rois the translated MindSpore call takes for a torchvision call's rois (in their dtype)."""
+    return torchvision_to_mindspore(attrs)[1].shift.apply(rois)
+
+
+def translated_semantics(attrs: Attrs) -> Semantics:
+    """What MindSpore documents for the translated call, stated over the rois as the user gave them.
+
+    MindSpore's window on rois shifted by ``(a, b)`` is ``start = (x1 + a)*s - offset``,
+    ``end = (x2 + b + end_pad)*s - offset``: its own convention with ``offset - a*s`` and
+    ``end_pad + b - a``; every other rule (clamp, grid, batch index) stays MindSpore's.
+    """
+    call, t = torchvision_to_mindspore(attrs)
+    conv = MINDSPORE_MODES[call.roi_end_mode]
+    a, b, s = t.shift.start, t.shift.end, call.spatial_scale
+    shifted = dataclasses.replace(
+        conv,
+        name=f"{conv.name} on rois shifted ({t.shift.render()})",
+        offset=conv.offset - a * s,
+        end_pad=conv.end_pad + b - a,
+    )
+    return Semantics(shifted, call.sample_num)
 
 
 def mindspore_to_torchvision(call: MindSporeCall) -> tuple[Attrs, Translation]:
