@@ -550,5 +550,15 @@ def list_cases(suite: str, keyword: str | None) -> None:
 
     for case in generate.cases_for(suite, keyword):
         click.echo(case.id)
+
+
+def _register() -> None:
+    from parity.cli_check import check
+
+    main.add_command(check)
+
+
+_register()
+
 if __name__ == "__main__":
     main()
