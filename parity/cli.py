@@ -464,7 +464,8 @@ def merge(out_dir: Path, shard_dirs: tuple[Path, ...]) -> None:
 @click.option("--out", "out_dir", default="reports", show_default=True, type=click.Path(path_type=Path), help="Folder for repro_<short>.py and .md.")
 @click.option("--results", "results_dir", default=None, type=click.Path(path_type=Path), help="A stored run to take versions and verdicts from.")
 @click.option("--run/--no-run", "execute", default=True, show_default=True, help="Run the script here to fill in versions and differences.")
-def repro(case_id: str, suite: str, out_dir: Path, results_dir: Path | None, execute: bool) -> None:
+@click.option("--fixtures", "fixtures_dir", default=None, type=click.Path(path_type=Path), help="Take the case from this fixture folder (as parity run --fixtures).")
+def repro(case_id: str, suite: str, out_dir: Path, results_dir: Path | None, execute: bool, fixtures_dir: Path | None) -> None:
     """Write a standalone script (no parity import) and a bug-report body reproducing CASE_ID."""
     from parity import repro as reproduce
     from parity import results
@@ -473,7 +474,8 @@ def repro(case_id: str, suite: str, out_dir: Path, results_dir: Path | None, exe
     if results_dir is not None:
         results.read_meta(results_dir)  # a clear error when it is not a run folder
     _writable(out_dir)
-    written = reproduce.write(reproduce.find_case(case_id, suite), out_dir, execute=execute, results_dir=results_dir)
+    case = reproduce.find_case(case_id, suite, fixtures_dir)
+    written = reproduce.write(case, out_dir, execute=execute, results_dir=results_dir)
     out = console()
     out.print(f"script: {written.script}\nreport: {written.report}")
     if written.problem and execute:
@@ -544,11 +546,13 @@ def mutants(suite: str) -> None:
 @main.command("cases")
 @click.option("--suite", default="standard", show_default=True)
 @click.option("-k", "keyword", default=None)
-def list_cases(suite: str, keyword: str | None) -> None:
-    """List a suite's case ids."""
-    from parity import generate
+@click.option("--fixtures", "fixtures_dir", default=None, type=click.Path(path_type=Path), help="List a fixture folder's cases instead.")
+def list_cases(suite: str, keyword: str | None, fixtures_dir: Path | None) -> None:
+    """List a suite's (or a fixture folder's) case ids."""
+    from parity import fixtures, generate
 
-    for case in generate.cases_for(suite, keyword):
+    cases = generate.cases_for(suite, keyword) if fixtures_dir is None else generate.matching(fixtures.load(fixtures_dir), keyword)
+    for case in cases:
         click.echo(case.id)
 
 
