@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -339,10 +340,16 @@ def _output_size(text: str) -> tuple[int, int]:
     return (parts[0], parts[-1])
 
 
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from parity.translate import Translation
+
+
 @main.command()
 @click.option("--from", "source", type=click.Choice(["torchvision", "mindspore"]), default="torchvision", show_default=True)
 @click.option("--output-size", default="7", help="torchvision output_size: N or HxW.")
-@click.option("--spatial-scale", default=1.0, type=float, show_default=True)
+@click.option("--spatial-scale", "spatial_scale_text", default="1.0", show_default=True, help="A number or arithmetic such as 1/16.")
 @click.option("--sampling-ratio", default=-1, type=int, show_default=True, help="torchvision sampling_ratio.")
 @click.option("--aligned/--no-aligned", default=False, show_default=True, help="torchvision aligned.")
 @click.option("--pooled-height", default=7, type=int, show_default=True, help="MindSpore pooled_height (--from mindspore).")
@@ -350,18 +357,39 @@ def _output_size(text: str) -> tuple[int, int]:
 @click.option("--sample-num", default=2, type=int, show_default=True, help="MindSpore sample_num (--from mindspore).")
 @click.option("--roi-end-mode", default=1, type=click.IntRange(0, 1), show_default=True, help="MindSpore roi_end_mode.")
 @click.option("--no-verify", is_flag=True, help="Only print the translation.")
+@click.option("--format", "fmt", type=click.Choice(["table", "python"]), default="table", show_default=True, help="python: a script to paste (imports, the op, the roi shift).")
+@click.option("--features", "features_file", default=None, type=click.Path(path_type=Path), help="Verify on this [N, C, H, W] array (.npy, .npz, .pt).")
+@click.option("--rois", "rois_file", default=None, type=click.Path(path_type=Path), help="Verify on this [K, 5] array (with --features).")
 def translate(
-    source: str, output_size: str, spatial_scale: float, sampling_ratio: int, aligned: bool,
+    source: str, output_size: str, spatial_scale_text: str, sampling_ratio: int, aligned: bool,
     pooled_height: int, pooled_width: int, sample_num: int, roi_end_mode: int, no_verify: bool,
+    fmt: str, features_file: Path | None, rois_file: Path | None,
 ) -> None:
-    """Print the call in the other framework that reproduces a given call, and verify it numerically."""
+    """Print the call in the other framework that reproduces a given call, and verify it numerically.
+
+    Exits 1 when the translation is not exact for these arguments or fails its verification.
+    """
     import tempfile
 
     from parity import translate as tr
+    from parity.call_string import number
+    from parity.errors import UsageError
     from parity.mapping import MindSporeCall
     from parity.model import Attrs
     from parity.reporters.terminal import console
+    from parity.text import terminal as escape
 
+    spatial_scale = number(spatial_scale_text, "--spatial-scale")
+    if spatial_scale <= 0:
+        raise UsageError(f"--spatial-scale must be positive; got {spatial_scale_text!r}")
+    if (features_file is None) != (rois_file is None):
+        raise UsageError("--features and --rois go together: pass both to verify on your arrays, or neither")
+    user_inputs = None
+    if features_file is not None:
+        from parity import user_arrays, user_check
+
+        features, rois = user_check.check_arrays(user_arrays.load(features_file, "features"), user_arrays.load(rois_file, "rois"))
+        user_inputs = [(f"{features_file.name}, {rois_file.name}", features, rois)]
     out = console()
     if source == "torchvision":
         attrs = Attrs(_output_size(output_size), spatial_scale, sampling_ratio, aligned)
@@ -371,22 +399,42 @@ def translate(
         call = MindSporeCall(pooled_height, pooled_width, float(spatial_scale), sample_num, roi_end_mode)
         attrs, t = tr.mindspore_to_torchvision(call)
         tv_shift, ms_shift = t.shift, tr.RoiShift(0.0, 0.0)
+    if fmt == "table":
+        _print_translation(out, t)
+    if t.not_exact:
+        from parity.reporters.terminal import error
+
+        for cond in t.not_exact:
+            error(f"not exact: {cond}")
+        sys.exit(1)
+    if fmt == "python":
+        from parity import translate_code
+
+        script = translate_code.to_mindspore_script(call, t) if source == "torchvision" else translate_code.to_torchvision_script(attrs, t)
+        click.echo(script, nl=False)
+        if user_inputs is None:
+            return
+        out = console(stderr=True)  # stdout holds the script only
+    if no_verify and user_inputs is None:
+        return
+    what = "your arrays" if user_inputs is not None else "float32"
+    out.print(f"[bold]verification[/] ({what}; torchvision vs MindSpore under this translation)")
+    with tempfile.TemporaryDirectory() as logs:
+        checks = tr.verify(attrs, call, tv_shift, ms_shift, logs, user_inputs)
+    for c in checks:
+        value = "-" if c.max_abs is None else f"{c.max_abs:.3g}"
+        verdict = "[green]pass[/]" if c.passed else "[red]fail[/]"
+        out.print(f"  {verdict} {escape(c.label):<10} max |diff| = {value} {escape(c.message)}")
+    sys.exit(0 if all(c.passed for c in checks) else 1)
+
+
+def _print_translation(out: Console, t: Translation) -> None:
     out.print(f"[bold]from[/]  {t.source}")
     out.print(f"[bold]to[/]    {t.target}")
     out.print(f"[bold]rois[/]  {t.shift.render()}")
     out.print("[bold]exact when[/]")
     for cond in t.exact_when:
         out.print(f"  - {cond}")
-    for cond in t.not_exact:
-        out.print(f"[yellow]not exact[/]: {cond}")
-    if no_verify:
-        return
-    out.print("[bold]verification[/] (float32; torchvision vs MindSpore under this translation)")
-    with tempfile.TemporaryDirectory() as logs:
-        checks = tr.verify(attrs, call, tv_shift, ms_shift, logs)
-    for c in checks:
-        value = "-" if c.max_abs is None else f"{c.max_abs:.3g}"
-        out.print(f"  {c.label:<10} max |diff| = {value} {c.message}")
 
 
 @main.command()
@@ -505,7 +553,8 @@ def merge(out_dir: Path, shard_dirs: tuple[Path, ...]) -> None:
 @click.option("--out", "out_dir", default="reports", show_default=True, type=click.Path(path_type=Path), help="Folder for repro_<short>.py and .md.")
 @click.option("--results", "results_dir", default=None, type=click.Path(path_type=Path), help="A stored run to take versions and verdicts from.")
 @click.option("--run/--no-run", "execute", default=True, show_default=True, help="Run the script here to fill in versions and differences.")
-def repro(case_id: str, suite: str, out_dir: Path, results_dir: Path | None, execute: bool) -> None:
+@click.option("--fixtures", "fixtures_dir", default=None, type=click.Path(path_type=Path), help="Take the case from this fixture folder (as parity run --fixtures).")
+def repro(case_id: str, suite: str, out_dir: Path, results_dir: Path | None, execute: bool, fixtures_dir: Path | None) -> None:
     """Write a standalone script (no parity import) and a bug-report body reproducing CASE_ID."""
     from parity import repro as reproduce
     from parity import results
@@ -514,7 +563,8 @@ def repro(case_id: str, suite: str, out_dir: Path, results_dir: Path | None, exe
     if results_dir is not None:
         results.read_meta(results_dir)  # a clear error when it is not a run folder
     _writable(out_dir)
-    written = reproduce.write(reproduce.find_case(case_id, suite), out_dir, execute=execute, results_dir=results_dir)
+    case = reproduce.find_case(case_id, suite, fixtures_dir)
+    written = reproduce.write(case, out_dir, execute=execute, results_dir=results_dir)
     out = console()
     out.print(f"script: {written.script}\nreport: {written.report}")
     if written.problem and execute:
@@ -585,12 +635,13 @@ def mutants(suite: str) -> None:
 @main.command("cases")
 @click.option("--suite", default="standard", show_default=True)
 @click.option("-k", "keyword", default=None)
+@click.option("--fixtures", "fixtures_dir", default=None, type=click.Path(path_type=Path), help="List a fixture folder's cases instead.")
 @_FORMAT
-def list_cases(suite: str, keyword: str | None, output_format: str) -> None:
-    """List a suite's case ids (with --format json: each case's call, dtype, shapes and tags)."""
-    from parity import generate
+def list_cases(suite: str, keyword: str | None, fixtures_dir: Path | None, output_format: str) -> None:
+    """List a suite's (or a fixture folder's) case ids (with --format json: each case's call, dtype, shapes and tags)."""
+    from parity import fixtures, generate
 
-    found = generate.cases_for(suite, keyword)
+    found = generate.cases_for(suite, keyword) if fixtures_dir is None else generate.matching(fixtures.load(fixtures_dir), keyword)
     if output_format == "json":
         import json
 
@@ -603,5 +654,15 @@ def list_cases(suite: str, keyword: str | None, output_format: str) -> None:
         return
     for case in found:
         click.echo(case.id)
+
+
+def _register() -> None:
+    from parity.cli_check import check
+
+    main.add_command(check)
+
+
+_register()
+
 if __name__ == "__main__":
     main()

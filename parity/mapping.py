@@ -73,6 +73,10 @@ def to_mindspore(attrs: Attrs, port: Port = Port.MAPPED) -> MindSporeCall:
     ph, pw = attrs.output_size
     if port is Port.DEFAULTS:
         return MindSporeCall(ph, pw, float(attrs.spatial_scale), **MINDSPORE_DEFAULTS)
+    if port is Port.TRANSLATED:  # the one owner of translations; its rois shift is applied by the runner
+        from parity.translate import torchvision_to_mindspore
+
+        return torchvision_to_mindspore(attrs)[0]
     return MindSporeCall(ph, pw, float(attrs.spatial_scale), attrs.sampling_ratio, int(attrs.aligned))
 
 
@@ -104,10 +108,20 @@ def mindspore_semantics(call: MindSporeCall) -> Semantics:
     return Semantics(convention, call.sample_num)
 
 
+def _mindspore_documented(attrs: Attrs, port: Port) -> Semantics:
+    """MindSpore's documented semantics for its call; for a translated call, over the rois as given
+    (it runs on shifted rois, parity.translate.translated_semantics)."""
+    if port is Port.TRANSLATED:
+        from parity.translate import translated_semantics
+
+        return translated_semantics(attrs)
+    return mindspore_semantics(to_mindspore(attrs, port))
+
+
 #: framework -> what it documents for a torchvision-style call (ported per ``Port``).
 DOCUMENTED_SEMANTICS: dict[str, Callable[[Attrs, Port], Semantics]] = {
     "torchvision": lambda attrs, port: torchvision_semantics(attrs),
-    "mindspore": lambda attrs, port: mindspore_semantics(to_mindspore(attrs, port)),
+    "mindspore": lambda attrs, port: _mindspore_documented(attrs, port),
     "torchvision-cuda": lambda attrs, port: torchvision_semantics(attrs),
 }
 
@@ -318,7 +332,15 @@ CALLS: dict[str, Callable[[Attrs, Port], str]] = {
         f"torchvision.ops.roi_align(input, boxes, output_size={attrs.output_size}, spatial_scale={attrs.spatial_scale!r}, "
         f"sampling_ratio={attrs.sampling_ratio}, aligned={attrs.aligned})"
     ),
-    "mindspore": lambda attrs, port: to_mindspore(attrs, port).render(),
+    "mindspore": lambda attrs, port: to_mindspore(attrs, port).render() + (
+        f" on rois shifted ({_translated_shift(attrs)})" if port is Port.TRANSLATED else ""
+    ),
     "onnxruntime": lambda attrs, port: to_onnx(attrs, port).render(),
     "paddle": lambda attrs, port: to_paddle(attrs, port).render(),
 }
+
+
+def _translated_shift(attrs: Attrs) -> str:
+    from parity.translate import torchvision_to_mindspore
+
+    return torchvision_to_mindspore(attrs)[1].shift.render()

@@ -40,6 +40,8 @@ class Port(str, enum.Enum):
 
     MAPPED = "mapped"  # every argument translated through the mapping table
     DEFAULTS = "defaults"  # a user who only renamed the call: MindSpore's own defaults apply
+    #: the exact translation (parity.translate): the mapped call, on rois shifted for MindSpore
+    TRANSLATED = "translated"
 
 
 @dataclass(frozen=True, eq=False)

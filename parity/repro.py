@@ -52,18 +52,21 @@ def short_name(case_id: str) -> str:
     return "repro_" + hashlib.sha256(case_id.encode()).hexdigest()[:10]
 
 
-def find_case(case_id: str, suite: str) -> Case:
+def find_case(case_id: str, suite: str, fixtures: Path | None = None) -> Case:
+    """The case ``case_id`` of a suite, or of a fixture folder (parity.fixtures) when one is given."""
     import difflib
 
-    from parity import generate
+    from parity import commands, fixtures as fixture_folder, generate
 
-    cases = generate.cases_for(suite)
+    cases = generate.cases_for(suite) if fixtures is None else fixture_folder.load(Path(fixtures))
     for case in cases:
         if case.id == case_id:
             return case
     close = difflib.get_close_matches(case_id, [c.id for c in cases], n=1, cutoff=0.6)
-    hint = f"; did you mean {close[0]}?" if close else f"; list the ids with: parity cases --suite {suite}"
-    raise UsageError(f"no case {case_id!r} in suite {suite!r}{hint}")
+    source = ["--suite", suite] if fixtures is None else ["--fixtures", str(fixtures)]
+    hint = f"; did you mean {close[0]}?" if close else f"; list the ids with: {commands.command('parity', 'cases', *source)}"
+    where = f"suite {suite!r}" if fixtures is None else f"fixture folder {fixtures}"
+    raise UsageError(f"no case {case_id!r} in {where}{hint}")
 
 
 def literal(array: np.ndarray, indent: int = 4) -> str:
@@ -115,7 +118,20 @@ def _calls(case: Case) -> tuple[dict[str, Any], dict[str, Any]]:
     return tv, dataclasses.asdict(to_mindspore(a, case.port))
 
 
+def _roi_shift(case: Case) -> tuple[float, float]:
+    """What the script adds to MindSpore's roi starts and ends (only a translated case shifts them)."""
+    if case.port is not Port.TRANSLATED:
+        return (0.0, 0.0)
+    from parity.translate import torchvision_to_mindspore
+
+    shift = torchvision_to_mindspore(case.attrs)[1].shift
+    return (float(shift.start), float(shift.end))
+
+
 def _mapping_note(case: Case) -> str:
+    if case.port is Port.TRANSLATED:
+        return ("The MindSpore call is the exact translation of the torchvision call (parity translate):\n"
+                "the mapped call on rois shifted by MINDSPORE_ROI_SHIFT.")
     if case.port is Port.DEFAULTS:
         return ("The MindSpore call is the torchvision call renamed only: sample_num and roi_end_mode keep\n"
                 "MindSpore's defaults.")
@@ -138,7 +154,7 @@ def script(case: Case) -> str:
         "case_id_repr": repr(case.id), "suite_repr": repr(case.suite), "mapping_note": _mapping_note(case),
         "script_name": short_name(case.id) + ".py", "dtype": case.dtype,
         "features": literal(case.features), "rois": literal(case.rois), "boxes_as_list": case.boxes == "list",
-        "torchvision": repr(tv), "mindspore": repr(ms),
+        "torchvision": repr(tv), "mindspore": repr(ms), "mindspore_roi_shift": repr(_roi_shift(case)),
         "documented": pprint.pformat({fw: semantics_fields(sem) for fw, sem in documented.items()}, width=110,
                                      sort_dicts=False),
         "declared": pprint.pformat(

@@ -8,11 +8,12 @@ same way (or the rois are large enough for the clamp not to act) and both sample
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
 
-from parity.mapping import CALLS, MindSporeCall
+from parity.mapping import CALLS, MindSporeCall, Semantics
 from parity.model import Attrs, Port
 from parity.reference import (
     MINDSPORE_END_MODE_0,
@@ -108,6 +109,30 @@ def torchvision_to_mindspore(attrs: Attrs) -> tuple[MindSporeCall, Translation]:
     )
 
 
+def mindspore_rois(attrs: Attrs, rois: np.ndarray) -> np.ndarray:
+    """The rois the translated MindSpore call takes for a torchvision call's rois (in their dtype)."""
+    return torchvision_to_mindspore(attrs)[1].shift.apply(rois)
+
+
+def translated_semantics(attrs: Attrs) -> Semantics:
+    """What MindSpore documents for the translated call, stated over the rois as the user gave them.
+
+    MindSpore's window on rois shifted by ``(a, b)`` is ``start = (x1 + a)*s - offset``,
+    ``end = (x2 + b + end_pad)*s - offset``: its own convention with ``offset - a*s`` and
+    ``end_pad + b - a``; every other rule (clamp, grid, batch index) stays MindSpore's.
+    """
+    call, t = torchvision_to_mindspore(attrs)
+    conv = MINDSPORE_MODES[call.roi_end_mode]
+    a, b, s = t.shift.start, t.shift.end, call.spatial_scale
+    shifted = dataclasses.replace(
+        conv,
+        name=f"{conv.name} on rois shifted ({t.shift.render()})",
+        offset=conv.offset - a * s,
+        end_pad=conv.end_pad + b - a,
+    )
+    return Semantics(shifted, call.sample_num)
+
+
 def mindspore_to_torchvision(call: MindSporeCall) -> tuple[Attrs, Translation]:
     """The torchvision call (and roi shift) that reproduces a MindSpore call."""
     src = MINDSPORE_MODES[call.roi_end_mode]
@@ -138,6 +163,7 @@ class Check:
     label: str
     max_abs: float | None
     message: str = ""
+    passed: bool = False  # within twice the dtype's default tolerance, NaN at the same positions
 
 
 def verification_inputs(attrs: Attrs) -> list[tuple[str, np.ndarray, np.ndarray]]:
@@ -152,17 +178,22 @@ def verification_inputs(attrs: Attrs) -> list[tuple[str, np.ndarray, np.ndarray]
     return inputs
 
 
-def verify(attrs: Attrs, call: MindSporeCall, tv_shift: RoiShift, ms_shift: RoiShift, log_dir) -> list[Check]:
-    """Run torchvision (``attrs``, rois + ``tv_shift``) and MindSpore (``call``, rois + ``ms_shift``)."""
+def verify(
+    attrs: Attrs, call: MindSporeCall, tv_shift: RoiShift, ms_shift: RoiShift, log_dir,
+    inputs: list[tuple[str, np.ndarray, np.ndarray]] | None = None,
+) -> list[Check]:
+    """Run torchvision (``attrs``, rois + ``tv_shift``) and MindSpore (``call``, rois + ``ms_shift``)
+    on ``inputs`` (label, features, rois; default: verification_inputs)."""
     from pathlib import Path
 
+    from parity.compare import tolerance_for
     from parity.model import Status
     from parity.pool import Worker
 
     workers = {name: Worker(name, Path(log_dir) / f"{name}.log") for name in ("torchvision", "mindspore")}
     checks = []
     try:
-        for label, features, rois in verification_inputs(attrs):
+        for label, features, rois in inputs if inputs is not None else verification_inputs(attrs):
             header = {"case_id": label, "attrs": attrs.to_json(), "port": "mapped", "mindspore_call": call.__dict__}
             outs = {}
             for name, shift in (("torchvision", tv_shift), ("mindspore", ms_shift)):
@@ -173,10 +204,16 @@ def verify(attrs: Attrs, call: MindSporeCall, tv_shift: RoiShift, ms_shift: RoiS
                 checks.append(Check(label, None, f"{failed[0].runner}: {failed[0].status.value} {failed[0].message}"))
                 continue
             a, b = (outs[n].outputs["out"].astype(np.float64) for n in ("torchvision", "mindspore"))
+            if a.shape != b.shape:
+                checks.append(Check(label, None, f"shapes differ: {a.shape} vs {b.shape}"))
+                continue
             nan_differs = bool(np.any(np.isnan(a) != np.isnan(b)))
             both = np.isfinite(a) & np.isfinite(b)
             diff = float(np.max(np.abs(a - b)[both])) if both.any() else 0.0
-            checks.append(Check(label, diff, "NaN at different positions" if nan_differs else ""))
+            tol = tolerance_for(str(features.dtype))
+            close = bool(np.all(np.abs(a - b)[both] <= 2 * tol.atol + 2 * tol.rtol * np.abs(a[both])))
+            passed = close and not nan_differs and a.shape == b.shape
+            checks.append(Check(label, diff, "NaN at different positions" if nan_differs else "", passed))
     finally:
         for w in workers.values():
             w.stop()

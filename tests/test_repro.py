@@ -254,3 +254,43 @@ def test_bad_requests_are_usage_errors(tmp_path):
     assert r.returncode == 2 and "holds no parity run" in r.stderr
     r = parity("repro", SEED, "--suite", "seed", "--out", str(tmp_path), "--no-run")
     assert r.returncode == 0 and json.dumps(SEED)[1:-1] in (tmp_path / f"{repro.short_name(SEED)}.py").read_text()
+
+
+def _in(folder: Path, *args: str) -> subprocess.CompletedProcess:
+    """``parity ARGS`` run from ``folder`` (relative paths are a user's own), as a user pastes it."""
+    import os
+
+    env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    return subprocess.run([sys.executable, "-m", "parity.cli", *args], capture_output=True, text=True, cwd=folder,
+                          env=env, timeout=600)
+
+
+def test_printed_repro_command_of_a_fixture_run_finds_its_case(tmp_path):
+    import html
+    import re
+    import shlex
+
+    from parity import fixtures
+
+    case_id = "roi_align[aligned=1,sr=-1,out=1x1,s=0.5]-f32-mixed"
+    fixtures.save([c for c in generate.cases_for("standard") if c.id == case_id], tmp_path / "my fixtures", "standard")
+    first = _in(tmp_path, "run", "--fixtures", "my fixtures", "--out", "first")
+    assert first.returncode == 0, first.stdout + first.stderr
+    page = (tmp_path / "first" / "parity.html").read_text()
+    printed = {html.unescape(m) for m in re.findall(r"(parity run --[^<]*)", page)}
+    assert printed, "an EXPECTED_DIVERGENCE panel carries a repro command"
+    for command in printed:
+        words = shlex.split(command)
+        assert words[2:4] == ["--fixtures", "my fixtures"] and words[words.index("-k") + 1] == case_id
+        again = _in(tmp_path, *words[1:], "--out", "again")
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert "1 cases" in again.stdout
+        [case] = json.loads((tmp_path / "again" / "parity.json").read_text())["cases"]
+        assert case["id"] == case_id
+    listed = _in(tmp_path, "cases", "--fixtures", "my fixtures")
+    assert listed.stdout.split() == [case_id]
+    script = _in(tmp_path, "repro", case_id, "--fixtures", "my fixtures", "--out", "repro", "--no-run")
+    assert script.returncode == 0, script.stderr
+    assert case_id in (tmp_path / "repro" / (repro.short_name(case_id) + ".py")).read_text()
+    missing = _in(tmp_path, "repro", "no-such-case", "--fixtures", "my fixtures", "--no-run")
+    assert missing.returncode == 2 and "fixture folder my fixtures" in missing.stderr

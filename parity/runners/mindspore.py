@@ -38,7 +38,12 @@ def run(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[str, np.n
     if "mindspore_call" in header:  # an explicit call (parity translate), not the mapped one
         call = MindSporeCall(**header["mindspore_call"])
     else:
-        call = to_mindspore(Attrs.from_json(header["attrs"]), Port(header["port"]))
+        attrs, port = Attrs.from_json(header["attrs"]), Port(header["port"])
+        call = to_mindspore(attrs, port)
+        if port is Port.TRANSLATED:  # the exact translation takes shifted rois (parity.translate)
+            from parity.translate import mindspore_rois
+
+            rois = mindspore_rois(attrs, rois)
     with native("mindspore"):
         op, x, r = _op(call), ms.Tensor(features), ms.Tensor(rois)
         out = op(x, r).asnumpy()
