@@ -105,7 +105,7 @@ def _writable(out_dir: Path) -> None:
 @click.option("--suite", default="standard", show_default=True, help="Case suite to run.")
 @click.option("--out", "out_dir", default="reports", show_default=True, type=click.Path(path_type=Path), help="Output folder.")
 @click.option("--runners", default="torchvision,mindspore", show_default=True, help="Frameworks to run (the reference always runs).")
-@click.option("-k", "keyword", default=None, help="Only cases whose id contains this text, or with this tag.")
+@click.option("-k", "keyword", default=None, help="Only cases whose id contains this text, with this tag, or matching an expression over attributes (\"aligned and dtype == 'float16'\").")
 @click.option("--timeout", default=60.0, show_default=True, help="Seconds per case before a worker is killed (TIMEOUT).")
 @click.option("--python", "pythons", multiple=True, metavar="RUNNER=PATH", help="Run a runner's worker under another interpreter.")
 @click.option("--resume", "resume_dir", default=None, type=click.Path(path_type=Path), help="Continue an interrupted run in this folder.")

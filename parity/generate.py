@@ -186,8 +186,12 @@ SUITES: dict[str, Callable[[], Iterator[Case]]] = {
 
 
 def matching(cases: list[Case], keyword: str | None) -> list[Case]:
-    """Cases whose id contains ``keyword`` or that carry it as a tag (all when None)."""
-    return [c for c in cases if keyword is None or keyword in c.id or keyword in c.tags]
+    """Cases the filter ``keyword`` selects (parity.case_filter: a substring of the id, a tag, or
+    an expression over attributes; all when None)."""
+    from parity.case_filter import matches
+
+    selected = matches(keyword)
+    return [c for c in cases if selected(c)]
 
 
 def check_unique(cases: list[Case], where: str) -> None:

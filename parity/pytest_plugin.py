@@ -43,7 +43,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("parity", "RoIAlign cross-framework parity (parity.pytest_plugin)")
     group.addoption("--parity", action="store_true", help="Collect a parity suite: one item per case and comparison.")
     group.addoption("--parity-suite", default="standard", metavar="NAME", help="Suite to collect (default: standard).")
-    group.addoption("--parity-k", default=None, metavar="TEXT", help="Only cases whose id contains TEXT or with that tag.")
+    group.addoption("--parity-k", default=None, metavar="TEXT", help="Only cases whose id contains TEXT, with that tag, or matching an expression over attributes (parity.case_filter).")
     group.addoption(
         "--parity-runners", default="torchvision,mindspore", metavar="LIST", help="Frameworks (the reference always runs)."
     )
