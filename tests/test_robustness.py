@@ -18,3 +18,33 @@ def test_a_segfault_is_recorded_and_every_other_case_finishes(tmp_path):
     out_of_range = matrix["roi_align[invalid]-batch-index-out-of-range"]
     assert out_of_range["dangerous"] == ["torchvision"]  # silent output where MindSpore raises
     assert "robustness" in r.stdout and "SIGSEGV" in r.stdout
+
+
+def test_the_robustness_table_reads_at_80_columns():
+    """Each cell names the behaviour and its exception or signal in a few words; no line passes 80."""
+    import io
+
+    from rich.console import Console
+
+    from parity.reporters import terminal
+    from parity.summary import RobustnessRow
+    from parity.reporters.terminal import short_behaviour
+
+    assert short_behaviour("raises: RuntimeError: roi_align_forward_kernel, /__w/vision/...: boxes") == "raises RuntimeError"
+    assert short_behaviour("crash: worker process died (SIGSEGV)") == "crash SIGSEGV"
+    assert short_behaviour("output with NaN/Inf") == "output with NaN/Inf"
+    assert short_behaviour("raises: cannot allocate") == "raises"
+    buffer = io.StringIO()
+    narrow = Console(file=buffer, width=80, no_color=True)
+    rows = [RobustnessRow(
+        "roi_align[aligned=0,sr=2,out=2x3,s=1]-f32-random-dtype-mismatch-s0-1234",
+        {"torchvision": "raises: RuntimeError: " + "x" * 200, "mindspore": "crash: worker process died (SIGSEGV)", "reference": "output"},
+        ("mindspore",),
+    )]
+    terminal.print_robustness(narrow, rows, ["torchvision", "mindspore", "reference"])
+    text = buffer.getvalue()
+    assert max(len(line) for line in text.splitlines()) <= 80
+    assert "raises RuntimeError" in text and "! crash SIGSEGV" in text and "x" * 20 not in text
+    header = next(line for line in text.splitlines() if "torchvision" in line)
+    assert all(name in header for name in ("case", "mindspore", "reference"))  # no column cropped
+    assert "output" in text

@@ -7,6 +7,7 @@ result stays on one log line.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from contextlib import contextmanager
 from typing import Callable, Iterator
@@ -57,6 +58,29 @@ def progress(total: int) -> Iterator[Callable[[Case, list[Comparison]], None]]:
         yield advance
 
 
+def short_behaviour(behaviour: str) -> str:
+    """A behaviour in a few words, for a table cell that must fit 80 columns: the kind, plus the
+    exception's class or the signal (``raises: RuntimeError: ...`` -> ``raises RuntimeError``)."""
+    kind, _, detail = behaviour.partition(": ")
+    signal = re.search(r"\bSIG[A-Z]+\b", detail)
+    if signal:
+        return f"{kind} {signal.group(0)}"
+    error = re.match(r"([A-Z][\w.]*): ", detail)
+    return f"{kind} {error.group(1).rsplit('.', 1)[-1]}" if error else kind
+
+
+def print_robustness(out: Console, matrix: list[summary.RobustnessRow], runners: list[str]) -> None:
+    """Case x runner: how each reacted to invalid input, in words that fit a narrow terminal."""
+    grid = Table(title="robustness: how each runner treats invalid input (! = dangerous; messages in the reports)")
+    grid.add_column("case", overflow="fold")
+    for r in runners:
+        grid.add_column(safe(r), overflow="fold")
+    for row in matrix:
+        cells = [("! " if r in row.dangerous else "") + short_behaviour(row.behaviours.get(r, "-")) for r in runners]
+        grid.add_row(safe(row.case_id), *(safe(c) for c in cells))
+    out.print(grid)
+
+
 def print_summary(report: RunReport, written: list[str]) -> None:
     out = console()
     counts = summary.verdict_counts(report)
@@ -70,15 +94,7 @@ def print_summary(report: RunReport, written: list[str]) -> None:
     out.print(table)
     matrix = summary.robustness_matrix(report)
     if matrix:
-        runners = [r for r in report.runners]
-        grid = Table(title="robustness: how each runner treats invalid input (! = dangerous)")
-        grid.add_column("case")
-        for r in runners:
-            grid.add_column(safe(r), overflow="fold", max_width=48)
-        for row in matrix:
-            cells = [("! " if r in row.dangerous else "") + row.behaviours.get(r, "-")[:60] for r in runners]
-            grid.add_row(safe(row.case_id), *(safe(c) for c in cells))
-        out.print(grid)
+        print_robustness(out, matrix, list(report.runners))
     for row in summary.determinism(report):
         what = "forward" if row.output == "out" else "backward"
         out.print(
