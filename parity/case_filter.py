@@ -60,7 +60,10 @@ def _value(node: ast.expr, case: Case, text: str) -> Any:
     if isinstance(node, (ast.Tuple, ast.List)):
         return tuple(_value(e, case, text) for e in node.elts)
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-        return -_value(node.operand, case, text)
+        value = _value(node.operand, case, text)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise UsageError(f"cannot negate {value!r} in the case filter {text!r}")
+        return -value
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
         return not _value(node.operand, case, text)
     if isinstance(node, ast.BoolOp):

@@ -97,7 +97,7 @@ def save(cases: list[Case], out_dir: Path, suite: str, info: dict[str, Any] | No
     for case in cases:
         _write_npz(out_dir / file_name(case.id), {name: getattr(case, name) for name in ARRAYS})
         entries.append(_entry(case))
-    manifest = {"generator_version": GENERATOR_VERSION, "suite": suite, **(info or {}), "cases": entries}
+    manifest = {**(info or {}), "generator_version": GENERATOR_VERSION, "suite": suite, "cases": entries}
     path = out_dir / MANIFEST
     files.atomic_write(path, json.dumps(manifest, indent=1) + "\n")
     return path

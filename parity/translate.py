@@ -207,13 +207,14 @@ def verify(
             if a.shape != b.shape:
                 checks.append(Check(label, None, f"shapes differ: {a.shape} vs {b.shape}"))
                 continue
-            nan_differs = bool(np.any(np.isnan(a) != np.isnan(b)))
+            # NaN and +-Inf must sit at the same places with the same values; numbers within tolerance
+            nan_differs = not np.array_equal(np.where(np.isfinite(a), 0, a), np.where(np.isfinite(b), 0, b), equal_nan=True)
             both = np.isfinite(a) & np.isfinite(b)
             diff = float(np.max(np.abs(a - b)[both])) if both.any() else 0.0
             tol = tolerance_for(str(features.dtype))
             close = bool(np.all(np.abs(a - b)[both] <= 2 * tol.atol + 2 * tol.rtol * np.abs(a[both])))
-            passed = close and not nan_differs and a.shape == b.shape
-            checks.append(Check(label, diff, "NaN at different positions" if nan_differs else "", passed))
+            passed = close and not nan_differs
+            checks.append(Check(label, diff, "NaN/Inf at different positions" if nan_differs else "", passed))
     finally:
         for w in workers.values():
             w.stop()

@@ -61,10 +61,13 @@ def _torch_file(path: Path, role: str) -> np.ndarray:
     """``torch.load(path, weights_only=True)`` in a child process, back as a .npy."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "array.npy"
-        proc = subprocess.run(
-            [sys.executable, "-m", "parity.user_arrays", str(path), role, str(out)],
-            capture_output=True, text=True, timeout=300, check=False,
-        )
+        try:
+            proc = subprocess.run(
+                [sys.executable, "-m", "parity.user_arrays", str(path), role, str(out)],
+                capture_output=True, text=True, timeout=300, check=False,
+            )
+        except subprocess.TimeoutExpired:
+            raise UsageError(f"--{role} {path}: reading it took over 300 s; save the tensor as .npy instead") from None
         if proc.returncode != 0 or not out.is_file():
             lines = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()]
             raise UsageError(f"--{role} {path}: {lines[-1] if lines else f'could not be read (exit {proc.returncode})'}")

@@ -171,7 +171,7 @@ def check(
     aligned: bool = False,
     *,
     out: Path | str | None = None,
-    runners: tuple[str, ...] | None = None,
+    runners: str | tuple[str, ...] | None = None,
     timeout: float = 60.0,
     grad: bool = False,
 ) -> CheckResult:
@@ -191,6 +191,8 @@ def check(
     )
     out_dir = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="parity-check-"))
     folder = write_fixtures(np.asarray(features), np.asarray(rois), attrs, out_dir)
+    if isinstance(runners, str):
+        runners = tuple(runners.split(","))
     chosen = session.parse_runners(",".join(runners or installed_frameworks()))
     meta = results.RunMeta(commands.suite_label(SUITE, str(folder)), None, chosen, (1, 1), str(folder), grad=grad)
     all_cases = meta.all_cases()

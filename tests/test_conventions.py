@@ -1,4 +1,5 @@
 """What people expect of a CLI: --version, -h, --format json, [tool.parity] defaults, the short summary, CI summaries."""
+import dataclasses
 import json
 import os
 import subprocess
@@ -59,6 +60,10 @@ def test_headline_separates_nothing_unexpected_from_the_frameworks_agreeing():
     agree = _report(0)
     agree.comparisons = [c for c in agree.comparisons if c.verdict is Verdict.PASS]
     assert brief.headline(agree).endswith("MindSpore agrees with torchvision on all 2 cases.")
+    crashed = _report(0)
+    crashed.comparisons = [dataclasses.replace(c, verdict=Verdict.CRASH) if c.expected == "torchvision" else c for c in crashed.comparisons]
+    line = brief.headline(crashed)
+    assert "agrees" not in line and "not decided on 3 cases" in line
 
 
 def test_summary_of_a_big_run_fits_a_github_comment(tmp_path, monkeypatch):

@@ -29,10 +29,15 @@ def differences(report: RunReport) -> dict[str, tuple[int, int]]:
         if c.expected != "torchvision" or c.verdict is Verdict.UNSUPPORTED:
             continue
         differ, compared = found.setdefault(c.actual, (set(), set()))
-        compared.add(c.case_id)
+        if c.verdict is Verdict.PASS or c.verdict in _DIFFERS:  # a crash or an undecidable case compared nothing
+            compared.add(c.case_id)
         if c.verdict in _DIFFERS:
             differ.add(c.case_id)
     return {r: (len(d), len(n)) for r, (d, n) in found.items()}
+
+
+def _paired(report: RunReport, runner: str) -> set[str]:
+    return {c.case_id for c in report.comparisons if c.expected == "torchvision" and c.actual == runner and c.verdict is not Verdict.UNSUPPORTED}
 
 
 def headline(report: RunReport) -> str:
@@ -44,8 +49,11 @@ def headline(report: RunReport) -> str:
         name = _NAMES.get(runner, runner)
         if differ:
             parts.append(f"{name} differs from torchvision on {differ} of {compared} cases")
-        else:
+        elif compared:
             parts.append(f"{name} agrees with torchvision on " + (f"all {compared} cases" if compared != 1 else "its one case"))
+        undecided = len(_paired(report, runner)) - compared
+        if undecided:
+            parts.append(f"{name} vs torchvision not decided on {undecided} cases (crash, error, timeout or undecidable)")
     return first + (" " + "; ".join(parts) + "." if parts else "")
 
 
