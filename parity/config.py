@@ -63,7 +63,18 @@ def load(folder: Path | None = None) -> dict[str, Any]:
     return settings
 
 
+class _RunDefaults(dict):
+    """Read only when ``parity run`` asks (click looks sub-commands up with ``get``), so a bad
+    ``[tool.parity]`` never stops ``--version``, ``-h``, ``gate`` or ``translate``."""
+
+    def __init__(self, folder: Path | None) -> None:
+        super().__init__()
+        self.folder = folder
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        return (load(self.folder) or default) if key == "run" else default
+
+
 def default_map(folder: Path | None = None) -> dict[str, dict[str, Any]]:
     """click's ``default_map`` for the ``parity`` group: the defaults of ``parity run``."""
-    settings = load(folder)
-    return {"run": settings} if settings else {}
+    return _RunDefaults(folder)

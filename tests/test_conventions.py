@@ -129,8 +129,11 @@ def test_tool_parity_defaults_apply_and_the_command_line_wins(tmp_path):
     r = in_folder(bad, "run")
     assert r.returncode == 2 and "[tool.parity] timeout must be" in r.stderr and "Traceback" not in r.stderr
     unknown = _pyproject(tmp_path / "u", "sweet = 1\n")
-    r = in_folder(unknown, "cases")
+    r = in_folder(unknown, "run")
     assert r.returncode == 2 and "key 'sweet'" in r.stderr
+    for other in (("cases", "--suite", "seed"), ("--version",)):  # [tool.parity] holds run's defaults only
+        r = in_folder(unknown, *other)
+        assert r.returncode == 0, r.stderr
 
 
 def test_tool_parity_defaults_reach_the_run_and_resume_keeps_them(tmp_path):
