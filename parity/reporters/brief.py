@@ -76,11 +76,11 @@ def to_json(report: RunReport, written: list[str]) -> dict[str, Any]:
     }
 
 
-def render(report: RunReport, limit: int = SUMMARY_LIMIT) -> str:
-    """The summary-only Markdown: headline, verdict counts, divergences, unexpected results (cut to ``limit`` characters)."""
+def head_lines(report: RunReport) -> list[str]:
+    """The title, the headline and the verdict counts per pair: how both Markdown reports begin."""
     counts = summary.verdict_counts(report)
     present = [v.value for v in Verdict if any(v.value in c for c in counts.values())]
-    head = [
+    return [
         f"# parity report: RoIAlign, suite {_code(report.suite)}",
         "",
         f"**{_md(headline(report))}**",
@@ -88,8 +88,12 @@ def render(report: RunReport, limit: int = SUMMARY_LIMIT) -> str:
         "| pair | " + " | ".join(present) + " |",
         "|---|" + "---|" * len(present),
         *(f"| {_md(pair)} | " + " | ".join(str(c.get(v, 0)) for v in present) + " |" for pair, c in counts.items()),
-        "",
     ]
+
+
+def render(report: RunReport, limit: int = SUMMARY_LIMIT) -> str:
+    """The summary-only Markdown: headline, verdict counts, divergences, unexpected results (cut to ``limit`` characters)."""
+    head = [*head_lines(report), ""]
     seen = summary.divergences_seen(report)
     if seen:
         head += ["Divergences: " + "; ".join(

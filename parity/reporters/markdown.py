@@ -4,13 +4,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from parity import commands, summary
-from parity.model import Case, Comparison, Verdict
-from parity.reporters.brief import headline
+from parity.model import Case, Comparison
+from parity.reporters.brief import head_lines
 from parity.session import RunReport
 from parity.text import markdown as _md
 from parity.text import markdown_code as _code
 
-_VERDICTS = [v.value for v in Verdict]
 
 
 def _fmt(x: float | None) -> str:
@@ -38,20 +37,9 @@ def render(report: RunReport, cases: list[Case], limit: int | None = None) -> st
     that came from data (ids, messages, names, versions) goes through parity.text, so that it
     shows as itself in any renderer; the repro lines come from parity.commands.
     """
-    counts = summary.verdict_counts(report)
-    present = [v for v in _VERDICTS if any(v in c for c in counts.values())]
     rate = report.cases / report.wall_seconds if report.wall_seconds else 0.0
     bad = summary.unexpected(report)
-    lines = [
-        f"# parity report: RoIAlign, suite {_code(report.suite)}",
-        "",
-        f"**{_md(headline(report))}**",
-        "",
-        "| pair | " + " | ".join(present) + " |",
-        "|---|" + "---|" * len(present),
-    ]
-    for pair, c in counts.items():
-        lines.append(f"| {_md(pair)} | " + " | ".join(str(c.get(v, 0)) for v in present) + " |")
+    lines = head_lines(report)
     lines += [
         "",
         (f"**{len(bad)} unexpected results.** " if bad else "**No unexpected result.** ")
