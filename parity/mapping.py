@@ -341,6 +341,6 @@ CALLS: dict[str, Callable[[Attrs, Port], str]] = {
 
 
 def _translated_shift(attrs: Attrs) -> str:
-    from parity.translate import torchvision_to_mindspore
+    from parity.translate import translated_shift
 
-    return torchvision_to_mindspore(attrs)[1].shift.render()
+    return translated_shift(attrs).render()

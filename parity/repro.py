@@ -122,9 +122,9 @@ def _roi_shift(case: Case) -> tuple[float, float]:
     """What the script adds to MindSpore's roi starts and ends (only a translated case shifts them)."""
     if case.port is not Port.TRANSLATED:
         return (0.0, 0.0)
-    from parity.translate import torchvision_to_mindspore
+    from parity.translate import translated_shift
 
-    shift = torchvision_to_mindspore(case.attrs)[1].shift
+    shift = translated_shift(case.attrs)
     return (float(shift.start), float(shift.end))
 
 

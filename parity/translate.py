@@ -109,9 +109,14 @@ def torchvision_to_mindspore(attrs: Attrs) -> tuple[MindSporeCall, Translation]:
     )
 
 
+def translated_shift(attrs: Attrs) -> RoiShift:
+    """The roi shift of the exact MindSpore translation of a torchvision call (Port.TRANSLATED)."""
+    return torchvision_to_mindspore(attrs)[1].shift
+
+
 def mindspore_rois(attrs: Attrs, rois: np.ndarray) -> np.ndarray:
     """The rois the translated MindSpore call takes for a torchvision call's rois (in their dtype)."""
-    return torchvision_to_mindspore(attrs)[1].shift.apply(rois)
+    return translated_shift(attrs).apply(rois)
 
 
 def translated_semantics(attrs: Attrs) -> Semantics:

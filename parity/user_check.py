@@ -22,14 +22,13 @@ from parity.model import Attrs, Case, Comparison, Port, Verdict
 SUITE = "check"
 FIXTURES = "fixtures"  # the fixture folder's name inside the output folder
 FLOATS = ("float16", "float32", "float64")
-#: Frameworks ``check`` runs by default: those importable here (the CUDA runner only when asked).
+#: Frameworks ``check`` runs by default: those importable here (each named as its package; the CUDA runner only when asked).
 DEFAULT_FRAMEWORKS = ("torchvision", "mindspore", "onnxruntime", "paddle")
-_MODULES = {"torchvision": "torchvision", "mindspore": "mindspore", "onnxruntime": "onnxruntime", "paddle": "paddle"}
 
 
 def installed_frameworks() -> tuple[str, ...]:
     """The default frameworks whose package is importable (found, not imported: workers import them)."""
-    found = tuple(fw for fw in DEFAULT_FRAMEWORKS if importlib.util.find_spec(_MODULES[fw]) is not None)
+    found = tuple(fw for fw in DEFAULT_FRAMEWORKS if importlib.util.find_spec(fw) is not None)
     return found or ("torchvision",)
 
 
