@@ -137,7 +137,7 @@ class _Recorder:
             form = "tensor"  # the replayed list holds one entry per image of the features
         case_id = f"captured-{s.recorded + 1:04d}-roi_align[{attrs.label()}]-{DT[str(features.dtype)]}-{_site(frame)}"
         tags = (SUITE, str(features.dtype), Port.MAPPED.value, f"boxes-{form}")
-        self.cases.append(Case(case_id, SUITE, attrs, features, rois, Port.MAPPED, tags, form))
+        self.cases.append(Case(case_id, SUITE, attrs, {"features": features, "rois": rois}, Port.MAPPED, tags, form))
         s.recorded += 1
         s.recorded_bytes += size
         s.scales.append(attrs.spatial_scale)

@@ -12,27 +12,22 @@ from __future__ import annotations
 
 import ast
 import operator
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from parity.errors import UsageError
 from parity.model import Case
 
-#: The names an expression may use, and what they are for a case.
+#: The names an expression may use for any op, and what they are for a case; an op adds its own
+#: (parity.op.Op.filter_attributes: its parameters and input sizes).
 NAMES: dict[str, Callable[[Case], Any]] = {
     "id": lambda c: c.id,
+    "op": lambda c: c.op,
     "suite": lambda c: c.suite,
     "dtype": lambda c: c.dtype,
-    "aligned": lambda c: c.attrs.aligned,
-    "sampling_ratio": lambda c: c.attrs.sampling_ratio,
-    "spatial_scale": lambda c: c.attrs.spatial_scale,
-    "output_size": lambda c: tuple(c.attrs.output_size),
-    "pooled_height": lambda c: c.attrs.output_size[0],
-    "pooled_width": lambda c: c.attrs.output_size[1],
     "port": lambda c: c.port.value,
     "boxes": lambda c: c.boxes,
     "layout": lambda c: c.layout,
     "tags": lambda c: c.tags,
-    "rois": lambda c: int(c.rois.shape[0]),
 }
 _COMPARE: dict[type, Callable[[Any, Any], bool]] = {
     ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le,
@@ -50,29 +45,27 @@ def _expression(text: str) -> ast.expr | None:
     return tree if top else None
 
 
-def _value(node: ast.expr, case: Case, text: str) -> Any:
+def _value(node: ast.expr, case: Case, text: str, names: Mapping[str, Callable[[Case], Any]] = NAMES) -> Any:
     if isinstance(node, ast.Constant) and isinstance(node.value, (str, int, float, bool)):
         return node.value
     if isinstance(node, ast.Name):
-        if node.id not in NAMES:
-            raise UsageError(f"unknown name {node.id!r} in the case filter {text!r}; use one of: {', '.join(NAMES)}")
-        return NAMES[node.id](case)
+        return names[node.id](case)
     if isinstance(node, (ast.Tuple, ast.List)):
-        return tuple(_value(e, case, text) for e in node.elts)
+        return tuple(_value(e, case, text, names) for e in node.elts)
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-        value = _value(node.operand, case, text)
+        value = _value(node.operand, case, text, names)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise UsageError(f"cannot negate {value!r} in the case filter {text!r}")
         return -value
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
-        return not _value(node.operand, case, text)
+        return not _value(node.operand, case, text, names)
     if isinstance(node, ast.BoolOp):
-        values = (bool(_value(v, case, text)) for v in node.values)
+        values = (bool(_value(v, case, text, names)) for v in node.values)
         return all(values) if isinstance(node.op, ast.And) else any(values)
     if isinstance(node, ast.Compare):
-        left = _value(node.left, case, text)
+        left = _value(node.left, case, text, names)
         for op, right_node in zip(node.ops, node.comparators):
-            right = _value(right_node, case, text)
+            right = _value(right_node, case, text, names)
             try:
                 if not _COMPARE[type(op)](left, right):
                     return False
@@ -91,23 +84,24 @@ _ALLOWED = (
 )
 
 
-def _check(tree: ast.expr, text: str) -> None:
+def _check(tree: ast.expr, text: str, names: Mapping[str, Callable[[Case], Any]]) -> None:
     """Refuse, before any case is looked at, what the filter language does not have."""
     for node in ast.walk(tree):
         if not isinstance(node, _ALLOWED) or (isinstance(node, ast.UnaryOp) and not isinstance(node.op, (ast.Not, ast.USub))):
             raise UsageError(
                 f"the case filter {text!r} may use only names, literals, comparisons, and/or/not (found {type(node).__name__})"
             )
-        if isinstance(node, ast.Name) and node.id not in NAMES:
-            raise UsageError(f"unknown name {node.id!r} in the case filter {text!r}; use one of: {', '.join(NAMES)}")
+        if isinstance(node, ast.Name) and node.id not in names:
+            raise UsageError(f"unknown name {node.id!r} in the case filter {text!r}; use one of: {', '.join(names)}")
 
 
-def matches(text: str | None) -> Callable[[Case], bool]:
-    """A predicate for the filter ``text`` (None: every case)."""
+def matches(text: str | None, extra: Mapping[str, Callable[[Case], Any]] | None = None) -> Callable[[Case], bool]:
+    """A predicate for the filter ``text`` (None: every case); ``extra`` adds an op's own names."""
     if text is None:
         return lambda case: True
     tree = _expression(text)
     if tree is None:
         return lambda case: text in case.id or text in case.tags
-    _check(tree, text)
-    return lambda case: bool(_value(tree, case, text))
+    names = {**NAMES, **(extra or {})}
+    _check(tree, text, names)
+    return lambda case: bool(_value(tree, case, text, names))

@@ -101,7 +101,11 @@ def _writable(out_dir: Path) -> None:
     probe_writable(out_dir)  # also refuses symbolic links where parity writes
 
 
+_OP = click.option("--op", default="roi_align", show_default=True, help="The op to judge (parity ops lists them).")
+
+
 @main.command()
+@_OP
 @click.option("--suite", default="standard", show_default=True, help="Case suite to run.")
 @click.option("--out", "out_dir", default="reports", show_default=True, type=click.Path(path_type=Path), help="Output folder.")
 @click.option("--runners", default="torchvision,mindspore", show_default=True, help="Frameworks to run (the reference always runs).")
@@ -122,6 +126,7 @@ def _writable(out_dir: Path) -> None:
 @click.option("--profile", "show_profile", is_flag=True, help="Print where the time went: ms per case for each driver phase and worker.")
 @_FORMAT
 def run(
+    op: str,
     suite: str,
     out_dir: Path,
     runners: str,
@@ -145,7 +150,7 @@ def run(
     """Run a suite through every runner, compare, print a summary and write parity.md / parity.json."""
     import time
 
-    from parity import commands, generate, limits, results, session, summary, text
+    from parity import commands, limits, ops, results, session, summary, text
     from parity.errors import EXIT_INCOMPLETE, UsageError
     from parity.profile import Profile
     from parity.reporters import terminal, write_all
@@ -163,17 +168,19 @@ def run(
             given = "--budget" if budget is not None else "--seed"
             raise UsageError(f"{given} applies to the random suite only (this run is {'--fixtures' if fixtures else f'--suite {suite}'}); drop it or pass --suite random")
         label = commands.suite_label(suite, fixtures)
+        the_op = ops.get(op)
         meta = results.RunMeta(
             label,
             keyword,
-            session.parse_runners(runners),
+            session.parse_runners(runners, op),
             results.parse_shard(shard),
             fixtures,
             budget,
             seed,
-            (suite in generate.GRAD_BY_DEFAULT) if grad is None else grad,
+            (suite in the_op.grad_suites) if grad is None else grad,
             repeat,
             deterministic,
+            op,
         )
     profile = Profile()
     generating = time.perf_counter()
@@ -188,7 +195,8 @@ def run(
             f"shard {i}/{n} holds no case: the selection has {len(suite_cases)} cases, so use at most "
             f"{len(suite_cases)} shards, or pass --allow-empty to accept an empty shard"
         )
-    limits.check(cases, tuple(r for r in meta.runners if r != "reference"), meta.grad, max_case_bytes)
+    estimate = ops.get(meta.op).case_bytes or limits.generic_case_bytes
+    limits.check(cases, tuple(r for r in meta.runners if r != "reference"), meta.grad, max_case_bytes, estimate)
     generated = time.perf_counter() - generating
     _writable(out_dir)
     if resume_dir is None and (warning := results.reuse_warning(out_dir)):
@@ -246,6 +254,7 @@ def run(
 _STORED_OPTIONS = {
     "suite": "suite", "keyword": "keyword", "runners": "runners", "shard": "shard", "fixtures_dir": "fixtures",
     "budget": "budget", "seed": "seed", "grad": "grad", "repeat": "repeat", "deterministic": "deterministic",
+    "op": "op",
 }
 
 
@@ -263,7 +272,7 @@ def _check_resume(ctx: click.Context, stored: object, resume_dir: Path) -> None:
     asked = {
         "suite": lambda: p["suite"],
         "keyword": lambda: p["keyword"],
-        "runners": lambda: session.parse_runners(p["runners"]),
+        "runners": lambda: session.parse_runners(p["runners"], getattr(stored, "op")),
         "shard": lambda: results.parse_shard(p["shard"]),
         "fixtures_dir": lambda: str(Path(p["fixtures_dir"]).resolve()),
         "budget": lambda: p["budget"],
@@ -271,6 +280,7 @@ def _check_resume(ctx: click.Context, stored: object, resume_dir: Path) -> None:
         "grad": lambda: p["grad"],
         "repeat": lambda: p["repeat"],
         "deterministic": lambda: p["deterministic"],
+        "op": lambda: p["op"],
     }
     for option, field_name in _STORED_OPTIONS.items():
         if not given(option):
@@ -632,23 +642,39 @@ def mutants(suite: str) -> None:
     sys.exit(0 if killed == len(outcomes) else 1)
 
 
+@main.command("ops")
+def list_ops() -> None:
+    """List every op parity judges: its frameworks and its suites."""
+    from parity import ops
+
+    for name in ops.OPS:
+        op = ops.get(name)
+        click.echo(f"{name}: {op.summary}")
+        click.echo(f"  frameworks: {', '.join(op.frameworks)} (default: {','.join(op.default_runners)})")
+        click.echo(f"  suites: {', '.join(op.suites)}")
+
+
 @main.command("cases")
+@_OP
 @click.option("--suite", default="standard", show_default=True)
 @click.option("-k", "keyword", default=None)
 @click.option("--fixtures", "fixtures_dir", default=None, type=click.Path(path_type=Path), help="List a fixture folder's cases instead.")
 @_FORMAT
-def list_cases(suite: str, keyword: str | None, fixtures_dir: Path | None, output_format: str) -> None:
+def list_cases(op: str, suite: str, keyword: str | None, fixtures_dir: Path | None, output_format: str) -> None:
     """List a suite's (or a fixture folder's) case ids (with --format json: each case's call, dtype, shapes and tags)."""
-    from parity import fixtures, generate
+    from parity import fixtures, generate, ops
 
-    found = generate.cases_for(suite, keyword) if fixtures_dir is None else generate.matching(fixtures.load(fixtures_dir), keyword)
+    if fixtures_dir is None:
+        found = ops.get(op).cases(suite, keyword)
+    else:
+        found = generate.matching(fixtures.load(fixtures_dir), keyword)
     if output_format == "json":
         import json
 
         click.echo(json.dumps([
-            {"id": c.id, "suite": c.suite, "attrs": c.attrs.to_json(), "dtype": c.dtype, "port": c.port.value,
+            {"id": c.id, "op": c.op, "suite": c.suite, "attrs": c.attrs.to_json(), "dtype": c.dtype, "port": c.port.value,
              "boxes": c.boxes, "layout": c.layout, "tags": list(c.tags),
-             "shapes": {"features": list(c.features.shape), "rois": list(c.rois.shape)}}
+             "shapes": {name: list(a.shape) for name, a in c.inputs.items()}}
             for c in found
         ], indent=1))
         return

@@ -30,7 +30,7 @@ def fixtures_folder(label: str) -> str | None:
     return label[len(FIXTURES_LABEL) :] if label.startswith(FIXTURES_LABEL) else None
 
 
-def repro(label: str, case_id: str, runners: Sequence[str] = ()) -> str:
+def repro(label: str, case_id: str, runners: Sequence[str] = (), op: str = "roi_align") -> str:
     """``parity run`` for one case of a run: the same suite (or fixture folder) and frameworks.
 
     ``-k`` selects by substring, so the exact id selects the case (and any case whose id
@@ -38,7 +38,8 @@ def repro(label: str, case_id: str, runners: Sequence[str] = ()) -> str:
     run started).
     """
     folder = fixtures_folder(label)
-    words = ["parity", "run", *(["--fixtures", folder] if folder is not None else ["--suite", label])]
+    words = ["parity", "run", *(["--op", op] if op != "roi_align" else [])]
+    words += ["--fixtures", folder] if folder is not None else ["--suite", label]
     frameworks = [r for r in runners if r != _REFERENCE]
     if frameworks:
         words += ["--runners", ",".join(frameworks)]

@@ -187,7 +187,8 @@ def undecided(
         exact_error = float(np.max(np.abs(a - e), where=finite, initial=0.0))
     bad_value = finite & (b > DECISIVE * value)
     if bad_value.any():
-        ratio = np.where(bad_value, b / value, -1.0)
+        with np.errstate(over="ignore"):
+            ratio = np.where(bad_value, b / value, -1.0)
         i = np.unravel_index(int(np.argmax(ratio)), e.shape)
         return Undecided(int(bad_value.sum()), int(e.size), _index(i), float(allowance[i]), float(value[i]), "value", exact_error)
     if alternative is None:

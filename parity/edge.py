@@ -36,7 +36,7 @@ def _case(name: str, attrs: Attrs, dtype: str, rois_px: list[list[float]], featu
         features = rng.standard_normal((N, C, H, W))
     rois = np.array(rois_px, dtype=np.float64)
     rois[:, 1:] /= attrs.spatial_scale
-    return Case(case_id, "edge", attrs, features.astype(dtype), rois.astype(dtype), tags=("edge", name, dtype))
+    return Case(case_id, "edge", attrs, {"features": features.astype(dtype), "rois": rois.astype(dtype)}, tags=("edge", name, dtype))
 
 
 def _extremes(rng: np.random.Generator) -> dict[str, tuple[str, np.ndarray]]:

@@ -6,7 +6,6 @@ that conventions which sample different points give different numbers.
 """
 from __future__ import annotations
 
-import hashlib
 import itertools
 from collections import Counter
 from typing import Callable, Iterator
@@ -14,6 +13,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from parity.errors import UsageError
+from parity.seeds import seed_of
 from parity.model import Attrs, Case, Port
 
 GENERATOR_VERSION = 1
@@ -21,11 +21,6 @@ DT = {"float16": "f16", "float32": "f32", "float64": "f64"}
 
 # feature map of the standard grid: batch, channels, height, width
 N, C, H, W = 3, 3, 12, 14
-
-
-def seed_of(case_id: str) -> int:
-    """A case's RNG seed, derived from its id."""
-    return int.from_bytes(hashlib.sha256(case_id.encode()).digest()[:8], "little")
 
 
 def _uniform(rng: np.random.Generator, lo: float, hi: float, k: int) -> np.ndarray:
@@ -105,7 +100,7 @@ def make_case(
     features = rng.standard_normal((N, C, H, W)).astype(dtype)
     rois = _rois(rng, geometry, attrs.spatial_scale, N).astype(dtype)
     tags = (geometry, dtype, port.value, f"boxes-{boxes}")
-    return Case(case_id, suite, attrs, features, rois, port, tags, boxes)
+    return Case(case_id, suite, attrs, {"features": features, "rois": rois}, port, tags, boxes)
 
 
 def seed_cases() -> Iterator[Case]:
@@ -113,7 +108,7 @@ def seed_cases() -> Iterator[Case]:
     attrs = Attrs((3, 3), 0.25, 2, False)
     features = np.array([[[[1.0, 2.0], [3.0, 4.0]]]], dtype=np.float32)
     rois = np.array([[0, 0.2, 0.3, 0.2, 0.3]], dtype=np.float32)
-    yield Case(f"roi_align[{attrs.label()}]-f32-seed-note", "seed", attrs, features, rois, Port.MAPPED, ("seed",))
+    yield Case(f"roi_align[{attrs.label()}]-f32-seed-note", "seed", attrs, {"features": features, "rois": rois}, Port.MAPPED, ("seed",))
 
 
 SAMPLING = (-1, 0, 1, 2, 4)
@@ -189,8 +184,9 @@ def matching(cases: list[Case], keyword: str | None) -> list[Case]:
     """Cases the filter ``keyword`` selects (parity.case_filter: a substring of the id, a tag, or
     an expression over attributes; all when None)."""
     from parity.case_filter import matches
+    from parity.ops.roi_align.attributes import FILTER_ATTRIBUTES
 
-    selected = matches(keyword)
+    selected = matches(keyword, FILTER_ATTRIBUTES)
     return [c for c in cases if selected(c)]
 
 

@@ -25,7 +25,7 @@ def _case(name: str, attrs: Attrs | None = None, rois=None, features=None, layou
         features = rng.standard_normal((N, C, H, W)).astype(np.float32)
     if rois is None:
         rois = np.array(GOOD_ROIS, np.float32)
-    return Case(case_id, "invalid", attrs, np.asarray(features), np.asarray(rois), tags=("invalid", name), layout=layout)
+    return Case(case_id, "invalid", attrs, {"features": np.asarray(features), "rois": np.asarray(rois)}, tags=("invalid", name), layout=layout)
 
 
 def _rois(**changes: float) -> np.ndarray:

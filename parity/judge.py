@@ -13,6 +13,7 @@ import dataclasses
 import numpy as np
 
 from parity import compare
+from parity.op import REFERENCE
 from parity.divergence import (
     UNSPECIFIED,
     applicable,
@@ -21,6 +22,7 @@ from parity.divergence import (
     predictions_for,
     unspecified,
 )
+from parity.behaviour import behaviour, describe_behaviour
 from parity.model import Case, Comparison, Metrics, RunResult, Status, Tolerance, Undecided, Verdict
 
 _STATUS_VERDICT = {
@@ -32,7 +34,6 @@ _STATUS_VERDICT = {
 _EXPLAINED = (Verdict.PASS, Verdict.EXPECTED_DIVERGENCE)
 #: Own verdicts that do not blame a framework: explained, or beyond what the dtype can decide.
 _NOT_BLAMED = (*_EXPLAINED, Verdict.UNDECIDABLE)
-REFERENCE = "reference"
 #: Suffixes of the reference outputs beside each result: its rounding bound
 #: (parity.compare.rounding_bound), the scale that bound is judged against, the result with
 #: dtype-rounded sampling positions, and (instead of all these) why the input is undefined
@@ -48,24 +49,6 @@ def reference_semantics(case: Case, frameworks: tuple[str, ...]) -> list:
         for sem in (documented, predicted_semantics(fw, case), predicted_semantics(fw, case, backward=True)):
             wanted.setdefault(sem.key, sem)
     return list(wanted.values())
-
-
-def behaviour(result: RunResult) -> str:
-    """The robustness class of a result: raises, crash, hang, or output (finite / with NaN or Inf)."""
-    if result.status in (Status.ERROR, Status.UNSUPPORTED):
-        return "raises"
-    if result.status is Status.CRASH:
-        return "crash"
-    if result.status is Status.TIMEOUT:
-        return "hang"
-    out = result.outputs.get("out")
-    finite = out is None or out.dtype.kind != "f" or bool(np.isfinite(out).all())
-    return "output" if finite else "output with NaN/Inf"
-
-
-def describe_behaviour(result: RunResult) -> str:
-    b = behaviour(result)
-    return f"{b}: {result.message}" if result.message else b
 
 
 def _reference_tolerance(dtype: str) -> Tolerance:

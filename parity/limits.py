@@ -11,7 +11,7 @@ estimate exceeds ``--max-case-mb``.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from typing import Callable, Sequence
 
 from parity.errors import UsageError
 from parity.model import Attrs, Case
@@ -41,35 +41,40 @@ def estimate(features_shape: Sequence[int], rois_shape: Sequence[int], attrs: At
 
 
 def case_bytes(case: Case, frameworks: tuple[str, ...], grad: bool) -> int:
-    """The estimate for ``case`` as ``parity run`` would send it to ``frameworks``."""
+    """The estimate for a roi_align ``case`` as ``parity run`` would send it to ``frameworks``."""
     from parity.judge import reference_semantics
-    from parity.session import grad_weight
+    from parity.ops.roi_align.wire import grad_weight
 
     semantics = len(reference_semantics(case, frameworks))
     with_grad = grad and grad_weight(case) is not None
     return estimate(case.features.shape, case.rois.shape, case.attrs, semantics, with_grad)
 
 
+def generic_case_bytes(case: Case, frameworks: tuple[str, ...], grad: bool) -> int:
+    """An op without its own estimate: every runner's copy of the inputs, as float64, per framework."""
+    inputs = sum(_elements(a.shape) for a in case.inputs.values())
+    return 8 * inputs * (2 + 2 * len(frameworks))
+
+
 def describe(nbytes: int) -> str:
     return f"{nbytes / (1 << 20):,.0f} MB"
 
 
-def check(cases: list[Case], frameworks: tuple[str, ...], grad: bool, limit: int) -> None:
+def check(
+    cases: list[Case],
+    frameworks: tuple[str, ...],
+    grad: bool,
+    limit: int,
+    estimate_case: Callable[[Case, tuple[str, ...], bool], int] = generic_case_bytes,
+) -> None:
     """Refuse the run (a usage error, before any worker starts) when a case exceeds ``limit`` bytes."""
-    over = []
-    most = 3 * len(frameworks)  # parity.judge.reference_semantics: documented, predicted forward and backward
-    for case in cases:
-        if estimate(case.features.shape, case.rois.shape, case.attrs, most, grad) <= limit:
-            continue  # fits even if every semantics differs: no need to work out which
-        need = case_bytes(case, frameworks, grad)
-        if need > limit:
-            over.append((case, need))
+    over = [(case, need) for case in cases if (need := estimate_case(case, frameworks, grad)) > limit]
     if not over:
         return
     case, need = over[0]
     more = f" ({len(over) - 1} more cases too)" if len(over) > 1 else ""
+    shapes = ", ".join(f"{name} {list(a.shape)}" for name, a in case.inputs.items())
     raise UsageError(
-        f"case {case.id!r} needs an estimated {describe(need)} (features {list(case.features.shape)}, "
-        f"rois {list(case.rois.shape)}, output {case.attrs.output_size[0]}x{case.attrs.output_size[1]}), more than "
+        f"case {case.id!r} needs an estimated {describe(need)} ({shapes}), more than "
         f"{OPTION} {limit >> 20}{more}; raise {OPTION} or leave the case out with -k"
     )

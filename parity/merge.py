@@ -116,7 +116,7 @@ def merge(out_dir: Path, folders: list[Path]) -> tuple[RunReport, list[Case]]:
     records = {k: v for s in shards for k, v in s.records.items()}
     machines = list(dict.fromkeys(s.machine for s in shards))
     merged = dataclasses.replace(meta, shard=(1, 1))
-    report = RunReport(meta.suite, meta.runners, dict(shards[0].versions), "; ".join(machines))
+    report = RunReport(meta.suite, meta.runners, dict(shards[0].versions), "; ".join(machines), op=meta.op)
 
     out_dir.mkdir(parents=True, exist_ok=True)
     files.check_run_folder(out_dir)

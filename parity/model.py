@@ -1,9 +1,10 @@
 """Frozen data that crosses module boundaries: cases, run results, comparisons, verdicts."""
 from __future__ import annotations
 
+import dataclasses
 import enum
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -36,7 +37,7 @@ class Attrs:
 
 
 class Port(str, enum.Enum):
-    """How the MindSpore call is derived from the torchvision one."""
+    """How the ported call is derived from the source framework's call."""
 
     MAPPED = "mapped"  # every argument translated through the mapping table
     DEFAULTS = "defaults"  # a user who only renamed the call: MindSpore's own defaults apply
@@ -46,17 +47,34 @@ class Port(str, enum.Enum):
 
 @dataclass(frozen=True, eq=False)
 class Case:
-    """One set of inputs and one torchvision call; everything else is derived from its id."""
+    """One set of named inputs and one call of an op; everything else is derived from its id.
+
+    ``attrs`` is the op's parameters (its own frozen dataclass with ``label()`` and ``to_json()``),
+    ``inputs`` its arrays by argument name; an input is also readable as an attribute
+    (``case.features``), so an op's code reads like the op's own signature.
+    """
 
     id: str
     suite: str
-    attrs: Attrs
-    features: np.ndarray
-    rois: np.ndarray
+    attrs: Any
+    inputs: Mapping[str, np.ndarray]
     port: Port = Port.MAPPED
     tags: tuple[str, ...] = ()
-    boxes: str = "tensor"  # torchvision boxes form: "tensor" ([K,5]) or "list" (one [L,4] per image)
+    boxes: str = "tensor"  # how boxes are passed where an op accepts two forms ("tensor" or "list")
     layout: str = "contiguous"  # "non-contiguous": runners pass strided views of the same values
+    op: str = "roi_align"  # the registered op (parity.ops) this case calls
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        if name.startswith("__") or name == "inputs":
+            raise AttributeError(name)
+        try:
+            return self.inputs[name]
+        except KeyError:
+            raise AttributeError(f"{type(self).__name__} {self.id!r} has no input or field {name!r}") from None
+
+    def with_inputs(self, **arrays: np.ndarray) -> Case:
+        """The same case with some inputs replaced (shrinking, variants)."""
+        return dataclasses.replace(self, inputs={**self.inputs, **arrays})
 
     @property
     def invalid(self) -> bool:
@@ -65,7 +83,8 @@ class Case:
 
     @property
     def dtype(self) -> str:
-        return str(self.features.dtype)
+        """The dtype of the op's first input (the one its call is computed in)."""
+        return str(next(iter(self.inputs.values())).dtype)
 
 
 class Status(str, enum.Enum):

@@ -35,6 +35,7 @@ class RunMeta:
     grad: bool = False  # also compare gradients of sum(W * out) w.r.t. the features
     repeat: int = 1  # run each case this many times and count distinct bit patterns
     deterministic: bool = False  # torch.use_deterministic_algorithms(True) in the torch runners
+    op: str = "roi_align"  # the registered op the cases call (parity.ops)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -49,6 +50,7 @@ class RunMeta:
             "grad": self.grad,
             "repeat": self.repeat,
             "deterministic": self.deterministic,
+            "op": self.op,
         }
 
     def all_cases(self, max_case_bytes: int | None = None) -> list[Case]:
@@ -57,10 +59,12 @@ class RunMeta:
         ``max_case_bytes`` caps what one fixture case may cost (parity.limits), checked before
         any array is decompressed.
         """
-        from parity import fixtures, generate, limits
+        from parity import fixtures, generate, limits, ops
 
         if self.fixtures is None:
-            return generate.cases_for(self.suite, self.keyword, self.budget, self.seed)
+            return ops.get(self.op).cases(self.suite, self.keyword, self.budget, self.seed)
+        if self.op != ops.DEFAULT_OP:
+            raise UsageError(f"--fixtures replays {ops.DEFAULT_OP} cases only; op {self.op} runs its generated suites")
         cap = limits.DEFAULT_MAX_CASE_BYTES if max_case_bytes is None else max_case_bytes
         cases = fixtures.load(Path(self.fixtures), max_case_bytes=cap)
         generate.check_unique(cases, f"fixture folder {self.fixtures}")
@@ -149,6 +153,7 @@ def read_meta(out_dir: Path) -> RunMeta:
             bool(d.get("grad", False)),
             int(d.get("repeat", 1)),
             bool(d.get("deterministic", False)),
+            str(d.get("op", "roi_align")),
         )
     except (ValueError, KeyError, TypeError) as exc:
         raise FixtureError(f"{path} is corrupt ({exc}); start a new run with a fresh --out") from None

@@ -5,7 +5,6 @@ interrupted run keeps everything it computed and ``--resume`` continues it.
 """
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import platform
 import sys
@@ -16,17 +15,14 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from parity import results
-from parity.divergence import documented_semantics
+from parity import ops, results
+from parity.behaviour import describe_behaviour
 from parity.errors import UsageError
-from parity.generate import seed_of
-from parity.judge import REFERENCE, describe_behaviour, judge, reference_semantics
 from parity.model import Case, Comparison, RunResult
+from parity.op import REFERENCE, Op
 from parity.results import RunMeta
-from parity.shrink import save_regression, shrink
 from parity.pool import Worker
 from parity.profile import Profile
-from parity.runners import FRAMEWORKS, RUNNERS
 
 
 @dataclass
@@ -47,6 +43,7 @@ class RunReport:
     reused: int = 0  # cases taken from an earlier, interrupted run (--resume)
     shrunk: list[str] = field(default_factory=list)  # minimal failing cases saved as regressions
     notes: list[str] = field(default_factory=list)  # how the run was carried out (crash containment)
+    op: str = ops.DEFAULT_OP  # the registered op the cases call
 
     def add(self, record: results.CaseRecord) -> None:
         """Fold one finished (or stored) case into the report."""
@@ -59,33 +56,17 @@ class RunReport:
         self.cases += 1
 
 
-def parse_runners(spec: str) -> tuple[str, ...]:
+def parse_runners(spec: str, op: str = ops.DEFAULT_OP) -> tuple[str, ...]:
     """``torchvision,mindspore`` -> runner names; the reference always runs (it is the oracle)."""
+    the_op = ops.get(op)
     names = [s.strip() for s in spec.split(",") if s.strip()]
-    unknown = [n for n in names if n not in RUNNERS]
+    unknown = [n for n in names if n not in the_op.runners]
     if unknown:
-        raise UsageError(f"unknown runner {unknown[0]!r}; choose from: {', '.join(RUNNERS)}")
-    frameworks = tuple(n for n in FRAMEWORKS if n in names)
+        raise UsageError(f"unknown runner {unknown[0]!r} for op {op}; choose from: {', '.join(the_op.runners)}")
+    frameworks = tuple(n for n in the_op.frameworks if n in names)
     if not frameworks:
-        raise UsageError(f"--runners needs at least one framework ({', '.join(FRAMEWORKS)})")
+        raise UsageError(f"--runners needs at least one framework ({', '.join(the_op.frameworks)})")
     return (*frameworks, REFERENCE)
-
-
-def request_header(case: Case, runner: str, frameworks: tuple[str, ...]) -> dict:
-    header = {
-        "case_id": case.id,
-        "attrs": case.attrs.to_json(),
-        "port": case.port.value,
-        "boxes": case.boxes,
-        "layout": case.layout,
-        "raw": case.invalid,  # call the framework as is: no parity-side dtype gate
-    }
-    if runner == REFERENCE:
-        header["semantics"] = [
-            {"name": f"s{i}", "key": s.key, "convention": dataclasses.asdict(s.convention), "sampling_ratio": s.sampling_ratio}
-            for i, s in enumerate(reference_semantics(case, frameworks))
-        ]
-    return header
 
 
 def arrays_path(out_dir: Path, case_id: str) -> Path:
@@ -93,65 +74,15 @@ def arrays_path(out_dir: Path, case_id: str) -> Path:
     return out_dir / "arrays" / f"{hashlib.sha256(case_id.encode()).hexdigest()[:20]}.npz"
 
 
-def _save_arrays(
-    out_dir: Path, case: Case, results: dict[str, RunResult], ref: RunResult, frameworks: tuple[str, ...]
-) -> None:
-    """Each framework's output and the reference under each framework's documented semantics."""
-    arrays = {r: res.outputs["out"] for r, res in results.items() if "out" in res.outputs}
-    for fw in frameworks:
-        key = documented_semantics(fw, case.attrs, case.port).key
-        if key in ref.outputs:
-            arrays[f"reference.{fw}"] = ref.outputs[key]
-    path = arrays_path(out_dir, case.id)
-    path.parent.mkdir(exist_ok=True)
-    np.savez(path, **arrays)
-
-
-def named_reference(result: RunResult, header: dict) -> RunResult:
-    names = {s["name"]: s["key"] for s in header["semantics"]}
-    suffixes = ("bound", "scale", "geom", "invalid", "grad", "grad_bound", "grad_scale", "grad_geom")
-    names.update({f"{n}_{sfx}": f"{k}|{sfx.replace('_', '|')}" for n, k in list(names.items()) for sfx in suffixes})
-    outputs = {names[k]: v for k, v in result.outputs.items()}
-    return dataclasses.replace(result, outputs=outputs)
-
-
-#: Seconds the reference takes per bilinear sample it evaluates (one semantics: result, rounding
-#: bound and dtype-rounded geometry).  Measured 2.7e-8 to 3.9e-8 on the W2 and W3 workloads of
-#: parity bench (a loaded 2-core machine); five times the larger figure leaves room for slower ones.
-REFERENCE_SECONDS_PER_SAMPLE = 2e-7
-
-
-def reference_timeout(case: Case, header: dict, timeout: float, grad: bool) -> float:
-    """The oracle's deadline for ``case``: the framework timeout plus its own expected time,
-    scaled to the samples it evaluates (a large case must not turn into parity's failure)."""
-    from parity import reference
-    from parity.pool import MAX_TIMEOUT
-
-    channels = case.features.shape[1] if case.features.ndim == 4 else 1
-    ph, pw = case.attrs.output_size
-    samples = 0.0
-    try:
-        for sem in header["semantics"]:
-            gh, gw, _ = reference.sampling_grid(
-                case.rois, len(case.features), case.attrs.output_size, case.attrs.spatial_scale,
-                sem["sampling_ratio"], reference.Convention(**sem["convention"]),
-            )
-            samples += float((np.maximum(gh, 0) * np.maximum(gw, 0)).sum()) * channels * ph * pw
-    except Exception:  # malformed (robustness) input: the reference rejects it at once
-        return timeout
-    estimate = samples * REFERENCE_SECONDS_PER_SAMPLE * (3 if grad else 1)
-    return min(MAX_TIMEOUT, timeout + estimate)
-
-
 def parity_failures(report: RunReport) -> list[Comparison]:
     """The comparisons that record parity's own failure on a case (its reference could not evaluate it)."""
     return [c for c in report.comparisons if c.actual == REFERENCE]
 
 
-def _start(runners: tuple[str, ...], out_dir: Path, timeout: float, pythons: dict[str, str]) -> dict[str, Worker]:
+def _start(op: Op, runners: tuple[str, ...], out_dir: Path, timeout: float, pythons: dict[str, str]) -> dict[str, Worker]:
     """Start every worker, then wait for all (imports overlap)."""
     workers = {
-        r: Worker(r, out_dir / "logs" / f"{r}.log", python=pythons.get(r, sys.executable), timeout=timeout)
+        r: Worker(r, out_dir / "logs" / f"{r}.log", python=pythons.get(r, sys.executable), timeout=timeout, module=op.runners[r])
         for r in runners
     }
     for w in workers.values():
@@ -161,45 +92,42 @@ def _start(runners: tuple[str, ...], out_dir: Path, timeout: float, pythons: dic
     return workers
 
 
-def grad_weight(case: Case) -> np.ndarray | None:
-    """The seeded weight W of the backward check ``d sum(W * out) / d features`` (None: no gradient)."""
-    r = case.rois
-    if case.invalid or r.ndim != 2 or case.features.ndim != 4 or case.features.dtype.kind != "f":
-        return None
-    ph, pw = case.attrs.output_size
-    rng = np.random.default_rng(seed_of(case.id + "/grad"))
-    return rng.standard_normal((len(r), case.features.shape[1], ph, pw)).astype(case.features.dtype)
-
-
 def _send_case(
-    case: Case, workers: dict[str, Worker], frameworks: tuple[str, ...], meta: RunMeta, timeout: float
+    op: Op, case: Case, workers: dict[str, Worker], frameworks: tuple[str, ...], meta: RunMeta, timeout: float
 ) -> dict[str, dict]:
     """Queue the case on every worker (they compute side by side); returns the headers sent."""
-    extra = {"repeat": meta.repeat, "deterministic": meta.deterministic}
-    headers = {r: {**request_header(case, r, frameworks), **extra} for r in workers}
-    headers[REFERENCE]["repeat"] = 1  # the oracle's determinism is not under test
-    arrays = {"features": case.features, "rois": case.rois}
-    weight = grad_weight(case) if meta.grad else None
-    if weight is not None:
-        arrays["grad_weight"] = weight
+    extra = {"case_id": case.id, "repeat": meta.repeat, "deterministic": meta.deterministic}
+    headers = {}
     for r, w in workers.items():
-        w.send(headers[r], arrays, reference_timeout(case, headers[r], timeout, weight is not None) if r == REFERENCE else timeout)
+        fields, arrays = op.request(case, r, frameworks, meta.grad)
+        headers[r] = {**fields, **extra}
+        if r == REFERENCE:
+            headers[r]["repeat"] = 1  # the oracle's determinism is not under test
+        deadline = op.reference_timeout(case, headers[r], timeout, meta.grad) if r == REFERENCE else timeout
+        w.send(headers[r], arrays, deadline)
     return headers
 
 
-def _collect_case(case: Case, workers: dict[str, Worker], headers: dict[str, dict]) -> tuple[dict[str, RunResult], RunResult]:
+def _collect_case(op: Op, case: Case, workers: dict[str, Worker], headers: dict[str, dict]) -> tuple[dict[str, RunResult], RunResult]:
     """Every worker's result for ``case`` (the oldest case in flight)."""
     results = {r: w.receive(case.id) for r, w in workers.items()}
-    return results, named_reference(results.pop(REFERENCE), headers[REFERENCE])
+    return results, op.name_reference(results.pop(REFERENCE), headers[REFERENCE])
 
 
 def _run_case(
-    case: Case, workers: dict[str, Worker], frameworks: tuple[str, ...], meta: RunMeta, timeout: float
+    op: Op, case: Case, workers: dict[str, Worker], frameworks: tuple[str, ...], meta: RunMeta, timeout: float
 ) -> tuple[dict[str, RunResult], RunResult]:
-    return _collect_case(case, workers, _send_case(case, workers, frameworks, meta, timeout))
+    return _collect_case(op, case, workers, _send_case(op, case, workers, frameworks, meta, timeout))
+
+
+def _save_arrays(out_dir: Path, arrays: dict[str, np.ndarray], case_id: str) -> None:
+    path = arrays_path(out_dir, case_id)
+    path.parent.mkdir(exist_ok=True)
+    np.savez(path, **arrays)
 
 
 def _shrink_failures(
+    op: Op,
     cases: list[Case],
     report: RunReport,
     workers: dict[str, Worker],
@@ -217,11 +145,13 @@ def _shrink_failures(
             continue
 
         def still_fails(candidate: Case, keys: set = keys) -> bool:
-            outs, ref = _run_case(candidate, workers, frameworks, meta, timeout)
-            return any((c.actual, c.expected, c.verdict) in keys for c in judge(candidate, outs, ref))
+            outs, ref = _run_case(op, candidate, workers, frameworks, meta, timeout)
+            return any((c.actual, c.expected, c.verdict) in keys for c in op.judge(candidate, outs, ref))
 
-        small = shrink(case, still_fails)
-        save_regression(small, folder)
+        small = op.shrink(case, still_fails)
+        if op.save_regression is None:
+            continue
+        op.save_regression(small, folder)
         saved.append(small.id)
     return saved
 
@@ -246,6 +176,7 @@ def run(
     ``profile``, the driver's phases and each worker's seconds are added up there (parity.profile).
     """
     prof = profile if profile is not None else Profile()
+    op = ops.get(meta.op)
     cases = list(cases)
     started = time.perf_counter()
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -255,7 +186,7 @@ def run(
     frameworks = tuple(r for r in meta.runners if r != REFERENCE)
     todo = [c for c in cases if c.id not in done]
     # A resumed run with nothing left to compute starts no worker: the stored run says where it ran.
-    workers = _start(meta.runners, out_dir, timeout, pythons or {}) if todo or not resume else {}
+    workers = _start(op, meta.runners, out_dir, timeout, pythons or {}) if todo or not resume else {}
     try:
         if workers:
             versions = {k: v for w in workers.values() for k, v in (w.versions or {}).items()}
@@ -263,7 +194,7 @@ def run(
             results.write_meta(out_dir, meta, versions, machine)
         else:
             versions, machine = results.read_environment(out_dir)
-        report = RunReport(meta.suite, meta.runners, versions, machine, reused=len(done))
+        report = RunReport(meta.suite, meta.runners, versions, machine, reused=len(done), op=meta.op)
         report.startup_seconds = time.perf_counter() - started
         with open(out_dir / "results.jsonl", "a") as log:
             # Pipelined: the next case is queued before this one is judged, so the workers compute
@@ -271,7 +202,7 @@ def run(
             sent = {}
             if todo:
                 with prof.timed("driver: send"):
-                    sent[todo[0].id] = _send_case(todo[0], workers, frameworks, meta, timeout)
+                    sent[todo[0].id] = _send_case(op, todo[0], workers, frameworks, meta, timeout)
             following = dict(zip((c.id for c in todo), todo[1:]))
             for case in cases:
                 record = done.get(case.id)
@@ -279,15 +210,15 @@ def run(
                     nxt = following.get(case.id)
                     if nxt is not None:
                         with prof.timed("driver: send"):
-                            sent[nxt.id] = _send_case(nxt, workers, frameworks, meta, timeout)
+                            sent[nxt.id] = _send_case(op, nxt, workers, frameworks, meta, timeout)
                     with prof.timed("driver: wait for workers, receive"):
-                        outs, ref = _collect_case(case, workers, sent.pop(case.id))
+                        outs, ref = _collect_case(op, case, workers, sent.pop(case.id))
                     for r, res in {**outs, REFERENCE: ref}.items():
                         prof.add(f"worker: {r}", res.seconds)
                     with prof.timed("driver: judge"):
-                        comparisons = judge(case, outs, ref)
+                        comparisons = op.judge(case, outs, ref)
                     with prof.timed("driver: write arrays"):
-                        _save_arrays(out_dir, case, outs, ref, frameworks)
+                        _save_arrays(out_dir, op.stored(case, outs, ref, frameworks), case.id)
                     everyone = {**outs, REFERENCE: ref}
                     statuses = {r: res.status.value for r, res in everyone.items()}
                     behaviours = {r: describe_behaviour(res) for r, res in everyone.items()} if case.invalid else {}
@@ -305,8 +236,8 @@ def run(
                         on_case(case, list(record.comparisons))
         if regressions is not None and any(c.verdict.unexpected for c in report.comparisons):
             if not workers:
-                workers = _start(meta.runners, out_dir, timeout, pythons or {})
-            report.shrunk = _shrink_failures(cases, report, workers, frameworks, meta, regressions, timeout)
+                workers = _start(op, meta.runners, out_dir, timeout, pythons or {})
+            report.shrunk = _shrink_failures(op, cases, report, workers, frameworks, meta, regressions, timeout)
     finally:
         for w in workers.values():
             w.stop()

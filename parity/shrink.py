@@ -21,18 +21,18 @@ def _variants(case: Case) -> Iterator[Case]:
     rois, x = case.rois, case.features
     if rois.ndim == 2 and len(rois) > 1:
         for i in range(len(rois)):
-            yield dataclasses.replace(case, rois=rois[i : i + 1])
-        yield dataclasses.replace(case, rois=rois[: len(rois) // 2])
+            yield case.with_inputs(rois=rois[i : i + 1])
+        yield case.with_inputs(rois=rois[: len(rois) // 2])
     if x.ndim == 4 and x.shape[1] > 1:
         for c in range(x.shape[1]):
-            yield dataclasses.replace(case, features=x[:, c : c + 1].copy())
+            yield case.with_inputs(features=x[:, c : c + 1].copy())
     if x.ndim == 4 and rois.ndim == 2 and rois.shape[1] == 5 and x.shape[0] > 1 and np.isfinite(rois[:, 0]).all():
         used = np.unique(np.trunc(rois[:, 0].astype(np.float64)).astype(int))
         if len(used) < x.shape[0] and used.min() >= 0 and used.max() < x.shape[0]:
             remap = {int(b): i for i, b in enumerate(used)}
             new_rois = rois.copy()
             new_rois[:, 0] = [remap[int(np.trunc(b))] + (b - np.trunc(b)) for b in rois[:, 0].astype(np.float64)]
-            yield dataclasses.replace(case, features=x[used].copy(), rois=new_rois.astype(rois.dtype))
+            yield case.with_inputs(features=x[used].copy(), rois=new_rois.astype(rois.dtype))
     if case.attrs.output_size != (1, 1):
         a = case.attrs
         yield dataclasses.replace(case, attrs=Attrs((1, 1), a.spatial_scale, a.sampling_ratio, a.aligned))

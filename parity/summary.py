@@ -4,9 +4,9 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from parity.divergence import Divergence
-from parity.divergences import DIVERGENCES
-from parity.judge import held_notes
+from typing import Any
+
+from parity import ops
 from parity.model import Comparison, Verdict
 from parity.session import RunReport
 
@@ -19,7 +19,7 @@ HELD_SHOWN = 4
 class DivergenceSeen:
     """A declared divergence as observed in this run: where it held, and by how much."""
 
-    divergence: Divergence
+    divergence: Any  # the op's declared divergence (name, documented, explanation, evidence)
     cases: int
     max_abs: float
     example: str
@@ -53,7 +53,8 @@ def divergences_seen(report: RunReport) -> list[DivergenceSeen]:
     measured over the elements it covers (``Comparison.explained``, parity.judge.in_scope): a
     comparison it explains may differ elsewhere for other reasons, which are not its size."""
     seen = []
-    for d in DIVERGENCES:
+    op = ops.get(report.op)
+    for d in op.divergences():
         hits = [
             c
             for c in report.comparisons
@@ -62,7 +63,7 @@ def divergences_seen(report: RunReport) -> list[DivergenceSeen]:
         if hits:
             sizes = [(dict(c.explained).get(d.name, 0.0), c.case_id) for c in hits]
             worst = max(sizes, key=lambda item: item[0])
-            held = dict.fromkeys(f"{c.case_id}: {note}" for c in hits for note in held_notes(c, d.name))
+            held = dict.fromkeys(f"{c.case_id}: {note}" for c in hits for note in op.held_notes(c, d.name))
             seen.append(DivergenceSeen(d, len({c.case_id for c in hits}), worst[0], worst[1], tuple(held)[:HELD_SHOWN]))
     return seen
 

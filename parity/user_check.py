@@ -62,7 +62,7 @@ def cases(features: np.ndarray, rois: np.ndarray, attrs: Attrs) -> list[Case]:
     features, rois = check_arrays(features, rois)
     dtype = str(features.dtype)
     return [
-        Case(case_id(attrs, dtype, port), SUITE, attrs, features, rois, port, (SUITE, port.value, dtype))
+        Case(case_id(attrs, dtype, port), SUITE, attrs, {"features": features, "rois": rois}, port, (SUITE, port.value, dtype))
         for port in (Port.MAPPED, Port.TRANSLATED)
     ]
 

@@ -30,7 +30,7 @@ def _case(name: str, attrs: Attrs, dtype: str, features: np.ndarray, rois: list[
     suffix = "" if port is Port.MAPPED else "-ported-with-defaults"
     case_id = f"roi_align[{attrs.label()}]-{DT[dtype]}-{name}{suffix}"
     tags = (name, dtype, port.value, "boxes-tensor")
-    return Case(case_id, "standard", attrs, features.astype(dtype), np.array(rois, dtype=dtype), port, tags)
+    return Case(case_id, "standard", attrs, {"features": features.astype(dtype), "rois": np.array(rois, dtype=dtype)}, port, tags)
 
 
 def _normal(name: str, shape: tuple[int, int, int, int]) -> np.ndarray:

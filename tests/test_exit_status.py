@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from parity.ops.roi_align import wire
 from parity import cli, judge, pool, results, session
 from parity.errors import EXIT_INCOMPLETE, ParityFailure
 from parity.model import Attrs, Case, Comparison, RunResult, Status, Verdict
@@ -139,7 +140,7 @@ def test_a_run_with_a_broken_runner_stops_as_parity_failure_and_blames_no_framew
 # -- 4: the reference's time scales with the case; its failure hides no verdict ----------------
 
 def _case(features, rois, output=(7, 7), scale=0.25, sr=2):
-    return Case("c", "standard", Attrs(output, scale, sr, False), features, rois)
+    return Case("c", "standard", Attrs(output, scale, sr, False), {"features": features, "rois": rois})
 
 
 def test_the_reference_timeout_grows_with_the_case():
@@ -150,8 +151,8 @@ def test_the_reference_timeout_grows_with_the_case():
     rois = np.column_stack([rng.integers(0, 4, 2000), xy, xy + rng.uniform(16, 256, (2000, 2))]).astype(np.float32)
     w4 = _case(np.broadcast_to(np.float32(0), (4, 256, 200, 272)), rois)
     frameworks = ("torchvision", "mindspore")
-    t_small = session.reference_timeout(small, session.request_header(small, "reference", frameworks), 60, False)
-    t_w4 = session.reference_timeout(w4, session.request_header(w4, "reference", frameworks), 60, False)
+    t_small = wire.reference_timeout(small, wire.request_header(small, "reference", frameworks), 60, False)
+    t_w4 = wire.reference_timeout(w4, wire.request_header(w4, "reference", frameworks), 60, False)
     assert 60 <= t_small < 61
     assert t_w4 > 60.6 * 1.5  # the reference was measured at 60.6 s on a W4-sized case
 

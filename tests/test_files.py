@@ -13,7 +13,7 @@ from parity import files, fixtures, generate, limits, results
 from parity.errors import UsageError
 from parity.model import Attrs, Case
 from parity.runners import reference as reference_runner
-from parity.session import grad_weight, request_header
+from parity.ops.roi_align.wire import grad_weight, request_header
 from tests.test_cli import ROOT, parity
 from tests.test_gate import stored_run
 
@@ -195,7 +195,7 @@ def test_the_estimate_bounds_what_the_reference_returns():
 def _large_fixture(folder: Path, rois: int) -> None:
     features = np.zeros((1, 256, 8, 8), np.float32)
     boxes = np.tile(np.array([[0, 0, 0, 4, 4]], np.float32), (rois, 1))
-    case = Case(f"roi_align[large]-{rois}", "standard", Attrs((7, 7), 1.0, 2, False), features, boxes)
+    case = Case(f"roi_align[large]-{rois}", "standard", Attrs((7, 7), 1.0, 2, False), {"features": features, "rois": boxes})
     fixtures.save([case], folder, "large")
 
 
@@ -217,6 +217,6 @@ def test_a_case_over_the_memory_limit_is_refused_before_any_worker_starts(tmp_pa
 def test_the_limit_check_names_the_case_and_the_option():
     case = generate.cases_for("seed")[0]
     need = limits.case_bytes(case, ("torchvision",), grad=False)
-    limits.check([case], ("torchvision",), False, need)
+    limits.check([case], ("torchvision",), False, need, limits.case_bytes)
     with pytest.raises(UsageError, match=r"more than --max-case-mb 0.*raise --max-case-mb"):
-        limits.check([case], ("torchvision",), False, need - 1)
+        limits.check([case], ("torchvision",), False, need - 1, limits.case_bytes)

@@ -4,6 +4,7 @@ import dataclasses
 import numpy as np
 import pytest
 
+from parity.ops.roi_align import wire
 from parity import divergence, generate, judge, session
 from parity.divergence import predicted_semantics
 from parity.model import Attrs, RunResult, Status, Verdict
@@ -14,10 +15,10 @@ FRAMEWORKS = ("torchvision", "mindspore")
 
 
 def _reference(case):
-    header = session.request_header(case, "reference", FRAMEWORKS)
+    header = wire.request_header(case, "reference", FRAMEWORKS)
     arrays = {"features": case.features, "rois": case.rois}
     out = RunResult(case.id, "reference", Status.OK, reference_runner.run(header, arrays))
-    return session.named_reference(out, header)
+    return wire.named_reference(out, header)
 
 
 def _behaves_as_declared(case, fw):
@@ -90,7 +91,7 @@ def test_framework_without_output(status, verdict):
 
 def _invalid_case():
     case = _case(False, 2)
-    return dataclasses.replace(case, suite="invalid", rois=np.array([[9, 0, 0, 1, 1]], dtype=np.float32))
+    return dataclasses.replace(case.with_inputs(rois=np.array([[9, 0, 0, 1, 1]], dtype=np.float32)), suite="invalid")
 
 
 def test_invalid_input_rejected_by_both_frameworks_passes():

@@ -189,7 +189,7 @@ def test_script_kernel_follows_each_convention_field(field):
     rois = np.array([[0.6, 0.3, 0.2, 4.1, 5.2], [1.0, -3.0, 1.0, 2.0, 3.0], [0.4, 2.0, 2.0, 2.3, 2.4],
                      [1.2, 5.0, 4.0, 9.0, 8.0], [0.0, 10.0, 0.0, 17.0, 9.0], [0.0, 3.0, 3.0, 3.0, 3.0],
                      [0.0, 0.1, 1.0, -0.2, 4.0]])
-    case = Case("fields", "test", Attrs((2, 3), spatial_scale=0.7), features, rois)
+    case = Case("fields", "test", Attrs((2, 3), spatial_scale=0.7), {"features": features, "rois": rois})
     ns = _script_namespace(case)
     value, sampling_ratio = _FIELD_VARIANTS[field]
     # an empty grid needs a roi of size 0, which only an unclamped window keeps
@@ -243,7 +243,7 @@ def test_report_uses_a_stored_run_without_running_the_script(tmp_path):
 
 
 def test_bad_requests_are_usage_errors(tmp_path):
-    big = Case("big", "standard", Attrs((2, 2)), np.zeros((1, 1, 400, 400), np.float32), np.zeros((1, 5), np.float32))
+    big = Case("big", "standard", Attrs((2, 2)), {"features": np.zeros((1, 1, 400, 400), np.float32), "rois": np.zeros((1, 5), np.float32)})
     with pytest.raises(UsageError, match="160005 input elements"):
         repro.script(big)
     r = parity("repro", SEED.replace("sr=2", "sr=3"), "--suite", "seed", "--out", str(tmp_path), "--no-run")

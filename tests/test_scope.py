@@ -17,7 +17,7 @@ def _skipped_roi_case(aligned: bool) -> Case:
     rng = np.random.default_rng(7)
     features = rng.standard_normal((1, 2, 8, 9)).astype(np.float32)
     rois = np.array([[0, 1.0, 1.0, 6.0, 5.0], [0, 2.5, 0.5, 8.0, 7.0], [0, 0.0, 1.0, 0.0, 6.0]], np.float32)
-    return Case(f"scope-aligned={int(aligned)}", "test", Attrs((3, 3), 1.0, 2, aligned), features, rois)
+    return Case(f"scope-aligned={int(aligned)}", "test", Attrs((3, 3), 1.0, 2, aligned), {"features": features, "rois": rois})
 
 
 def _mindspore_leaves(case: Case, value: float) -> dict[str, RunResult]:
@@ -53,7 +53,7 @@ def test_largest_difference_explained_is_measured_over_the_divergence_s_own_elem
 def test_a_variant_divergence_is_measured_where_its_prediction_differs():
     """mindspore-adaptive-sampling (floor grid): only bins whose grid changes count."""
     case = _skipped_roi_case(aligned=False)
-    case = Case("scope-adaptive", "test", Attrs((3, 3), 1.0, 0, False), case.features, case.rois[:2])
+    case = Case("scope-adaptive", "test", Attrs((3, 3), 1.0, 0, False), {"features": case.features, "rois": case.rois[:2]})
     v = _verdicts(case, {fw: _behaves_as_declared(case, fw) for fw in FRAMEWORKS})
     own = v["mindspore"]
     assert own.verdict is Verdict.EXPECTED_DIVERGENCE and own.divergence == "mindspore-adaptive-sampling"

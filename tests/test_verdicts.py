@@ -11,6 +11,7 @@ import pytest
 import torch
 from torchvision.ops import roi_align as tv_roi_align
 
+from parity.ops.roi_align import wire
 from parity import judge, reference, session
 from parity.model import RunResult, Status, Verdict
 from parity.runners import reference as reference_runner
@@ -24,9 +25,9 @@ def _case(name: str):
 
 
 def _reference(case):
-    header = session.request_header(case, "reference", FRAMEWORKS)
+    header = wire.request_header(case, "reference", FRAMEWORKS)
     out = RunResult(case.id, "reference", Status.OK, reference_runner.run(header, {"features": case.features, "rois": case.rois}))
-    return session.named_reference(out, header)
+    return wire.named_reference(out, header)
 
 
 def _torchvision(case) -> np.ndarray:
@@ -148,7 +149,7 @@ def test_an_output_on_another_device_is_the_frameworks_error(monkeypatch):
     case = _case("half-batch-index")
     real = torchvision.ops.roi_align
     monkeypatch.setattr(torchvision.ops, "roi_align", lambda *a, **k: real(*a, **k).to("meta"))
-    header = session.request_header(case, "torchvision", FRAMEWORKS)
+    header = wire.request_header(case, "torchvision", FRAMEWORKS)
     with pytest.raises(FrameworkError) as err:
         runner.run(header, {"features": case.features, "rois": case.rois})
     assert "device meta" in str(err.value.__cause__)
@@ -167,9 +168,9 @@ def test_float16_bounds_cover_a_grid_that_float16_changes():
 
 
 def _with_gradients(case, outputs, weight):
-    header = session.request_header(case, "reference", FRAMEWORKS)
+    header = wire.request_header(case, "reference", FRAMEWORKS)
     arrays = {"features": case.features, "rois": case.rois, "grad_weight": weight}
-    ref = session.named_reference(RunResult(case.id, "reference", Status.OK, reference_runner.run(header, arrays)), header)
+    ref = wire.named_reference(RunResult(case.id, "reference", Status.OK, reference_runner.run(header, arrays)), header)
     results = {fw: RunResult(case.id, fw, Status.OK, out) for fw, out in outputs.items()}
     return {c.actual: c for c in judge.judge(case, results, ref) if c.expected.startswith("reference")}
 

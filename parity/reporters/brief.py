@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from parity import commands, summary
+from parity import commands, ops, summary
 from parity.model import Verdict
 from parity.session import RunReport
 from parity.text import markdown as _md
@@ -81,7 +81,7 @@ def head_lines(report: RunReport) -> list[str]:
     counts = summary.verdict_counts(report)
     present = [v.value for v in Verdict if any(v.value in c for c in counts.values())]
     return [
-        f"# parity report: RoIAlign, suite {_code(report.suite)}",
+        f"# parity report: {ops.get(report.op).title}, suite {_code(report.suite)}",
         "",
         f"**{_md(headline(report))}**",
         "",
@@ -108,7 +108,7 @@ def render(report: RunReport, limit: int = SUMMARY_LIMIT) -> str:
     used = len("\n".join(head + tail)) + 200  # room for the "... and N more" line
     for i, c in enumerate(bad):
         item = (f"- **{c.verdict.value}** {_code(c.case_id)} {_md(summary.pair_label(c))}: {_md(c.message[:300])}\n"
-                f"  - repro: {_code(commands.repro(report.suite, c.case_id, report.runners))}")
+                f"  - repro: {_code(commands.repro(report.suite, c.case_id, report.runners, report.op))}")
         if used + len(item) + 1 > limit:
             lines.append(f"- ... and {len(bad) - i} more (parity.md, parity.html)")
             break

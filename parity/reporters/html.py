@@ -14,8 +14,7 @@ from typing import Iterable
 
 import numpy as np
 
-from parity import commands, summary, text
-from parity.divergences import DIVERGENCES
+from parity import commands, ops, summary, text
 from parity.model import Case, Comparison, Verdict
 from parity.session import RunReport, arrays_path
 
@@ -71,22 +70,29 @@ def _panel_arrays(c: Comparison, arrays: dict[str, np.ndarray] | str) -> tuple[n
     a, e = (np.asarray(arrays[k], dtype=np.float64) for k in (c.actual, key))
     if a.shape != e.shape:
         return f"shape {a.shape} where {e.shape} was expected"
-    if a.ndim != 4 or a.size == 0:
-        return f"output of shape {a.shape} is not [K, C, PH, PW]"
+    if a.ndim not in (2, 4) or a.size == 0:
+        return f"output of shape {a.shape} is neither [K, C, PH, PW] nor a [N, M] matrix"
     return a, e
 
 
 def _heatmap(a: np.ndarray, e: np.ndarray) -> tuple[str, str]:
-    """A canvas drawn by the page's script (the first MAX_ROIS rois), and the table of the five worst elements."""
-    rois, _, ph, pw = a.shape
+    """A canvas drawn by the page's script (the first MAX_ROIS rows), and the table of the five worst elements.
+
+    A ``[K, C, PH, PW]`` output is drawn one roi per row, its bins as columns (max over channels);
+    an ``[N, M]`` matrix as it is.
+    """
+    matrix = a.ndim == 2
+    a4, e4 = (a[:, None, None, :], e[:, None, None, :]) if matrix else (a, e)
+    rois, _, ph, pw = a4.shape
     k = min(rois, MAX_ROIS)
     nonfinite = ~np.isfinite(a) | ~np.isfinite(e)
     special = nonfinite & ~((np.isnan(a) & np.isnan(e)) | (np.isinf(a) & (a == e)))
     with np.errstate(invalid="ignore", over="ignore"):
         diff = a - e
     absd = np.where(nonfinite, 0.0, np.abs(np.where(nonfinite, 0.0, diff)))
-    bins = absd[:k].max(axis=1).reshape(k, ph * pw)
-    flagged = special[:k].any(axis=1).reshape(k, ph * pw)
+    absd4, special4 = (absd[:, None, None, :], special[:, None, None, :]) if matrix else (absd, special)
+    bins = absd4[:k].max(axis=1).reshape(k, ph * pw)
+    flagged = special4[:k].any(axis=1).reshape(k, ph * pw)
     cells = ["n" if f else ("0" if v == 0 else format(v, ".3g")) for v, f in zip(bins.ravel(), flagged.ravel())]
     positive = bins[(bins > 0) & ~flagged]
     hi = math.log10(positive.max()) if positive.size else 0.0
@@ -104,9 +110,13 @@ def _heatmap(a: np.ndarray, e: np.ndarray) -> tuple[str, str]:
         f'<span>{_num(10**hi if positive.size else 0.0)}</span><span class="sw zero"></span>0'
         f'<span class="sw nan"></span>NaN/Inf at different positions</div>'
     )
-    caption = (
-        f'<p class="note">rows: {k} rois{f" (the first {k} of {rois})" if k < rois else ""}; '
+    first = f" (the first {k} of {rois})" if k < rois else ""
+    columns = (
+        f"columns: the {pw} entries of each row; colour: |actual &minus; expected|, log scale. " if matrix else
         f"columns: {ph}&times;{pw} = {ph * pw} output bins (row-major, a light line between output rows); colour: max over channels of |actual &minus; expected|, log scale. "
+    )
+    caption = (
+        f'<p class="note">rows: {k} {"rows" if matrix else "rois"}{first}; {columns}'
         '<span class="readout">Point at a cell for its value.</span></p>'
     )
     # The five worst elements: up to two NaN/Inf disagreements, then the largest finite differences.
@@ -119,7 +129,7 @@ def _heatmap(a: np.ndarray, e: np.ndarray) -> tuple[str, str]:
         av, ev, dv = float(a[idx]), float(e[idx]), float(diff[idx])
         rows.append(f"<tr><td>{idx}</td><td>{_num(av, '.7g')}</td><td>{_num(ev, '.7g')}</td><td>{_num(dv, '.3g')}</td></tr>")
     table = (
-        '<table class="worst"><thead><tr><th>index (roi, channel, y, x)</th><th>actual</th><th>expected</th>'
+        f'<table class="worst"><thead><tr><th>index {"(row, column)" if matrix else "(roi, channel, y, x)"}</th><th>actual</th><th>expected</th>'
         f"<th>diff</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
     )
     return f'<div class="heat">{canvas}{legend}{caption}</div>', table
@@ -287,10 +297,6 @@ def _table(report: RunReport, linked: set[int]) -> str:
     )
 
 
-def _explanation(name: str) -> str:
-    return next((d.explanation for d in DIVERGENCES if d.name == name), "not a declared divergence")
-
-
 def _panel(i: int, c: Comparison, repro: str, case: Case | None, arrays: dict[str, np.ndarray] | str, open_: bool) -> str:
     got = _panel_arrays(c, arrays) if c.metrics else ""
     if not got:
@@ -300,15 +306,14 @@ def _panel(i: int, c: Comparison, repro: str, case: Case | None, arrays: dict[st
     else:
         heat, worst = _heatmap(*got)
     names = [n for n in (c.divergence or "").split(", ") if n]
-    explain = "".join(f"<p><b>{_e(n)}</b>: {_e(_explanation(n))}</p>" for n in names)
+    op = ops.get(case.op if case is not None else ops.DEFAULT_OP)
+    explain = "".join(f"<p><b>{_e(n)}</b>: {_e(op.explanation(n))}</p>" for n in names)
     m = c.metrics
     head = f"max abs {_num(m.max_abs)}, {m.mismatched} / {m.total} elements outside tolerance" if m else "no numbers"
     call = ""
     if case is not None:
-        from parity.mapping import to_mindspore
-
-        ms_call = to_mindspore(case.attrs, case.port).render()
-        call = f'<p class="note">dtype {_e(case.dtype)}; MindSpore call: <code>{_e(ms_call)}</code></p>'
+        shown = op.calls(case, (c.actual,)).get(c.actual)
+        call = f'<p class="note">dtype {_e(case.dtype)}' + (f"; {_e(c.actual)} call: <code>{_e(shown)}</code>" if shown else "") + "</p>"
     tol = f'<p class="note">Tolerance: {_e(_tolerance(c))} ({_e(c.tolerance.reason)})</p>' if c.tolerance else ""
     return (
         f'<details class="panel" id="d-{i}"{" open" if open_ else ""}><summary><span class="badge v-{c.verdict.value}">'
@@ -337,7 +342,7 @@ def _panels(report: RunReport, cases: dict[str, Case], out_dir: Path, todo: list
         c = report.comparisons[i]
         if c.case_id not in cache:
             cache = {c.case_id: _load(out_dir, c.case_id)}  # a case's comparisons are adjacent
-        repro = commands.repro(report.suite, c.case_id, report.runners)
+        repro = commands.repro(report.suite, c.case_id, report.runners, report.op)
         panel = _panel(i, c, repro, cases.get(c.case_id), cache[c.case_id], open_=not out)
         used += len(panel.encode())
         if used > budget:
@@ -366,7 +371,7 @@ def _details(panels: list[str], total: int, max_bytes: int) -> str:
 def render(report: RunReport, cases: Iterable[Case], out_dir: Path, max_bytes: int = MAX_BYTES) -> str:
     """The page; detail panels past ``max_bytes`` are left out (the page says how many)."""
     by_id = {c.id: c for c in cases}
-    title = f"parity: RoIAlign, suite {report.suite}"
+    title = f"parity: {ops.get(report.op).title}, suite {report.suite}"
     fixed = [_summary(report), _distribution(report), _divergences(report)]
     detailed = [i for i, c in enumerate(report.comparisons) if c.verdict in DETAILED]
     todo = sorted(detailed, key=lambda i: not report.comparisons[i].verdict.unexpected)  # stable: run order within

@@ -6,21 +6,20 @@ import json
 from pathlib import Path
 from typing import Any
 
-from parity import summary
-from parity.mapping import CALLS
+from parity import ops, summary
 from parity.model import Case, Comparison
 from parity.session import RunReport
 
 #: Bump when a field changes meaning or disappears.
 SCHEMA_VERSION = 2  # 2: divergences' max_abs is over the elements each covers; comparisons' explained
 SCHEMA = """\
-{schema_version, suite, runners, versions{package: version}, machine, wall_seconds, startup_seconds,
+{schema_version, op, suite, runners, versions{package: version}, machine, wall_seconds, startup_seconds,
  cases_per_second, summary{pair: {verdict: count}}, unexpected: int,
  divergences[{name, documented, explanation, evidence, cases, max_abs (over the elements it covers), example}],
  determinism[{runner, output ("out" | "grad"), cases, nondeterministic, max_distinct, max_spread, example}],
  robustness[{case, behaviours{runner: "raises: msg" | "crash: ..." | "hang: ..." | "output" | "output with NaN/Inf"},
              dangerous[runner]}],
- cases[{id, suite, attrs{output_size, spatial_scale, sampling_ratio, aligned}, dtype, port, boxes, tags,
+ cases[{id, suite, attrs{the op's parameters, e.g. output_size, spatial_scale, sampling_ratio, aligned}, dtype, port, boxes, tags, op,
         calls{framework: the call it made}, statuses{runner: status},
         comparisons[{actual, expected, verdict, divergence, tolerance{rtol, atol, reason},
                      metrics{total, mismatched, max_abs, max_abs_index, max_rel, max_ulp, nan_mismatch},
@@ -35,6 +34,7 @@ def document(report: RunReport, cases: list[Case]) -> dict[str, Any]:
         by_case.setdefault(c.case_id, []).append(c)
     return {
         "schema_version": SCHEMA_VERSION,
+        "op": report.op,
         "suite": report.suite,
         "runners": list(report.runners),
         "versions": report.versions,
@@ -70,7 +70,8 @@ def document(report: RunReport, cases: list[Case]) -> dict[str, Any]:
                 "port": case.port.value,
                 "boxes": case.boxes,
                 "tags": list(case.tags),
-                "calls": {fw: CALLS[fw](case.attrs, case.port) for fw in report.runners if fw in CALLS},
+                "op": case.op,
+                "calls": ops.get(case.op).calls(case, report.runners),
                 "statuses": report.statuses.get(case.id, {}),
                 "comparisons": [c.to_json() for c in by_case.get(case.id, [])],
             }

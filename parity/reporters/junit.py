@@ -31,7 +31,7 @@ def _skip_reason(c: Comparison) -> str:
 def _testcase(c: Comparison, report: RunReport) -> ET.Element:
     case = ET.Element("testcase", classname=_clean(summary.pair_label(c)), name=_clean(c.case_id), time="0")
     if c.verdict.unexpected:
-        repro = commands.repro(report.suite, c.case_id, report.runners)
+        repro = commands.repro(report.suite, c.case_id, report.runners, report.op)
         failure = ET.SubElement(case, "failure", message=_clean(f"{c.verdict.value}: {c.message}"), type=c.verdict.value)
         failure.text = "\n".join(_clean(line) for line in (f"{c.actual} vs {c.expected}", c.message, f"repro: {repro}"))
     elif c.verdict in _SKIPPED:

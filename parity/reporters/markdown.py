@@ -54,7 +54,7 @@ def render(report: RunReport, cases: list[Case], limit: int | None = None) -> st
     shown = bad if limit is None else bad[:_STEP_SUMMARY_UNEXPECTED]
     for c in shown:
         lines.append(f"- **{c.verdict.value}** {_code(c.case_id)} {_md(summary.pair_label(c))}: {_md(c.message)}")
-        lines.append(f"  - repro: {_code(commands.repro(report.suite, c.case_id, report.runners))}")
+        lines.append(f"  - repro: {_code(commands.repro(report.suite, c.case_id, report.runners, report.op))}")
     if len(shown) < len(bad):
         lines.append(f"- ... and {len(bad) - len(shown)} more (parity.md, parity.html)")
     if not bad:

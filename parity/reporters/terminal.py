@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from parity import summary
+from parity import ops, summary
 from parity.model import Case, Comparison
 from parity.session import RunReport
 from parity.text import terminal as safe
@@ -85,7 +85,7 @@ def print_summary(report: RunReport, written: list[str]) -> None:
     out = console()
     counts = summary.verdict_counts(report)
     verdicts = [v for v in _STYLE if any(v in c for c in counts.values())]
-    table = Table(title=f"RoIAlign parity, suite {safe(repr(report.suite))}")
+    table = Table(title=f"{ops.get(report.op).title} parity, suite {safe(repr(report.suite))}")
     table.add_column("pair")
     for v in verdicts:
         table.add_column(v, justify="right", style=_STYLE[v])

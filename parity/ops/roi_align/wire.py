@@ -1,0 +1,98 @@
+"""How roi_align cases travel to the workers and come back: request headers, input arrays, the
+reference's output names, its deadline, and what is stored per case."""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from parity.divergence import documented_semantics
+from parity.seeds import seed_of
+from parity.judge import reference_semantics
+from parity.op import REFERENCE
+from parity.model import Case, RunResult
+
+
+def request_header(case: Case, runner: str, frameworks: tuple[str, ...]) -> dict:
+    """The op-specific fields of a worker request (the reference also gets every semantics to evaluate)."""
+    header = {
+        "attrs": case.attrs.to_json(),
+        "port": case.port.value,
+        "boxes": case.boxes,
+        "layout": case.layout,
+        "raw": case.invalid,  # call the framework as is: no parity-side dtype gate
+    }
+    if runner == REFERENCE:
+        header["semantics"] = [
+            {"name": f"s{i}", "key": s.key, "convention": dataclasses.asdict(s.convention), "sampling_ratio": s.sampling_ratio}
+            for i, s in enumerate(reference_semantics(case, frameworks))
+        ]
+    return header
+
+
+def stored_arrays(
+    case: Case, results: dict[str, RunResult], ref: RunResult, frameworks: tuple[str, ...]
+) -> dict[str, np.ndarray]:
+    """Each framework's output and the reference under each framework's documented semantics."""
+    arrays = {r: res.outputs["out"] for r, res in results.items() if "out" in res.outputs}
+    for fw in frameworks:
+        key = documented_semantics(fw, case.attrs, case.port).key
+        if key in ref.outputs:
+            arrays[f"reference.{fw}"] = ref.outputs[key]
+    return arrays
+
+
+def named_reference(result: RunResult, header: dict) -> RunResult:
+    """The reference's outputs renamed from the wire names (``s0_bound``) to the judge's keys."""
+    names = {s["name"]: s["key"] for s in header["semantics"]}
+    suffixes = ("bound", "scale", "geom", "invalid", "grad", "grad_bound", "grad_scale", "grad_geom")
+    names.update({f"{n}_{sfx}": f"{k}|{sfx.replace('_', '|')}" for n, k in list(names.items()) for sfx in suffixes})
+    outputs = {names[k]: v for k, v in result.outputs.items()}
+    return dataclasses.replace(result, outputs=outputs)
+
+
+#: Seconds the reference takes per bilinear sample it evaluates (one semantics: result, rounding
+#: bound and dtype-rounded geometry).  Measured 2.7e-8 to 3.9e-8 on the W2 and W3 workloads of
+#: parity bench (a loaded 2-core machine); five times the larger figure leaves room for slower ones.
+REFERENCE_SECONDS_PER_SAMPLE = 2e-7
+
+
+def reference_timeout(case: Case, header: dict, timeout: float, grad: bool) -> float:
+    """The oracle's deadline for ``case``: the framework timeout plus its own expected time,
+    scaled to the samples it evaluates (a large case must not turn into parity's failure)."""
+    from parity import reference
+    from parity.pool import MAX_TIMEOUT
+
+    channels = case.features.shape[1] if case.features.ndim == 4 else 1
+    ph, pw = case.attrs.output_size
+    samples = 0.0
+    try:
+        for sem in header["semantics"]:
+            gh, gw, _ = reference.sampling_grid(
+                case.rois, len(case.features), case.attrs.output_size, case.attrs.spatial_scale,
+                sem["sampling_ratio"], reference.Convention(**sem["convention"]),
+            )
+            samples += float((np.maximum(gh, 0) * np.maximum(gw, 0)).sum()) * channels * ph * pw
+    except Exception:  # malformed (robustness) input: the reference rejects it at once
+        return timeout
+    estimate = samples * REFERENCE_SECONDS_PER_SAMPLE * (3 if grad else 1)
+    return min(MAX_TIMEOUT, timeout + estimate)
+
+
+def grad_weight(case: Case) -> np.ndarray | None:
+    """The seeded weight W of the backward check ``d sum(W * out) / d features`` (None: no gradient)."""
+    r = case.rois
+    if case.invalid or r.ndim != 2 or case.features.ndim != 4 or case.features.dtype.kind != "f":
+        return None
+    ph, pw = case.attrs.output_size
+    rng = np.random.default_rng(seed_of(case.id + "/grad"))
+    return rng.standard_normal((len(r), case.features.shape[1], ph, pw)).astype(case.features.dtype)
+
+
+def request(case: Case, runner: str, frameworks: tuple[str, ...], grad: bool) -> tuple[dict, dict[str, np.ndarray]]:
+    """The header fields and input arrays of ``runner``'s request for ``case``."""
+    arrays = {"features": case.features, "rois": case.rois}
+    weight = grad_weight(case) if grad else None
+    if weight is not None:
+        arrays["grad_weight"] = weight
+    return request_header(case, runner, frameworks), arrays
