@@ -1,3 +1,3 @@
-from parity.cli import main
+from parity.shells.cli import main
 
 main()

@@ -5,7 +5,7 @@ from typing import Any
 
 import numpy as np
 
-from parity.errors import native
+from parity.engine.errors import native
 
 
 def versions() -> dict[str, str]:

@@ -1,15 +1,15 @@
 """A slow, plain-NumPy per-sample RoIAlign: an independent cross-check of the compiled kernel.
 
-It shares only the roi -> window step with parity.reference (``reference._window``, checked against
+It shares only the roi -> window step with parity.ops.roi_align.reference (``reference._window``, checked against
 torchvision by the tests); sample positions, the bilinear rule, NaN reach and the averaging are
 written again here as whole-array gathers, in a different summation order (a weighted dot product
-per bin), so agreement to ~1e-12 says the loops of parity.kernel do what this says.
+per bin), so agreement to ~1e-12 says the loops of parity.ops.roi_align.kernel do what this says.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from parity import reference
+from parity.ops.roi_align import reference
 
 
 def axis_corners(start, bins, grid, pooled, size):

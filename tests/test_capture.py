@@ -1,4 +1,4 @@
-"""parity.capture: a real model's torchvision roi_align calls become a fixture folder that replays."""
+"""parity.ops.roi_align.capture: a real model's torchvision roi_align calls become a fixture folder that replays."""
 import json
 import math
 import os
@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 
 import parity
-from parity import fixtures
-from parity.errors import UsageError
+from parity.ops.roi_align import fixtures
+from parity.engine.errors import UsageError
 
-torch = pytest.importorskip("torch", reason="parity.capture records torchvision calls")
-torchvision = pytest.importorskip("torchvision", reason="parity.capture records torchvision calls")
+torch = pytest.importorskip("torch", reason="parity.ops.roi_align.capture records torchvision calls")
+torchvision = pytest.importorskip("torchvision", reason="parity.ops.roi_align.capture records torchvision calls")
 from torchvision.ops import MultiScaleRoIAlign  # noqa: E402
 from torchvision.ops import poolers  # noqa: E402
 
@@ -113,7 +113,7 @@ def test_bad_caps_and_nesting_are_refused(tmp_path):
 
 
 def _parity(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "parity.cli", *args], capture_output=True, text=True, cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "parity.shells.cli", *args], capture_output=True, text=True, cwd=ROOT,
                           env={**os.environ, "NO_COLOR": "1"}, timeout=900)
 
 

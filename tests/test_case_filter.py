@@ -4,9 +4,9 @@ import sys
 
 import pytest
 
-from parity import generate
-from parity.case_filter import matches as generic_matches
-from parity.errors import UsageError
+from parity.ops.roi_align import generate
+from parity.engine.case_filter import matches as generic_matches
+from parity.engine.errors import UsageError
 from parity.ops.roi_align.attributes import FILTER_ATTRIBUTES
 
 

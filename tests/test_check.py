@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 import parity
-from parity import fixtures
-from parity.call_string import parse_call
-from parity.errors import UsageError
-from parity.model import Attrs
+from parity.ops.roi_align import fixtures
+from parity.ops.roi_align.call_string import parse_call
+from parity.engine.errors import UsageError
+from parity.ops.roi_align.attrs import Attrs
 
 from tests.test_cli import ROOT, parity as parity_cli
 
@@ -68,7 +68,7 @@ def test_check_command_judges_the_renamed_and_the_translated_call_on_npy_arrays(
     for command in commands:
         words = shlex.split(command)
         assert words[:2] == ["parity", "run"]
-        again = subprocess.run([sys.executable, "-m", "parity.cli", *words[1:], "--out", str(tmp_path / "again")],
+        again = subprocess.run([sys.executable, "-m", "parity.shells.cli", *words[1:], "--out", str(tmp_path / "again")],
                                capture_output=True, text=True, cwd=ROOT, timeout=600)
         assert again.returncode == 0, again.stdout + again.stderr
         [case] = json.loads((tmp_path / "again" / "parity.json").read_text())["cases"]
@@ -137,7 +137,7 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path):
 
 def test_pt_files_are_read_with_weights_only(tmp_path):
     torch = pytest.importorskip("torch")
-    from parity import user_arrays
+    from parity.ops.roi_align import user_arrays
 
     features, _ = _arrays()
     torch.save(torch.from_numpy(features), tmp_path / "f.pt")

@@ -8,14 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from parity.session import arrays_path
+from parity.engine.session import arrays_path
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def parity(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "parity.cli", *args], capture_output=True, text=True, cwd=ROOT,
+        [sys.executable, "-m", "parity.shells.cli", *args], capture_output=True, text=True, cwd=ROOT,
         env={**os.environ, "NO_COLOR": "1", **(env or {})}, timeout=600,
     )
 

@@ -1,8 +1,9 @@
 import numpy as np
 
-from parity import compare
-from parity.model import Tolerance
-from parity.reference import TORCHVISION_UNALIGNED, roi_align
+from parity.engine import compare
+from parity.ops.roi_align import bounds
+from parity.engine.model import Tolerance
+from parity.ops.roi_align.reference import TORCHVISION_UNALIGNED, roi_align
 
 TOL = Tolerance(1e-6, 1e-6, "test")
 
@@ -41,7 +42,7 @@ def test_derived_bound_accepts_float32_rounding_on_large_coordinates():
     rounded = roi_align(x, *args, geometry_dtype="float32").astype(np.float32)  # what a float32 kernel may give
     tol = compare.tolerance_for("float32")
     assert compare.metrics(rounded, exact, tol, "float32").mismatched > 0  # fixed tolerance false-alarms
-    bound = compare.rounding_bound(x, *args, dtype="float32")
+    bound = bounds.rounding_bound(x, *args, dtype="float32")
     assert compare.metrics(rounded, exact, tol, "float32", bound).mismatched == 0
 
 
@@ -54,7 +55,7 @@ def test_derived_bound_still_catches_a_relative_error_of_1e_4():
     rois = rois.astype(np.float32).astype(np.float64)
     args = (rois, (7, 7), 1.0, 2, TORCHVISION_UNALIGNED)
     exact = roi_align(x, *args)
-    bound = compare.rounding_bound(x, *args, dtype="float32")
+    bound = bounds.rounding_bound(x, *args, dtype="float32")
     faulty = exact * (1 + 1e-4)
     m = compare.metrics(faulty, exact, compare.tolerance_for("float32"), "float32", bound)
     assert m.mismatched > 0.5 * m.total

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from parity.model import Comparison, Verdict
+from parity.engine.model import Comparison, Verdict
 from parity.reporters import brief, write_all
-from parity.session import RunReport
+from parity.engine.session import RunReport
 from tests.test_cli import parity
 from tests.test_gate import baseline, stored_run  # noqa: F401 - the gate's fixture
 
@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def in_folder(folder: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     """parity run from ``folder`` (where its pyproject.toml is read), this checkout's parity on the path."""
     return subprocess.run(
-        [sys.executable, "-m", "parity.cli", *args], capture_output=True, text=True, cwd=folder, timeout=600,
+        [sys.executable, "-m", "parity.shells.cli", *args], capture_output=True, text=True, cwd=folder, timeout=600,
         env={**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(ROOT), **(env or {})},
     )
 

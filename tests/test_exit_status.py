@@ -6,10 +6,13 @@ import pytest
 from click.testing import CliRunner
 
 from parity.ops.roi_align import wire
-from parity import cli, judge, pool, results, session
-from parity.errors import EXIT_INCOMPLETE, ParityFailure
-from parity.model import Attrs, Case, Comparison, RunResult, Status, Verdict
-from parity.results import RunMeta
+from parity.shells import cli
+from parity.ops.roi_align import judge
+from parity.engine import pool, results, session
+from parity.engine.errors import EXIT_INCOMPLETE, ParityFailure
+from parity.engine.model import Case, Comparison, RunResult, Status, Verdict
+from parity.ops.roi_align.attrs import Attrs
+from parity.engine.results import RunMeta
 from tests.test_cli import parity
 
 SEED_META = RunMeta("seed", None, ("torchvision", "mindspore", "reference"))
@@ -127,7 +130,7 @@ def test_a_broken_mapping_is_parity_failure_not_the_framework_error(tmp_path):
 
 
 def test_a_run_with_a_broken_runner_stops_as_parity_failure_and_blames_no_framework(monkeypatch, tmp_path):
-    from parity import runners
+    from parity.ops.roi_align import runners
 
     monkeypatch.setitem(runners.RUNNERS, "mindspore", "tests.broken_runner")
     cases = SEED_META.all_cases()

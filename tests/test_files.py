@@ -9,10 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from parity import files, fixtures, generate, limits, results
-from parity.errors import UsageError
-from parity.model import Attrs, Case
-from parity.runners import reference as reference_runner
+from parity.engine import files, limits, results
+from parity.ops.roi_align import limits as roi_limits
+from parity.ops.roi_align import fixtures, generate
+from parity.engine.errors import UsageError
+from parity.engine.model import Case
+from parity.ops.roi_align.attrs import Attrs
+from parity.ops.roi_align.runners import reference as reference_runner
 from parity.ops.roi_align.wire import grad_weight, request_header
 from tests.test_cli import ROOT, parity
 from tests.test_gate import stored_run
@@ -50,10 +53,10 @@ def test_reports_run_json_and_baselines_survive_a_full_disk(tmp_path):
     base = tmp_path / "baseline.json"
     code = f"""
         from pathlib import Path
-        from parity import gate, results
-        from parity.merge import Shard
+        from parity.engine import gate, results
+        from parity.engine.merge import Shard
         from parity.reporters import write_all
-        from parity.session import RunReport
+        from parity.engine.session import RunReport
         out, base = Path({str(out)!r}), Path({str(base)!r})
         meta = results.read_meta(out)
         records = results.read_records(out)
@@ -188,7 +191,7 @@ def test_the_estimate_bounds_what_the_reference_returns():
         arrays = {"features": case.features, "rois": case.rois, "grad_weight": grad_weight(case)}
         outputs = reference_runner.run(header, arrays)
         returned = sum(a.nbytes for a in outputs.values())
-        assert returned <= limits.case_bytes(case, frameworks, grad=True), case.id
+        assert returned <= roi_limits.case_bytes(case, frameworks, grad=True), case.id
         assert len(header["semantics"]) <= 3 * len(frameworks)  # the bound limits.check takes as a shortcut
 
 
@@ -216,7 +219,7 @@ def test_a_case_over_the_memory_limit_is_refused_before_any_worker_starts(tmp_pa
 
 def test_the_limit_check_names_the_case_and_the_option():
     case = generate.cases_for("seed")[0]
-    need = limits.case_bytes(case, ("torchvision",), grad=False)
-    limits.check([case], ("torchvision",), False, need, limits.case_bytes)
+    need = roi_limits.case_bytes(case, ("torchvision",), grad=False)
+    limits.check([case], ("torchvision",), False, need, roi_limits.case_bytes)
     with pytest.raises(UsageError, match=r"more than --max-case-mb 0.*raise --max-case-mb"):
-        limits.check([case], ("torchvision",), False, need - 1, limits.case_bytes)
+        limits.check([case], ("torchvision",), False, need - 1, roi_limits.case_bytes)

@@ -4,9 +4,10 @@ import dataclasses
 import numpy as np
 import pytest
 
-from parity.model import Attrs, Status
-from parity.pool import Worker
-from parity.reference import MINDSPORE_END_MODE_0, MINDSPORE_END_MODE_1, roi_align
+from parity.engine.model import Status
+from parity.ops.roi_align.attrs import Attrs
+from parity.engine.pool import Worker
+from parity.ops.roi_align.reference import MINDSPORE_END_MODE_0, MINDSPORE_END_MODE_1, roi_align
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +63,7 @@ def test_adaptive_sampling_uses_a_floor_grid_and_no_empty_grid_guard(mindspore):
 
 def test_batch_index_rule_is_mindspores_rint_plus_7e5(mindspore):
     """Constant images (image i holds i): the output says which image each batch index picked."""
-    from parity.reference import MINDSPORE_END_MODE_0, batch_indices
+    from parity.ops.roi_align.reference import MINDSPORE_END_MODE_0, batch_indices
 
     n = 5
     features = np.stack([np.full((1, 4, 4), i, np.float32) for i in range(n)])
@@ -100,9 +101,9 @@ def _grad(worker: Worker, attrs: Attrs, features: np.ndarray, rois: np.ndarray, 
 @pytest.mark.parametrize("sample_num,aligned", [(2, False), (2, True), (3, False)])
 def test_backward_skips_rois_with_x_near_zero(mindspore, sample_num, aligned):
     """mindspore-backward-skips-rois-at-x-zero: those rois hand back no gradient, all others the mode-1 window's."""
-    from parity.divergence import VARIANTS, documented_semantics
-    from parity.model import Port
-    from parity.reference import roi_align_backward
+    from parity.ops.roi_align.divergence import VARIANTS, documented_semantics
+    from parity.engine.model import Port
+    from parity.ops.roi_align.reference import roi_align_backward
 
     rng = np.random.default_rng(7)
     x = rng.standard_normal((2, 3, 8, 10)).astype(np.float32)
@@ -161,7 +162,7 @@ def test_rois_near_x_zero_are_skipped_however_large_their_window(mindspore):
     """mindspore-skips-rois-at-x-zero before any sizing: with aligned=True's roi_end_mode=1 and a scale
     of 1e30, a roi within 1e-29 of the origin has a 1e30-pixel window, and MindSpore hands back a zero
     gradient (it returns at once: nothing is sampled)."""
-    from parity.verdict_cases import verdict_cases
+    from parity.ops.roi_align.verdict_cases import verdict_cases
 
     case = next(c for c in verdict_cases() if "unevaluable-window-skipped" in c.id)
     weight = np.random.default_rng(3).standard_normal((2, 2, 2, 2)).astype(np.float32)

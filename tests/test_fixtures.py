@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from parity import fixtures, generate
-from parity.errors import FixtureError
+from parity.ops.roi_align import fixtures, generate
+from parity.engine.errors import FixtureError
 
 from tests.test_cli import ROOT, parity
 
@@ -135,7 +135,7 @@ def test_every_case_field_survives_save_and_load(tmp_path, suite):
 
 
 def test_a_shrunk_regression_keeps_every_field(tmp_path):
-    from parity.shrink import save_regression, shrink
+    from parity.ops.roi_align.shrink import save_regression, shrink
 
     [case] = [c for c in generate.cases_for("invalid") if c.layout == "non-contiguous"]
     small = shrink(case, lambda candidate: True)

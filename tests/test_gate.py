@@ -4,9 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from parity import gate, generate, results
-from parity.model import Comparison, Verdict
-from parity.results import CaseRecord, RunMeta
+from parity.engine import gate, results
+from parity.ops.roi_align import generate
+from parity.engine.model import Comparison, Verdict
+from parity.engine.results import CaseRecord, RunMeta
 from tests.test_cli import parity
 
 RUNNERS = ("torchvision", "mindspore", "reference")

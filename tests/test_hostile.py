@@ -15,7 +15,7 @@ from typing import Callable
 import numpy as np
 import pytest
 
-from parity import fixtures, generate
+from parity.ops.roi_align import fixtures, generate
 from tests.test_cli import ROOT
 
 RSS_LIMIT_KB = 300 * 1024
@@ -29,7 +29,7 @@ print(json.dumps({"rc": r.returncode, "stderr": r.stderr, "stdout": r.stdout,
 
 def _measured(*args: str) -> dict:
     """Run ``parity ARGS`` in a fresh process and return its exit status, output and peak RSS."""
-    out = subprocess.run([sys.executable, "-c", _MEASURE, sys.executable, "-m", "parity.cli", *args],
+    out = subprocess.run([sys.executable, "-c", _MEASURE, sys.executable, "-m", "parity.shells.cli", *args],
                          capture_output=True, text=True, cwd=ROOT, timeout=320)
     return json.loads(out.stdout)
 
@@ -214,7 +214,7 @@ def _snapshot(root: Path, skip: Path) -> dict[str, tuple]:
 
 def test_every_hostile_fixture_is_one_clear_refusal(tmp_path):
     """The fast check of the whole corpus, in this process: a ParityError of one line, never another error."""
-    from parity.errors import ParityError
+    from parity.engine.errors import ParityError
 
     for name, build in sorted(HOSTILE.items()):
         folder, outside = tmp_path / name / "fixtures", tmp_path / name / "outside"

@@ -20,10 +20,11 @@ from pathlib import Path
 import pytest
 from markdown_it import MarkdownIt
 
-from parity import commands, fixtures, generate, text
-from parity.model import Comparison, Metrics, Tolerance, Verdict
+from parity.engine import commands, text
+from parity.ops.roi_align import fixtures, generate
+from parity.engine.model import Comparison, Metrics, Tolerance, Verdict
 from parity.reporters import html, junit, markdown, terminal, write_all
-from parity.session import RunReport, arrays_path
+from parity.engine.session import RunReport, arrays_path
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -268,7 +269,7 @@ SHELL_IDS = [i for i in HOSTILE_IDS if "\x00" not in i]
 
 @pytest.mark.parametrize("case_id", SHELL_IDS)
 def test_repro_command_round_trips_through_bash_and_the_cli(case_id, tmp_path):
-    from parity.cli import run
+    from parity.shells.cli import run
 
     line = commands.repro("standard", case_id, RUNNERS)
     assert "\n" not in line and "\x1b" not in line
@@ -340,7 +341,7 @@ FIXTURE_ID = FIXTURE_CASE + "'; touch PWNED; ' $(touch PWNED) `touch PWNED` |<im
 
 def _cli(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "parity.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=600,
+        [sys.executable, "-m", "parity.shells.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=600,
         env={**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(ROOT), **(env or {})},
     )
 
@@ -355,7 +356,7 @@ def test_fixture_run_prints_a_repro_command_that_runs(tmp_path):
     (folder / fixtures.MANIFEST).write_text(json.dumps(manifest))
     # MindSpore's worker runs a framework that is wrong on purpose, so that the run has a MISMATCH to repro.
     wrong = tmp_path / "wrong-mindspore"
-    wrong.write_text(f"#!/bin/sh\nexec {shlex.quote(sys.executable)} -m parity.worker tests.wrong_framework\n")
+    wrong.write_text(f"#!/bin/sh\nexec {shlex.quote(sys.executable)} -m parity.engine.worker tests.wrong_framework\n")
     wrong.chmod(0o755)
     out = tmp_path / "out"
     first = tmp_path / "first"
@@ -371,7 +372,7 @@ def test_fixture_run_prints_a_repro_command_that_runs(tmp_path):
     # Pasted into bash, with parity on the PATH: the real MindSpore agrees on this case.
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    (bin_dir / "parity").write_text(f"#!/bin/sh\nexec {shlex.quote(sys.executable)} -m parity.cli \"$@\"\n")
+    (bin_dir / "parity").write_text(f"#!/bin/sh\nexec {shlex.quote(sys.executable)} -m parity.shells.cli \"$@\"\n")
     (bin_dir / "parity").chmod(0o755)
     again = tmp_path / "again"
     again.mkdir()

@@ -5,11 +5,13 @@ import numpy as np
 import pytest
 
 from parity.ops.roi_align import wire
-from parity import divergence, generate, judge, session
-from parity.divergence import predicted_semantics
-from parity.model import Attrs, RunResult, Status, Verdict
-from parity.reference import roi_align
-from parity.runners import reference as reference_runner
+from parity.ops.roi_align import divergence, generate, judge
+from parity.engine import session
+from parity.ops.roi_align.divergence import predicted_semantics
+from parity.engine.model import RunResult, Status, Verdict
+from parity.ops.roi_align.attrs import Attrs
+from parity.ops.roi_align.reference import roi_align
+from parity.ops.roi_align.runners import reference as reference_runner
 
 FRAMEWORKS = ("torchvision", "mindspore")
 

@@ -1,8 +1,8 @@
-"""parity.kernel's helpers against their NumPy definitions (the RoIAlign loops are checked against
+"""parity.ops.roi_align.kernel's helpers against their NumPy definitions (the RoIAlign loops are checked against
 torchvision and tests/numpy_reference.py in tests/test_reference.py)."""
 import numpy as np
 
-from parity import kernel
+from parity.ops.roi_align import kernel
 
 
 def _slope(x: np.ndarray) -> np.ndarray:

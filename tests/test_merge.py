@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from parity import generate
-from parity.session import arrays_path
+from parity.ops.roi_align import generate
+from parity.engine.session import arrays_path
 from tests.test_cli import ROOT, parity
 from tests.test_gate import stored_run
 from tests.test_resume import VOLATILE
@@ -25,7 +25,7 @@ def _run_all(tmp_path: Path, n: int, *args: str) -> tuple[list[Path], Path]:
     whole = tmp_path / "whole"
     runs = [(["--shard", f"{i}/{n}"], f) for i, f in enumerate(shards, 1)] + [([], whole)]
     procs = [
-        subprocess.Popen([sys.executable, "-m", "parity.cli", "run", *args, *extra, "--out", str(out)],
+        subprocess.Popen([sys.executable, "-m", "parity.shells.cli", "run", *args, *extra, "--out", str(out)],
                          cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for extra, out in runs
     ]

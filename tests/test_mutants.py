@@ -3,9 +3,9 @@ import dataclasses
 import numpy as np
 import pytest
 
-from parity import generate, mutants
-from parity.discriminate import discriminates, non_discriminating
-from parity.errors import ParityError
+from parity.ops.roi_align import generate, mutants
+from parity.ops.roi_align.discriminate import discriminates, non_discriminating
+from parity.engine.errors import ParityError
 
 from tests.test_cli import parity
 
@@ -25,7 +25,7 @@ def test_a_mutant_that_no_longer_matches_the_source_is_an_error(monkeypatch):
 
 
 def test_mutating_leaves_the_real_reference_untouched():
-    from parity import reference
+    from parity.ops.roi_align import reference
 
     case = next(iter(generate.cases_for("seed")))
     before = reference.roi_align(case.features, case.rois, (3, 3), 0.25, 2)

@@ -1,6 +1,6 @@
 """The pytest plugin (``pytest --parity``), run in subprocesses so that it loads as users load it.
 
-Most tests replace parity.session.run with a fake that writes chosen verdicts (a conftest in a
+Most tests replace parity.engine.session.run with a fake that writes chosen verdicts (a conftest in a
 scratch folder), so every verdict's outcome, ``-x`` and xdist are checked in seconds; the
 ``seed`` suite then runs for real, serially and with ``-n 2``.
 """
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from parity.pytest_plugin import expected_pairs, pair_slug
+from parity.shells.pytest_plugin import expected_pairs, pair_slug
 
 SEED = "roi_align[aligned=0,sr=2,out=3x3,s=0.25]-f32-seed-note"
 
@@ -22,8 +22,8 @@ SEED = "roi_align[aligned=0,sr=2,out=3x3,s=0.25]-f32-seed-note"
 # as when the reference refuses a case.
 FAKE_CONFTEST = '''
 import json
-from parity import results, session
-from parity.model import Comparison, Verdict
+from parity.engine import results, session
+from parity.engine.model import Comparison, Verdict
 
 PLAN = [
     {},
@@ -98,8 +98,8 @@ def test_loading_the_plugin_imports_no_framework(tmp_path):
     (tmp_path / "test_light.py").write_text(
         "import sys\n"
         "def test_light():\n"
-        "    assert 'parity.pytest_plugin' in sys.modules  # loaded through the pytest11 entry point\n"
-        "    heavy = [m for m in ('numpy', 'torch', 'torchvision', 'mindspore', 'parity.session', 'parity.generate')"
+        "    assert 'parity.shells.pytest_plugin' in sys.modules  # loaded through the pytest11 entry point\n"
+        "    heavy = [m for m in ('numpy', 'torch', 'torchvision', 'mindspore', 'parity.engine.session', 'parity.ops.roi_align.generate')"
         " if m in sys.modules]\n"
         "    assert not heavy, heavy\n"
     )
@@ -185,8 +185,8 @@ def test_declared_divergences_are_strict_xfails_under_xdist_too(tmp_path):
 DYING_CONFTEST = '''
 import os
 import signal
-from parity import results, session
-from parity.model import Comparison, Verdict
+from parity.engine import results, session
+from parity.engine.model import Comparison, Verdict
 
 
 def dying_run(cases, meta, out_dir, **kwargs):

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from parity.errors import UsageError
-from parity.model import Status
-from parity.pool import Worker
+from parity.engine.errors import UsageError
+from parity.engine.model import Status
+from parity.engine.pool import Worker
 
 
 @pytest.fixture

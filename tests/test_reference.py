@@ -6,9 +6,9 @@ import pytest
 import torch
 from torchvision.ops import roi_align as tv_roi_align
 
-from parity import reference
-from parity.errors import InvalidInput
-from parity.reference import TORCHVISION_ALIGNED, TORCHVISION_UNALIGNED, roi_align
+from parity.ops.roi_align import reference
+from parity.engine.errors import InvalidInput
+from parity.ops.roi_align.reference import TORCHVISION_ALIGNED, TORCHVISION_UNALIGNED, roi_align
 from tests import numpy_reference
 
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from parity import compare, summary
-from parity import divergences as divergence_model
-from parity.model import Comparison, Metrics, Tolerance, Verdict
+from parity.engine import compare, summary
+from parity.ops.roi_align import divergences as divergence_model
+from parity.engine.model import Comparison, Metrics, Tolerance, Verdict
 from parity.reporters import html, markdown, write_all
-from parity.session import RunReport, arrays_path
+from parity.engine.session import RunReport, arrays_path
 from tests.test_cli import parity
 
 ODD_ID = 'roi_align[aligned=1,sr=2,out=2x3,s=1]-f32-synthetic-<b>&"x'

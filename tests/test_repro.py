@@ -11,11 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from parity import generate, reference, repro
-from parity.divergence import applicable, documented_semantics, predicted_semantics
-from parity.errors import InvalidInput, UsageError
-from parity.mapping import Semantics
-from parity.model import Attrs, Case, Comparison, Verdict
+from parity.ops.roi_align import generate, reference, repro
+from parity.ops.roi_align.divergence import applicable, documented_semantics, predicted_semantics
+from parity.engine.errors import InvalidInput, UsageError
+from parity.ops.roi_align.mapping import Semantics
+from parity.engine.model import Case, Comparison, Verdict
+from parity.ops.roi_align.attrs import Attrs
 from tests.test_cli import parity
 
 SEED = "roi_align[aligned=0,sr=2,out=3x3,s=0.25]-f32-seed-note"
@@ -93,7 +94,7 @@ def _parity_reference(case: Case, sem: Semantics) -> np.ndarray | None:
 
 def _script_problems(case: Case) -> list[str]:
     """Where the shipped script's documented / declared references depart from parity's own
-    (documented_semantics / predicted_semantics evaluated by parity.reference.roi_align)."""
+    (documented_semantics / predicted_semantics evaluated by parity.ops.roi_align.reference.roi_align)."""
     ns = _script_namespace(case)
     spec = {"output_size": case.attrs.output_size, "spatial_scale": case.attrs.spatial_scale}
     problems = []
@@ -261,7 +262,7 @@ def _in(folder: Path, *args: str) -> subprocess.CompletedProcess:
     import os
 
     env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
-    return subprocess.run([sys.executable, "-m", "parity.cli", *args], capture_output=True, text=True, cwd=folder,
+    return subprocess.run([sys.executable, "-m", "parity.shells.cli", *args], capture_output=True, text=True, cwd=folder,
                           env=env, timeout=600)
 
 
@@ -270,7 +271,7 @@ def test_printed_repro_command_of_a_fixture_run_finds_its_case(tmp_path):
     import re
     import shlex
 
-    from parity import fixtures
+    from parity.ops.roi_align import fixtures
 
     case_id = "roi_align[aligned=1,sr=-1,out=1x1,s=0.5]-f32-mixed"
     fixtures.save([c for c in generate.cases_for("standard") if c.id == case_id], tmp_path / "my fixtures", "standard")

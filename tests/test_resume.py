@@ -16,7 +16,7 @@ VOLATILE = ("wall_seconds", "startup_seconds", "cases_per_second")
 
 def _start(out: Path) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "parity.cli", "run", "-k", "f32", "--out", str(out)],
+        [sys.executable, "-m", "parity.shells.cli", "run", "-k", "f32", "--out", str(out)],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "NO_COLOR": "1"},
     )
 

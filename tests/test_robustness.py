@@ -27,7 +27,7 @@ def test_the_robustness_table_reads_at_80_columns():
     from rich.console import Console
 
     from parity.reporters import terminal
-    from parity.summary import RobustnessRow
+    from parity.engine.summary import RobustnessRow
     from parity.reporters.terminal import short_behaviour
 
     assert short_behaviour("raises: RuntimeError: roi_align_forward_kernel, /__w/vision/...: boxes") == "raises RuntimeError"

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from parity.mapping import (
+from parity.ops.roi_align.mapping import (
     ONNX_HALF_PIXEL,
     PADDLE_ALIGNED,
     PADDLE_UNALIGNED,
@@ -16,9 +16,10 @@ from parity.mapping import (
     to_onnx,
     to_paddle,
 )
-from parity.model import Attrs, Port, Status
-from parity.pool import Worker
-from parity.reference import roi_align, roi_align_backward
+from parity.engine.model import Port, Status
+from parity.ops.roi_align.attrs import Attrs
+from parity.engine.pool import Worker
+from parity.ops.roi_align.reference import roi_align, roi_align_backward
 from tests.test_cli import parity as parity_cli
 
 pytest.importorskip("onnxruntime", reason="ONNX Runtime is the onnx extra (pip install -e '.[onnx]'; make test installs it)")

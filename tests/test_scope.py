@@ -2,10 +2,12 @@
 and what came back where a prediction leaves the output unspecified."""
 import numpy as np
 
-from parity import judge, summary
-from parity.model import Attrs, Case, RunResult, Status, Verdict
-from parity.reference import roi_align
-from parity.session import RunReport
+from parity.ops.roi_align import judge
+from parity.engine import summary
+from parity.engine.model import Case, RunResult, Status, Verdict
+from parity.ops.roi_align.attrs import Attrs
+from parity.ops.roi_align.reference import roi_align
+from parity.engine.session import RunReport
 from tests.test_judge import FRAMEWORKS, _behaves_as_declared, _verdicts
 
 #: MindSpore's stale output in a roi it skips: far from anything the call computes.

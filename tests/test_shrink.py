@@ -1,8 +1,8 @@
 import numpy as np
 
-from parity import fixtures, generate
-from parity.random_suite import random_case
-from parity.shrink import save_regression, shrink
+from parity.ops.roi_align import fixtures, generate
+from parity.ops.roi_align.random_suite import random_case
+from parity.ops.roi_align.shrink import save_regression, shrink
 
 
 def test_random_cases_are_reproducible_distinct_and_robustness_cases_are_marked():
@@ -50,8 +50,8 @@ def test_shrinking_keeps_only_what_the_failure_needs(tmp_path):
 
 
 def test_a_failing_random_case_is_shrunk_and_replays_from_its_fixture(tmp_path, monkeypatch):
-    from parity import results, session
-    from parity.runners import RUNNERS
+    from parity.engine import results, session
+    from parity.ops.roi_align.runners import RUNNERS
 
     monkeypatch.setitem(RUNNERS, "mindspore", "tests.wrong_framework")
     meta = results.RunMeta("random", "aligned=0,sr=2", ("torchvision", "mindspore", "reference"), budget=60, seed=11)

@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
-from parity import translate
-from parity.mapping import MindSporeCall
-from parity.model import Attrs
-from parity.reference import roi_align
+from parity.ops.roi_align import translate
+from parity.ops.roi_align.mapping import MindSporeCall
+from parity.ops.roi_align.attrs import Attrs
+from parity.ops.roi_align.reference import roi_align
 
 from tests.test_cli import parity
 

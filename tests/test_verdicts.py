@@ -12,10 +12,11 @@ import torch
 from torchvision.ops import roi_align as tv_roi_align
 
 from parity.ops.roi_align import wire
-from parity import judge, reference, session
-from parity.model import RunResult, Status, Verdict
-from parity.runners import reference as reference_runner
-from parity.verdict_cases import verdict_cases
+from parity.ops.roi_align import judge, reference
+from parity.engine import session
+from parity.engine.model import RunResult, Status, Verdict
+from parity.ops.roi_align.runners import reference as reference_runner
+from parity.ops.roi_align.verdict_cases import verdict_cases
 
 FRAMEWORKS = ("torchvision", "mindspore")
 
@@ -143,8 +144,8 @@ def test_an_output_on_another_device_is_the_frameworks_error(monkeypatch):
     """The device is checked on the native tensor, before it is copied to the host as numbers."""
     import torchvision.ops
 
-    from parity.errors import FrameworkError
-    from parity.runners import torchvision as runner
+    from parity.engine.errors import FrameworkError
+    from parity.ops.roi_align.runners import torchvision as runner
 
     case = _case("half-batch-index")
     real = torchvision.ops.roi_align

@@ -5,9 +5,10 @@ from typing import Any
 
 import numpy as np
 
-from parity import reference
-from parity.mapping import mindspore_semantics, to_mindspore
-from parity.model import Attrs, Port
+from parity.ops.roi_align import reference
+from parity.ops.roi_align.mapping import mindspore_semantics, to_mindspore
+from parity.engine.model import Port
+from parity.ops.roi_align.attrs import Attrs
 
 
 def versions() -> dict[str, str]:

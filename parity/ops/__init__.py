@@ -1,15 +1,16 @@
 """The op registry: every op parity can judge, each one folder under parity.ops.
 
-An op folder's ``__init__`` builds its ``parity.op.Op`` (``OP``); adding an op is its folder plus
-one line here.  Op folders may import the engine (parity.model, parity.op, parity.compare, ...)
-and their own modules, never another op's.
+An op folder's ``__init__`` builds its ``parity.engine.op.Op`` (``OP``); adding an op is its
+folder plus one line here.  An op folder may import the engine, the frameworks, the reporters and
+its own modules, never another op's; its ``commands`` module (the op's own CLI commands) may also
+use the shells.
 """
 from __future__ import annotations
 
 import importlib
 
-from parity.errors import UsageError
-from parity.op import Op
+from parity.engine.errors import UsageError
+from parity.engine.op import Op
 
 #: op name -> the package that defines it
 OPS: dict[str, str] = {

@@ -1,12 +1,16 @@
-"""Reporters turn a RunReport into files or terminal output; none of them computes verdicts."""
+"""Reporters turn a RunReport into files or terminal output; none of them computes verdicts.
+
+May import: parity.engine and the registries (parity.ops, parity.frameworks); an op is reached
+only through its Op (its title, calls, divergences).
+"""
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-from parity import files
-from parity.model import Case
-from parity.session import RunReport
+from parity.engine import files
+from parity.engine.model import Case
+from parity.engine.session import RunReport
 
 
 def write_all(report: RunReport, cases: list[Case], out_dir: Path) -> list[str]:
@@ -24,7 +28,7 @@ def write_all(report: RunReport, cases: list[Case], out_dir: Path) -> list[str]:
         out_dir / name for name in ("parity.md", "parity.json", "parity.html", "parity.xml", "parity-summary.md")
     )
     # Each report goes to a temporary file that replaces the old one only once complete
-    # (parity.files): a full disk never leaves a truncated report next to complete results.
+    # (parity.engine.files): a full disk never leaves a truncated report next to complete results.
     for writer, path in ((markdown.write, md), (json_report.write, js), (html.write, page), (junit.write, xml)):
         with files.atomic_path(path) as tmp:
             writer(report, cases, tmp)

@@ -9,24 +9,30 @@ from __future__ import annotations
 
 from typing import Any
 
-from parity import commands, ops, summary
-from parity.model import Verdict
-from parity.session import RunReport
-from parity.text import markdown as _md
-from parity.text import markdown_code as _code
+from parity.engine import commands, summary
+from parity import frameworks, ops
+from parity.engine.model import Verdict
+from parity.engine.session import RunReport
+from parity.engine.text import markdown as _md
+from parity.engine.text import markdown_code as _code
 
 #: GitHub's limit on a comment (and so on a summary meant to be posted as one), in characters.
 SUMMARY_LIMIT = 65_536
-_NAMES = {"mindspore": "MindSpore", "onnxruntime": "ONNX Runtime", "paddle": "Paddle", "torchvision-cuda": "torchvision (CUDA)"}
-#: Verdicts of a "X vs torchvision" comparison whose numbers differ (expected or not).
+#: Verdicts of a "X vs source framework" comparison whose numbers differ (expected or not).
 _DIFFERS = (Verdict.EXPECTED_DIVERGENCE, Verdict.MISMATCH, Verdict.DIVERGENCE_CHANGED)
 
 
+def source(report: RunReport) -> str:
+    """The framework users port from (the op's first framework): every other one is compared with it."""
+    return ops.get(report.op).frameworks[0]
+
+
 def differences(report: RunReport) -> dict[str, tuple[int, int]]:
-    """Per framework compared with torchvision: (cases whose numbers differ, cases compared)."""
+    """Per framework compared with the source framework: (cases whose numbers differ, cases compared)."""
     found: dict[str, tuple[set[str], set[str]]] = {}
+    origin = source(report)
     for c in report.comparisons:
-        if c.expected != "torchvision" or c.verdict is Verdict.UNSUPPORTED:
+        if c.expected != origin or c.verdict is Verdict.UNSUPPORTED:
             continue
         differ, compared = found.setdefault(c.actual, (set(), set()))
         if c.verdict is Verdict.PASS or c.verdict in _DIFFERS:  # a crash or an undecidable case compared nothing
@@ -37,7 +43,8 @@ def differences(report: RunReport) -> dict[str, tuple[int, int]]:
 
 
 def _paired(report: RunReport, runner: str) -> set[str]:
-    return {c.case_id for c in report.comparisons if c.expected == "torchvision" and c.actual == runner and c.verdict is not Verdict.UNSUPPORTED}
+    origin = source(report)
+    return {c.case_id for c in report.comparisons if c.expected == origin and c.actual == runner and c.verdict is not Verdict.UNSUPPORTED}
 
 
 def headline(report: RunReport) -> str:
@@ -45,15 +52,16 @@ def headline(report: RunReport) -> str:
     bad = summary.unexpected(report)
     first = f"{len(bad)} unexpected results." if bad else "Nothing unexpected."
     parts = []
+    origin = frameworks.display_name(source(report))
     for runner, (differ, compared) in differences(report).items():
-        name = _NAMES.get(runner, runner)
+        name = frameworks.display_name(runner)
         if differ:
-            parts.append(f"{name} differs from torchvision on {differ} of {compared} cases")
+            parts.append(f"{name} differs from {origin} on {differ} of {compared} cases")
         elif compared:
-            parts.append(f"{name} agrees with torchvision on " + (f"all {compared} cases" if compared != 1 else "its one case"))
+            parts.append(f"{name} agrees with {origin} on " + (f"all {compared} cases" if compared != 1 else "its one case"))
         undecided = len(_paired(report, runner)) - compared
         if undecided:
-            parts.append(f"{name} vs torchvision not decided on {undecided} cases (crash, error, timeout or undecidable)")
+            parts.append(f"{name} vs {origin} not decided on {undecided} cases (crash, error, timeout or undecidable)")
     return first + (" " + "; ".join(parts) + "." if parts else "")
 
 

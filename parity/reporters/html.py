@@ -14,9 +14,10 @@ from typing import Iterable
 
 import numpy as np
 
-from parity import commands, ops, summary, text
-from parity.model import Case, Comparison, Verdict
-from parity.session import RunReport, arrays_path
+from parity.engine import commands, summary, text
+from parity import ops
+from parity.engine.model import Case, Comparison, Verdict
+from parity.engine.session import RunReport, arrays_path
 
 #: The page stays under this size: detail panels past it are left out (and counted).
 MAX_BYTES = 10_000_000

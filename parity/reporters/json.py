@@ -6,9 +6,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from parity import ops, summary
-from parity.model import Case, Comparison
-from parity.session import RunReport
+from parity import ops
+from parity.engine import summary
+from parity.engine.model import Case, Comparison
+from parity.engine.session import RunReport
 
 #: Bump when a field changes meaning or disappears.
 SCHEMA_VERSION = 2  # 2: divergences' max_abs is over the elements each covers; comparisons' explained

@@ -9,10 +9,10 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from parity import commands, summary
-from parity.model import Case, Comparison, Verdict
-from parity.session import RunReport
-from parity.text import visible
+from parity.engine import commands, summary
+from parity.engine.model import Case, Comparison, Verdict
+from parity.engine.session import RunReport
+from parity.engine.text import visible
 
 _SKIPPED = (Verdict.EXPECTED_DIVERGENCE, Verdict.UNSUPPORTED, Verdict.UNDECIDABLE)
 

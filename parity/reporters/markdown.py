@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from parity import commands, summary
-from parity.model import Case, Comparison
+from parity.engine import commands, summary
+from parity.engine.model import Case, Comparison
 from parity.reporters.brief import head_lines
-from parity.session import RunReport
-from parity.text import markdown as _md
-from parity.text import markdown_code as _code
+from parity.engine.session import RunReport
+from parity.engine.text import markdown as _md
+from parity.engine.text import markdown_code as _code
 
 
 
@@ -34,8 +34,8 @@ def render(report: RunReport, cases: list[Case], limit: int | None = None) -> st
     """Summary table first, then unexpected results, then the details (collapsed).
 
     With ``limit`` (bytes), rows of the per-case table are dropped, and said so, to fit.  Text
-    that came from data (ids, messages, names, versions) goes through parity.text, so that it
-    shows as itself in any renderer; the repro lines come from parity.commands.
+    that came from data (ids, messages, names, versions) goes through parity.engine.text, so that it
+    shows as itself in any renderer; the repro lines come from parity.engine.commands.
     """
     rate = report.cases / report.wall_seconds if report.wall_seconds else 0.0
     bad = summary.unexpected(report)

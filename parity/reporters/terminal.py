@@ -1,6 +1,6 @@
 """The one place that styles terminal output (rich); respects NO_COLOR.
 
-Text from data (case ids, messages, runner names) goes through parity.text.terminal: no rich
+Text from data (case ids, messages, runner names) goes through parity.engine.text.terminal: no rich
 markup and no control character (ESC sequences, newlines) reaches the terminal from it, and a
 result stays on one log line.
 """
@@ -16,10 +16,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from parity import ops, summary
-from parity.model import Case, Comparison
-from parity.session import RunReport
-from parity.text import terminal as safe
+from parity import ops
+from parity.engine import summary
+from parity.engine.model import Case, Comparison
+from parity.engine.session import RunReport
+from parity.engine.text import terminal as safe
 
 _STYLE = {
     "PASS": "green",
@@ -43,7 +44,7 @@ def console(stderr: bool = False) -> Console:
 
 @contextmanager
 def progress(total: int) -> Iterator[Callable[[Case, list[Comparison]], None]]:
-    """A progress bar; yields the per-case callback for parity.session.run."""
+    """A progress bar; yields the per-case callback for parity.engine.session.run."""
     bar = Progress(
         TextColumn("[bold]parity run"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         TextColumn("{task.fields[last]}"), console=console(stderr=True), transient=True,

@@ -1,72 +1,111 @@
 """roi_align: ``torchvision.ops.roi_align`` and its ports (MindSpore, ONNX Runtime, Paddle).
 
-The op's modules are the signature (parity.model.Attrs), the mapping (parity.mapping), the
-float64 reference (parity.reference, parity.kernel), the framework calls (parity.runners), the
-divergence catalogue (parity.divergence, parity.divergences), the judge (parity.judge), the
-suites (parity.generate, edge, invalid, random_suite, verdict_cases), shrinking and fixtures;
-this package wires them into the ``Op`` the engine runs.
+Modules: the signature (``attrs``), the mapping table (``mapping``), the float64 reference
+(``reference``, its compiled loops ``kernel``, rounding bounds ``bounds``), the framework calls
+(``runners``), the divergence machinery and catalogue (``divergence``, ``divergences``), the judge,
+the suites (``generate``, ``edge``, ``invalid``, ``random_suite``, ``verdict_cases``), shrinking
+and fixtures, translation (``translate``, ``translate_code``), repro scripts, mutants, ``bench``,
+the user's own arrays (``user_check``, ``capture``) and its commands (``commands``).  This package
+wires them into the ``Op`` the engine runs; it imports them only when the engine calls them, so
+that listing ops stays free.  May import: parity.engine, parity.frameworks, and this folder.
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Callable
 
-from parity.model import Case, Comparison, RunResult
-from parity.op import Op
-from parity.ops.roi_align import wire
+import numpy as np
+
+from parity.engine.model import Case, Comparison, RunResult
+from parity.engine.op import Op
 from parity.ops.roi_align.attributes import FILTER_ATTRIBUTES
-from parity.runners import FRAMEWORKS, RUNNERS
+from parity.ops.roi_align.runners import FRAMEWORKS, RUNNERS
 
 
 def _suite(name: str) -> Callable[[str | None, int | None, int | None], list[Case]]:
     def cases(keyword: str | None, budget: int | None, seed: int | None) -> list[Case]:
-        from parity import generate
+        from parity.ops.roi_align import generate
 
         return generate.cases_for(name, keyword, budget, seed)
 
     return cases
 
 
-def _judge(case: Case, results: dict[str, RunResult], ref: RunResult) -> list:
-    from parity.judge import judge
+def _request(case: Case, runner: str, frameworks: tuple[str, ...], grad: bool) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    from parity.ops.roi_align import wire
+
+    return wire.request(case, runner, frameworks, grad)
+
+
+def _reference_timeout(case: Case, header: dict[str, Any], timeout: float, grad: bool) -> float:
+    from parity.ops.roi_align import wire
+
+    return wire.reference_timeout(case, header, timeout, grad)
+
+
+def _name_reference(result: RunResult, header: dict[str, Any]) -> RunResult:
+    from parity.ops.roi_align import wire
+
+    return wire.named_reference(result, header)
+
+
+def _stored(case: Case, results: dict[str, RunResult], ref: RunResult, frameworks: tuple[str, ...]) -> dict[str, np.ndarray]:
+    from parity.ops.roi_align import wire
+
+    return wire.stored_arrays(case, results, ref, frameworks)
+
+
+def _judge(case: Case, results: dict[str, RunResult], ref: RunResult) -> list[Comparison]:
+    from parity.ops.roi_align.judge import judge
 
     return judge(case, results, ref)
 
 
 def _shrink(case: Case, fails: Callable[[Case], bool]) -> Case:
-    from parity.shrink import shrink
+    from parity.ops.roi_align.shrink import shrink
 
     return shrink(case, fails)
 
 
-def _save_regression(case: Case, folder: Any) -> None:
-    from parity.shrink import save_regression
+def _save_regression(case: Case, folder: Path) -> None:
+    from parity.ops.roi_align.shrink import save_regression
 
     save_regression(case, folder)
 
 
+def _load_fixtures(folder: Path, max_case_bytes: int, keyword: str | None) -> list[Case]:
+    from parity.ops.roi_align import fixtures, generate
+
+    cases = fixtures.load(folder, max_case_bytes=max_case_bytes)
+    generate.check_unique(cases, f"fixture folder {folder}")
+    return generate.matching(cases, keyword)
+
+
 def _calls(case: Case, runners: tuple[str, ...]) -> dict[str, str]:
-    from parity.mapping import CALLS
+    from parity.ops.roi_align.mapping import CALLS
 
     return {fw: CALLS[fw](case.attrs, case.port) for fw in runners if fw in CALLS}
 
 
-def _divergences() -> tuple:
-    from parity.divergences import DIVERGENCES
+def _case_bytes(case: Case, frameworks: tuple[str, ...], grad: bool) -> int:
+    from parity.ops.roi_align.limits import case_bytes
+
+    return case_bytes(case, frameworks, grad)
+
+
+def _divergences() -> tuple[Any, ...]:
+    from parity.ops.roi_align.divergences import DIVERGENCES
 
     return DIVERGENCES
 
 
 def _held_notes(c: Comparison, divergence: str) -> list[str]:
-    from parity.judge import held_notes
+    from parity.ops.roi_align.judge import held_notes
 
     return held_notes(c, divergence)
 
 
-def _case_bytes(case: Case, frameworks: tuple[str, ...], grad: bool) -> int:
-    from parity.limits import case_bytes
-
-    return case_bytes(case, frameworks, grad)
-
+_COMMANDS = "parity.ops.roi_align.commands"
 
 OP = Op(
     name="roi_align",
@@ -76,17 +115,19 @@ OP = Op(
     frameworks=FRAMEWORKS,
     default_runners=("torchvision", "mindspore"),
     suites={name: _suite(name) for name in ("seed", "standard", "edge", "golden", "invalid", "random")},
-    request=wire.request,
+    request=_request,
     judge=_judge,
-    stored=wire.stored_arrays,
+    stored=_stored,
     calls=_calls,
     grad_suites=frozenset({"random", "edge"}),
-    reference_timeout=wire.reference_timeout,
-    name_reference=wire.named_reference,
+    reference_timeout=_reference_timeout,
+    name_reference=_name_reference,
     shrink=_shrink,
     save_regression=_save_regression,
+    load_fixtures=_load_fixtures,
     case_bytes=_case_bytes,
     divergences=_divergences,
     held_notes=_held_notes,
     filter_attributes=FILTER_ATTRIBUTES,
+    commands={name: f"{_COMMANDS}:{name}" for name in ("mapping", "translate", "check", "generate", "repro", "mutants", "bench")},
 )

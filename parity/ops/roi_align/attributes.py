@@ -1,9 +1,9 @@
-"""The names a case filter may use for roi_align cases (parity.case_filter), beyond every op's."""
+"""The names a case filter may use for roi_align cases (parity.engine.case_filter), beyond every op's."""
 from __future__ import annotations
 
 from typing import Any, Callable
 
-from parity.model import Case
+from parity.engine.model import Case
 
 FILTER_ATTRIBUTES: dict[str, Callable[[Case], Any]] = {
     "aligned": lambda c: c.attrs.aligned,

@@ -6,11 +6,11 @@ import dataclasses
 
 import numpy as np
 
-from parity.divergence import documented_semantics
-from parity.seeds import seed_of
-from parity.judge import reference_semantics
-from parity.op import REFERENCE
-from parity.model import Case, RunResult
+from parity.ops.roi_align.divergence import documented_semantics
+from parity.engine.seeds import seed_of
+from parity.ops.roi_align.judge import reference_semantics
+from parity.engine.op import REFERENCE
+from parity.engine.model import Case, RunResult
 
 
 def request_header(case: Case, runner: str, frameworks: tuple[str, ...]) -> dict:
@@ -60,8 +60,8 @@ REFERENCE_SECONDS_PER_SAMPLE = 2e-7
 def reference_timeout(case: Case, header: dict, timeout: float, grad: bool) -> float:
     """The oracle's deadline for ``case``: the framework timeout plus its own expected time,
     scaled to the samples it evaluates (a large case must not turn into parity's failure)."""
-    from parity import reference
-    from parity.pool import MAX_TIMEOUT
+    from parity.ops.roi_align import reference
+    from parity.engine.pool import MAX_TIMEOUT
 
     channels = case.features.shape[1] if case.features.ndim == 4 else 1
     ph, pw = case.attrs.output_size

@@ -1,0 +1,300 @@
+"""Driver side of the worker processes: start, send, receive with a deadline, restart.
+
+One persistent worker per runner, so framework imports are paid once per run.  A worker that
+dies mid-case yields a CRASH result naming the signal; one that exceeds the timeout is killed
+and yields TIMEOUT; both are restarted lazily before their next case.
+"""
+from __future__ import annotations
+
+import os
+import queue
+import select
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from parity.engine import protocol
+from parity.engine.errors import ParityFailure, UsageError
+from parity.engine.model import RunResult, Status
+
+#: Seconds a worker may take to import its framework and say hello.
+START_TIMEOUT = 180.0
+#: The largest per-case timeout accepted (a day): beyond it a deadline means "never", and
+#: select() overflows on values like 1e300.
+MAX_TIMEOUT = 86400.0
+#: Consecutive crashes on cases of one structure (parity.engine.pool.structure) after which the runner's
+#: next cases of that structure run in a child forked from its warm worker (no restart per crash).
+CRASH_STREAK = 3
+_PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
+
+
+def worker_env() -> dict[str, str]:
+    """An explicit environment: one thread per worker (workers run side by side), parity importable."""
+    env = dict(os.environ)
+    env.update({"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "GLOG_v": "3"})
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (_PACKAGE_ROOT, env.get("PYTHONPATH", "")) if p)
+    return env
+
+
+def signal_name(returncode: int | None) -> str:
+    if returncode is None:
+        return "still running"
+    if returncode < 0:
+        try:
+            return signal.Signals(-returncode).name
+        except ValueError:
+            return f"signal {-returncode}"
+    return f"exit code {returncode}"
+
+
+def check_timeout(seconds: float, option: str = "--timeout") -> float:
+    """A per-case timeout must be finite, positive and at most MAX_TIMEOUT (one line otherwise)."""
+    if not (0 < seconds <= MAX_TIMEOUT):  # also False for NaN
+        raise UsageError(
+            f"{option} must be a number of seconds in (0, {MAX_TIMEOUT:g}]; got {seconds!r}. "
+            "It is how long one case may run before its worker is killed (default 60)"
+        )
+    return float(seconds)
+
+
+def structure(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> tuple:
+    """What makes cases "alike" for crash containment: input dtypes and ranks, box form, layout,
+    and whether the call is raw (robustness); not the values or the attributes."""
+    return (
+        *(f"{k}:{v.dtype}:{v.ndim}" for k, v in sorted(arrays.items())),
+        header.get("boxes"),
+        header.get("layout"),
+        bool(header.get("raw")),
+    )
+
+
+class _Request(NamedTuple):
+    case_id: str
+    message: bytes
+    timeout: float
+    structure: tuple
+    isolated: bool  # sent to run in a child forked from the warm worker
+
+
+class _Died(Exception):
+    pass
+
+
+def _default_module(runner: str) -> str:
+    from parity import ops
+
+    return ops.get(ops.DEFAULT_OP).runners[runner]
+
+
+@dataclass
+class Worker:
+    """A persistent worker process for one runner.
+
+    Requests are written by a writer thread, so the driver can queue the next case while the
+    worker computes this one (pipelining) without ever blocking on a full pipe.  Requests stay
+    in ``pending`` until their result is read: if the worker dies or times out, the case being
+    read is reported as CRASH or TIMEOUT and the ones queued behind it are re-sent to a fresh
+    worker.
+    """
+
+    runner: str
+    log_path: Path
+    module: str = ""  # runner module; defaults to the default op's runner of this name (parity.ops)
+    python: str = sys.executable
+    timeout: float = 60.0
+    proc: subprocess.Popen[bytes] | None = None
+    versions: dict[str, str] | None = None
+    env: dict[str, str] | None = None  # the worker's environment; default worker_env()
+    pending: deque[_Request] = field(default_factory=deque)
+    notices: list[str] = field(default_factory=list)  # what the driver should tell the user (crash containment)
+    _outbox: queue.Queue[bytes | None] | None = None
+    _streaks: dict[tuple, int] = field(default_factory=dict)  # structure -> consecutive crashes
+    _isolated: set[tuple] = field(default_factory=set)  # structures run in forked children
+    _startup: float = 0.0  # seconds the last start took (imports and hello): what a restart costs
+
+    def start(self) -> None:
+        if not Path(self.python).exists():
+            raise UsageError(f"interpreter for {self.runner} not found: {self.python}; pass an existing --python path")
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            [self.python, "-m", "parity.engine.worker", self.module or _default_module(self.runner)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            env=self.env if self.env is not None else worker_env(),
+        )
+        log.close()
+        self._outbox = queue.Queue()
+        threading.Thread(target=_write_all, args=(self.proc.stdin, self._outbox), daemon=True).start()
+
+    def handshake(self) -> None:
+        """Wait for the worker's hello (its imports done)."""
+        began = time.monotonic()
+        try:
+            header, _ = self._receive(time.monotonic() + START_TIMEOUT)
+        except (_Died, TimeoutError) as exc:
+            self.stop()
+            raise UsageError(
+                f"the {self.runner} worker failed to start ({exc}); see {self.log_path} "
+                f"(is {self.runner} installed for {self.python}?)"
+            ) from None
+        self.versions = header["versions"]
+        self._startup = time.monotonic() - began
+
+    def ensure_started(self) -> None:
+        """Start a worker if none runs, and hand it every request still waiting for a result."""
+        if self.proc is None or self.proc.poll() is not None:
+            self.start()
+            self.handshake()
+            assert self._outbox is not None
+            for request in self.pending:
+                self._outbox.put(request.message)
+
+    def send(self, header: dict[str, Any], arrays: dict[str, np.ndarray], timeout: float | None = None) -> None:
+        """Queue one case (``header["case_id"]``); results come back in order through receive().
+
+        ``timeout`` is this case's deadline in seconds (default: the worker's ``timeout``).
+        """
+        self.ensure_started()
+        kind = structure(header, arrays)
+        fork = kind in self._isolated
+        if fork:
+            header = {**header, "isolate": True}
+        message = protocol.encode(header, arrays)
+        deadline = self.timeout if timeout is None else timeout
+        self.pending.append(_Request(header.get("case_id", ""), message, deadline, kind, fork))
+        assert self._outbox is not None
+        self._outbox.put(message)
+
+    def receive(self, case_id: str) -> RunResult:
+        """The result of the oldest case sent (``case_id``), or CRASH/TIMEOUT.
+
+        Raises ParityFailure when parity's own code failed in the worker (outside the framework's
+        native call): that is never the framework's result.
+        """
+        assert self.pending and self.pending[0].case_id == case_id, "results are received in the order sent"
+        timeout, kind = self.pending[0].timeout, self.pending[0].structure
+        start = time.monotonic()
+        try:
+            header, arrays = self._receive(start + timeout)
+        except _Died as exc:
+            self._count_crash(kind, case_id, True)
+            return self._lost(RunResult(case_id, self.runner, Status.CRASH, message=str(exc), seconds=time.monotonic() - start))
+        except TimeoutError:
+            self.kill()
+            message = f"no result after {timeout:g} s; worker killed"
+            return self._lost(RunResult(case_id, self.runner, Status.TIMEOUT, message=message, seconds=time.monotonic() - start))
+        request = self.pending.popleft()
+        if request.isolated and request.structure in self._isolated:
+            self._check_fork_cost(request.structure, time.monotonic() - start)
+        if header["status"] == protocol.PARITY_FAILURE:
+            raise ParityFailure(
+                f"parity's {self.runner} runner failed on case {case_id!r} before or after calling {self.runner} "
+                f"({header['message']}); this is a bug in parity, not a {self.runner} result; traceback in {self.log_path}"
+            )
+        status = Status(header["status"])
+        self._count_crash(kind, case_id, status is Status.CRASH)
+        return RunResult(case_id, self.runner, status, arrays, header["message"], header["seconds"], header.get("determinism", {}))
+
+    def _count_crash(self, kind: tuple, case_id: str, crashed: bool) -> None:
+        """After CRASH_STREAK crashes in a row on cases of one structure, run the next such cases in
+        children forked from the warm worker: a framework that dies on every call then costs a
+        fork per case, not a restart (its results stay CRASH, measured, never assumed)."""
+        if not crashed:
+            self._streaks[kind] = 0
+            return
+        self._streaks[kind] = self._streaks.get(kind, 0) + 1
+        if self._streaks[kind] == CRASH_STREAK and kind not in self._isolated:
+            self._isolated.add(kind)
+            self.notices.append(
+                f"{self.runner} crashed on {CRASH_STREAK} cases in a row like {case_id} "
+                f"({', '.join(str(k) for k in kind if k is not None)}); the next such cases run in a child "
+                f"forked from the warm {self.runner} worker instead of restarting it for each crash"
+            )
+
+    def _check_fork_cost(self, kind: tuple, seconds: float) -> None:
+        """Forking pays only where it is cheaper than a restart: a framework whose forked child is
+        slower than a fresh worker's start (measured: MindSpore 2.10, ~22 s a case) goes back to
+        restarting after crashes."""
+        if seconds > max(self._startup, 1.0):
+            self._isolated.discard(kind)
+            self._streaks[kind] = 0
+            self.notices.append(
+                f"a case in a forked child of the {self.runner} worker took {seconds:.1f} s, more than a restart "
+                f"({self._startup:.1f} s): {self.runner} is restarted after crashes again"
+            )
+
+    def _lost(self, result: RunResult) -> RunResult:
+        """The worker is gone with this case: drop it, and restart for the cases queued behind it."""
+        self.pending.popleft()
+        self.proc = None
+        if self.pending:
+            self.ensure_started()
+        return result
+
+    def _receive(self, deadline: float) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        assert self.proc is not None and self.proc.stdout is not None
+        fd = self.proc.stdout.fileno()
+        head_len = int.from_bytes(self._read(fd, 8, deadline), "big")
+        header = protocol.json.loads(self._read(fd, head_len, deadline))
+        body_len = int.from_bytes(self._read(fd, 8, deadline), "big")
+        return header, protocol.decode_payload(self._read(fd, body_len, deadline))
+
+    def _read(self, fd: int, n: int, deadline: float) -> bytes:
+        chunks: list[bytes] = []
+        while n > 0:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                raise TimeoutError
+            chunk = os.read(fd, min(n, 1 << 20))
+            if not chunk:
+                assert self.proc is not None
+                code = self.proc.wait()
+                self.proc = None
+                raise _Died(f"worker process died ({signal_name(code)})")
+            chunks.append(chunk)
+            n -= len(chunk)
+        return b"".join(chunks)
+
+    def kill(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+
+    def stop(self) -> None:
+        """End of stream for the worker (it exits); kill it if it lingers."""
+        if self.proc is None:
+            return
+        assert self._outbox is not None
+        self._outbox.put(None)  # the writer closes stdin after what it still has to write
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+
+
+def _write_all(stdin: Any, outbox: queue.Queue[bytes | None]) -> None:
+    """Writer thread: send queued requests in order; close stdin at the end (None) or when the worker is gone."""
+    try:
+        while (message := outbox.get()) is not None:
+            stdin.write(message)
+            stdin.flush()
+    except (OSError, ValueError):
+        pass  # the worker died: the reader sees it and reports CRASH
+    finally:
+        try:
+            stdin.close()
+        except OSError:
+            pass

@@ -1,0 +1,64 @@
+"""Framing between the driver and worker processes: a JSON header plus an .npz payload.
+
+Arrays travel as ``.npz`` bytes loaded with ``allow_pickle=False``: data, never code.
+Frame = 8-byte big-endian header length, header JSON, 8-byte payload length, payload.
+"""
+from __future__ import annotations
+
+import io
+import json
+import struct
+from typing import Any, BinaryIO
+
+import numpy as np
+
+_LEN = struct.Struct(">Q")
+#: Reply status of a request on which parity's own code failed in the worker (not a Status:
+#: it is never a framework's result; the driver raises parity.engine.errors.ParityFailure).
+PARITY_FAILURE = "parity_failure"
+
+
+def encode(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> bytes:
+    """Serialize one message."""
+    head = json.dumps(header).encode()
+    buf = io.BytesIO()
+    if arrays:
+        np.savez(buf, **arrays)
+    body = buf.getvalue()
+    return _LEN.pack(len(head)) + head + _LEN.pack(len(body)) + body
+
+
+def complete(frame: bytes) -> bool:
+    """Whether ``frame`` is exactly one whole message (a writer that died mid-way leaves less)."""
+    if len(frame) < _LEN.size:
+        return False
+    head = _LEN.unpack_from(frame)[0]
+    at = _LEN.size + head
+    if len(frame) < at + _LEN.size:
+        return False
+    return len(frame) == at + _LEN.size + _LEN.unpack_from(frame, at)[0]
+
+
+def decode_payload(body: bytes) -> dict[str, np.ndarray]:
+    """Arrays of a payload (empty payload -> no arrays)."""
+    if not body:
+        return {}
+    with np.load(io.BytesIO(body), allow_pickle=False) as z:
+        return {k: z[k] for k in z.files}
+
+
+def read_message(stream: BinaryIO) -> tuple[dict[str, Any], dict[str, np.ndarray]] | None:
+    """Read one message from a blocking stream; ``None`` at a clean end of stream."""
+    raw = stream.read(_LEN.size)
+    if not raw:
+        return None
+    head = _read_exact(stream, _LEN.unpack(raw)[0])
+    body = _read_exact(stream, _LEN.unpack(_read_exact(stream, _LEN.size))[0])
+    return json.loads(head), decode_payload(body)
+
+
+def _read_exact(stream: BinaryIO, n: int) -> bytes:
+    data = stream.read(n)
+    if len(data) != n:
+        raise EOFError(f"stream ended after {len(data)} of {n} bytes")
+    return data

@@ -1,0 +1,149 @@
+"""Worker process: imports one framework once, then runs cases sent over a pipe.
+
+Started by parity.engine.pool as ``python -m parity.engine.worker RUNNER_MODULE``.  The protocol owns the original
+stdout; fd 1 is pointed at stderr so that anything a framework prints cannot corrupt it.
+A native crash kills only this process; the driver reports it as CRASH and restarts us.  Only what
+a framework raises inside its native call (parity.engine.errors.native) is reported as its ERROR; any
+other exception is parity's own failure (status ``parity_failure``), which the driver never
+blames on the framework.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib
+import os
+import signal
+import sys
+import time
+import traceback
+
+import numpy as np
+
+from parity.engine import protocol
+from parity.engine.errors import FrameworkError, Unsupported
+
+
+def _first_lines(exc: BaseException) -> str:
+    """A framework's error without its multi-screen C++ call stack."""
+    text = str(exc).split("\n----")[0].strip()
+    lines = [ln for ln in text.splitlines() if ln.strip()][:3]
+    return f"{type(exc).__name__}: {' '.join(lines)}"[:500]
+
+
+def _where(exc: BaseException) -> str:
+    """The innermost frame of a traceback, ``file:line in function`` (where parity's code failed)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return "unknown place"
+    f = frames[-1]
+    return f"{os.path.relpath(f.filename) if not f.filename.startswith('<') else f.filename}:{f.lineno} in {f.name}"
+
+
+def _repeat(module: object, header: dict, arrays: dict, first: dict) -> dict:
+    """Run the case ``repeat`` times in all: per output, distinct bit patterns and spread from the first."""
+    digests = {k: {hashlib.sha256(v.tobytes()).hexdigest()} for k, v in first.items()}
+    spread = dict.fromkeys(first, 0.0)
+    for _ in range(int(header["repeat"]) - 1):
+        again = module.run(header, arrays)  # type: ignore[attr-defined]
+        for k, v in again.items():
+            digests[k].add(hashlib.sha256(v.tobytes()).hexdigest())
+            with np.errstate(invalid="ignore"):
+                diff = np.abs(v.astype(np.float64) - first[k].astype(np.float64))
+            spread[k] = max(spread[k], float(np.nanmax(diff)) if diff.size else 0.0)
+    return {k: {"distinct": len(digests[k]), "spread": spread[k]} for k in first}
+
+
+def execute(module: object, header: dict, arrays: dict) -> tuple[dict, dict]:
+    """Run one request; returns the reply header and the outputs."""
+    start = time.perf_counter()
+    outputs: dict = {}
+    determinism: dict = {}
+    try:
+        outputs = module.run(header, arrays)  # type: ignore[attr-defined]
+        if int(header.get("repeat", 1)) > 1:
+            determinism = _repeat(module, header, arrays, outputs)
+        status, message = "ok", ""
+    except Unsupported as exc:
+        status, message = "unsupported", str(exc)
+    except FrameworkError as exc:  # raised by the framework's own call (parity.engine.errors.native): a result
+        outputs = {}
+        status, message = "error", _first_lines(exc.__cause__ or exc)
+        if os.environ.get("PARITY_DEBUG"):
+            traceback.print_exc()
+    except Exception as exc:  # parity's own code failed (mapping, validation, conversion): never a result
+        outputs = {}
+        status, message = protocol.PARITY_FAILURE, f"{_first_lines(exc)} at {_where(exc)}"
+        traceback.print_exc()  # to the worker's log (stderr)
+    reply = {"status": status, "message": message, "seconds": time.perf_counter() - start, "determinism": determinism}
+    return reply, outputs
+
+
+def _die_with_parent() -> None:
+    """A forked child is killed with this worker (a driver that kills us on a timeout kills it too)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG (Linux)
+    except (OSError, AttributeError):
+        pass
+
+
+def isolated(module: object, header: dict, arrays: dict) -> bytes:
+    """Run one request in a forked child of this warm worker and return the framed reply.
+
+    The driver asks for this once a framework has crashed on several cases like this one in a row
+    (parity.engine.pool.CRASH_STREAK): a crash then kills the child, not the worker, so the next case
+    costs a fork instead of a fresh interpreter and framework import.
+    """
+    read_end, write_end = os.pipe()
+    start = time.perf_counter()
+    pid = os.fork()
+    if pid == 0:  # the child: run, send the whole reply, exit without running any cleanup
+        code = 0
+        try:
+            os.close(read_end)
+            _die_with_parent()
+            reply, outputs = execute(module, header, arrays)
+            with os.fdopen(write_end, "wb") as pipe:
+                pipe.write(protocol.encode(reply, outputs))
+        except BaseException:
+            code = 70
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        data = pipe.read()
+    _, wait_status = os.waitpid(pid, 0)
+    if protocol.complete(data):
+        return data
+    if os.WIFSIGNALED(wait_status):
+        number = os.WTERMSIG(wait_status)
+        how = signal.Signals(number).name if number in signal.Signals._value2member_map_ else f"signal {number}"
+    else:
+        how = f"exit code {os.waitstatus_to_exitcode(wait_status)}"
+    message = f"worker process died ({how}) [in a child forked from the warm worker]"
+    return protocol.encode({"status": "crash", "message": message, "seconds": time.perf_counter() - start, "determinism": {}}, {})
+
+
+def main(argv: list[str]) -> int:
+    out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    inp = sys.stdin.buffer
+    module = importlib.import_module(argv[1])
+    out.write(protocol.encode({"hello": argv[1], "versions": module.versions(), "pid": os.getpid()}, {}))
+    out.flush()
+    while True:
+        msg = protocol.read_message(inp)
+        if msg is None:
+            return 0
+        header, arrays = msg
+        if header.get("isolate"):
+            out.write(isolated(module, header, arrays))
+        else:
+            reply, outputs = execute(module, header, arrays)
+            out.write(protocol.encode(reply, outputs))
+        out.flush()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

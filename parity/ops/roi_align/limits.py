@@ -1,0 +1,38 @@
+"""What a roi_align case costs in memory, from its shapes alone.
+
+The float64 reference is the largest consumer: for every semantics a case needs it returns the
+output, its rounding bound, the scale that bound is judged against and the output with positions
+rounded to the case's dtype (four ``K x C x PH x PW`` float64 arrays), plus, with ``--grad``, four
+arrays of the features' shape; it also holds the features as float64 twice (the converted copy
+and the sampling table).  A fixture is refused before any array is decompressed when this exceeds
+``--max-case-mb`` (parity.engine.limits).
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+from parity.engine.limits import elements
+from parity.engine.model import Case
+from parity.ops.roi_align.attrs import Attrs
+
+#: Outputs the reference returns per semantics: the result, its rounding bound and scale, the geometry check.
+OUTPUTS_PER_SEMANTICS = 4
+
+def estimate(features_shape: Sequence[int], rois_shape: Sequence[int], attrs: Attrs, semantics: int, grad: bool) -> int:
+    """Bytes the reference needs for a case of these shapes evaluated under ``semantics`` semantics."""
+    rois = rois_shape[0] if len(rois_shape) >= 2 else 1
+    channels = features_shape[-3] if len(features_shape) >= 3 else 1
+    out = elements((rois, channels, *attrs.output_size))
+    feats = elements(features_shape)
+    per_semantics = OUTPUTS_PER_SEMANTICS * (out + (feats if grad else 0))
+    return 8 * (2 * feats + semantics * per_semantics + (out if grad else 0))
+
+
+def case_bytes(case: Case, frameworks: tuple[str, ...], grad: bool) -> int:
+    """The estimate for a roi_align ``case`` as ``parity run`` would send it to ``frameworks``."""
+    from parity.ops.roi_align.judge import reference_semantics
+    from parity.ops.roi_align.wire import grad_weight
+
+    semantics = len(reference_semantics(case, frameworks))
+    with_grad = grad and grad_weight(case) is not None
+    return estimate(case.features.shape, case.rois.shape, case.attrs, semantics, with_grad)

@@ -1,0 +1,346 @@
+"""``parity repro``: one case as a standalone script and a bug-report body, ready to file upstream.
+
+The script (``repro_<short>.py``) embeds the case's exact inputs, calls torchvision.ops.roi_align
+and mindspore.ops.ROIAlign as the case does, and compares both with a compact float64 NumPy
+RoIAlign under each framework's documented semantics, and under the declared semantics where a
+divergence predicts others.  It imports numpy and the frameworks only, never parity, so it carries
+its own copy of the kernel (template: ``parity/templates/repro_script.py.txt``), fed with the very
+Semantics parity's judge evaluates (parity.ops.roi_align.divergence), every Convention field included.
+tests/test_repro.py checks that copy against parity.ops.roi_align.reference on every case of the standard and
+edge suites that a divergence covers, and per Convention field.  The Markdown body
+(``repro_<short>.md``) holds the versions, the call, the inputs and expected vs got, taken from
+running the script and, when given, from a stored run.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from string import Template
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from parity.engine.errors import UsageError
+from parity.engine.model import Case, Port
+
+if TYPE_CHECKING:
+    from parity.ops.roi_align.mapping import Semantics
+
+#: Largest case (features + rois elements) embedded as literals.
+MAX_ELEMENTS = 100_000
+#: The frameworks the script runs.
+FRAMEWORKS = ("torchvision", "mindspore")
+
+#: The script, a ``string.Template`` (``$name`` fields; ``$$`` is a literal dollar sign).
+TEMPLATE_FILE = "templates/repro_script.py.txt"
+
+
+def template() -> Template:
+    """The script template, a package data file so that it reads (and lints) as the Python it becomes."""
+    from importlib.resources import files
+
+    return Template(files("parity.ops.roi_align").joinpath(TEMPLATE_FILE).read_text(encoding="utf-8"))
+
+
+def short_name(case_id: str) -> str:
+    """``repro_<10 hex>``: a file and module name for a case id (ids are not file names)."""
+    return "repro_" + hashlib.sha256(case_id.encode()).hexdigest()[:10]
+
+
+def find_case(case_id: str, suite: str, fixtures: Path | None = None) -> Case:
+    """The case ``case_id`` of a suite, or of a fixture folder (parity.ops.roi_align.fixtures) when one is given."""
+    import difflib
+
+    from parity.engine import commands
+    from parity.ops.roi_align import fixtures as fixture_folder, generate
+
+    cases = generate.cases_for(suite) if fixtures is None else fixture_folder.load(Path(fixtures))
+    for case in cases:
+        if case.id == case_id:
+            return case
+    close = difflib.get_close_matches(case_id, [c.id for c in cases], n=1, cutoff=0.6)
+    source = ["--suite", suite] if fixtures is None else ["--fixtures", str(fixtures)]
+    hint = f"; did you mean {close[0]}?" if close else f"; list the ids with: {commands.command('parity', 'cases', *source)}"
+    where = f"suite {suite!r}" if fixtures is None else f"fixture folder {fixtures}"
+    raise UsageError(f"no case {case_id!r} in {where}{hint}")
+
+
+def literal(array: np.ndarray, indent: int = 4) -> str:
+    """Nested-list source text of ``array`` that rebuilds it bit for bit (innermost rows on one line)."""
+
+    def fmt(x: Any, depth: int) -> str:
+        pad = " " * (indent + depth)
+        if not isinstance(x, list) or not x or not isinstance(x[0], list):
+            return pad + repr(x)
+        return pad + "[\n" + ",\n".join(fmt(v, depth + 1) for v in x) + ",\n" + pad + "]"
+
+    text = fmt(array.tolist(), 0)
+    back = np.array(eval(text, {"__builtins__": {}, "nan": np.nan, "inf": np.inf}), dtype=array.dtype)
+    if back.shape != array.shape or back.tobytes() != array.tobytes():
+        raise AssertionError("array literal does not round-trip")  # a bug in parity, not a user error
+    return text
+
+
+def semantics_fields(sem: Semantics) -> dict[str, Any]:
+    """The script's form of a Semantics: its convention's name, sampling ratio and every rule of its
+    Convention (all fields but the prose ``documented_by``), the keyword arguments of the script's
+    ``reference``.  A field added to Convention reaches the script, whose kernel then has to know it."""
+    conv = sem.convention
+    rules = {f.name: getattr(conv, f.name) for f in dataclasses.fields(conv) if f.name not in ("name", "documented_by")}
+    return {"convention": conv.name, "sampling_ratio": sem.sampling_ratio, **rules}
+
+
+def _frameworks_semantics(case: Case) -> tuple[dict[str, Semantics], dict[str, tuple[str, Semantics]]]:
+    """Documented semantics per framework, and the declared (predicted) ones, with the divergences
+    that declare them, where they differ: exactly what parity's judge evaluates (parity.ops.roi_align.divergence)."""
+    from parity.ops.roi_align.divergence import documented_semantics, predicted_semantics, predictions_for
+
+    documented, declared = {}, {}
+    for fw in FRAMEWORKS:
+        doc, pred = documented_semantics(fw, case.attrs, case.port), predicted_semantics(fw, case)
+        documented[fw] = doc
+        if pred.key != doc.key:
+            names = ", ".join(dict.fromkeys(d.name for d, p in predictions_for(fw, case, backward=False) if p.variant))
+            declared[fw] = (names, pred)
+    return documented, declared
+
+
+def _calls(case: Case) -> tuple[dict[str, Any], dict[str, Any]]:
+    from parity.ops.roi_align.mapping import to_mindspore
+
+    a = case.attrs
+    tv = {"output_size": tuple(a.output_size), "spatial_scale": a.spatial_scale, "sampling_ratio": a.sampling_ratio,
+          "aligned": a.aligned}
+    return tv, dataclasses.asdict(to_mindspore(a, case.port))
+
+
+def _roi_shift(case: Case) -> tuple[float, float]:
+    """What the script adds to MindSpore's roi starts and ends (only a translated case shifts them)."""
+    if case.port is not Port.TRANSLATED:
+        return (0.0, 0.0)
+    from parity.ops.roi_align.translate import translated_shift
+
+    shift = translated_shift(case.attrs)
+    return (float(shift.start), float(shift.end))
+
+
+def _mapping_note(case: Case) -> str:
+    if case.port is Port.TRANSLATED:
+        return ("The MindSpore call is the exact translation of the torchvision call (parity translate):\n"
+                "the mapped call on rois shifted by MINDSPORE_ROI_SHIFT.")
+    if case.port is Port.DEFAULTS:
+        return ("The MindSpore call is the torchvision call renamed only: sample_num and roi_end_mode keep\n"
+                "MindSpore's defaults.")
+    return ("The MindSpore call is derived through the MindSpore migration note's mapping\n"
+            "(output_size -> pooled_height/pooled_width, sampling_ratio -> sample_num, aligned -> roi_end_mode).")
+
+
+def script(case: Case) -> str:
+    """The standalone reproduction script of ``case``."""
+    import pprint
+
+    size = case.features.size + case.rois.size
+    if size > MAX_ELEMENTS:
+        raise UsageError(
+            f"case {case.id} has {size} input elements; parity repro embeds at most {MAX_ELEMENTS} as literals"
+        )
+    tv, ms = _calls(case)
+    documented, declared = _frameworks_semantics(case)
+    fields = {
+        "case_id_repr": repr(case.id), "suite_repr": repr(case.suite), "mapping_note": _mapping_note(case),
+        "script_name": short_name(case.id) + ".py", "dtype": case.dtype,
+        "features": literal(case.features), "rois": literal(case.rois), "boxes_as_list": case.boxes == "list",
+        "torchvision": repr(tv), "mindspore": repr(ms), "mindspore_roi_shift": repr(_roi_shift(case)),
+        "documented": pprint.pformat({fw: semantics_fields(sem) for fw, sem in documented.items()}, width=110,
+                                     sort_dicts=False),
+        "declared": pprint.pformat(
+            {fw: {"divergence": names, "semantics": semantics_fields(sem)} for fw, (names, sem) in declared.items()},
+            width=110, sort_dicts=False,
+        ),
+    }
+    return template().substitute(fields)
+
+
+@dataclass(frozen=True)
+class Ran:
+    """What running the script here gave: its findings (``--json``) and what it printed."""
+
+    found: dict | None
+    printed: str
+    problem: str  # why it did not run ("" when it did)
+
+
+def run_script(path: Path, python: str = sys.executable, timeout: float = 300.0) -> Ran:
+    """Run a written script as a user would, collecting its JSON findings on the side."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        found = Path(tmp) / "found.json"
+        try:
+            proc = subprocess.run(
+                [python, str(path), "--json", str(found)], capture_output=True, text=True, timeout=timeout, check=False
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return Ran(None, "", f"could not run {path.name}: {exc}")
+        if proc.returncode != 0 or not found.exists():
+            tail = " ".join(proc.stderr.strip().splitlines()[-3:])
+            return Ran(None, proc.stdout, f"{path.name} exited with {proc.returncode}: {tail}")
+        return Ran(json.loads(found.read_text()), proc.stdout, "")
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What a stored run (``--results DIR``) knows about the case."""
+
+    versions: dict[str, str]
+    machine: str
+    comparisons: tuple[Any, ...]
+
+
+def stored(results_dir: Path, case_id: str) -> Stored:
+    from parity.engine import results
+
+    versions, machine = results.read_environment(results_dir)
+    record = results.read_records(results_dir).get(case_id)
+    return Stored(versions, machine, record.comparisons if record else ())
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    cells = [[c.replace("|", "\\|").replace("\n", " ") for c in row] for row in rows]
+    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header), *("| " + " | ".join(r) + " |" for r in cells)]
+
+
+def _versions_lines(found: dict | None, run: Stored | None) -> list[str]:
+    if found:
+        return [f"- {k}: {v}" for k, v in found.items()]
+    if run and run.versions:
+        return [f"- {k}: {v}" for k, v in run.versions.items()] + ([f"- machine: {run.machine}"] if run.machine else [])
+    return ["- (unknown: run the script, its first lines print them)"]
+
+
+def _arrays(case: Case, found: dict) -> list[str]:
+    """Full outputs and references when they are small enough to read."""
+    from parity.ops.roi_align import reference
+    from parity.engine.errors import InvalidInput
+
+    outputs = found.get("outputs", {})
+    if not outputs or any(np.asarray(v).size > 64 for v in outputs.values()):
+        return []
+    lines = ["", "Full outputs (float64 view):", "", "```"]
+    documented, _ = _frameworks_semantics(case)
+    for fw in FRAMEWORKS:
+        if fw in outputs:
+            lines.append(f"{fw}:\n{np.array2string(np.asarray(outputs[fw]), precision=7)}")
+            sem = documented[fw]
+            try:
+                ref = reference.roi_align(case.features, case.rois, case.attrs.output_size, case.attrs.spatial_scale,
+                                          sem.sampling_ratio, sem.convention)
+            except InvalidInput as exc:
+                lines.append(f"reference ({sem.convention.name}): undefined ({exc})")
+                continue
+            lines.append(f"reference ({sem.convention.name}):\n{np.array2string(ref, precision=7)}")
+    return lines + ["```"]
+
+
+def markdown(case: Case, script_text: str, ran: Ran, run: Stored | None) -> str:
+    """The bug-report body: environment, call, inputs, expected vs got, how to reproduce."""
+    from parity.ops.roi_align.divergence import applicable
+
+    tv, ms = _calls(case)
+    name = short_name(case.id) + ".py"
+    found = ran.found
+    rows = (found or {}).get("comparisons", [])
+    worst = max((r for r in rows if r["max_abs"] is not None), key=lambda r: r["max_abs"], default=None)
+    summary = ""
+    if worst is not None:
+        summary = f"Largest difference: {worst['label']}, {worst['max_abs']:.3g}"
+        summary += f" at index {tuple(worst['index'])}." if worst["index"] else "."
+    unexpected = [c for c in (run.comparisons if run else ()) if c.verdict.unexpected]
+    if unexpected:
+        summary += " Unexpected in the stored run: " + ", ".join(f"{c.actual} vs {c.expected} {c.verdict.value}" for c in unexpected) + "."
+    f, r = case.features, case.rois
+    out = [
+        f"# RoIAlign: `mindspore.ops.ROIAlign` vs `torchvision.ops.roi_align` on case `{case.id}`",
+        "",
+        f"Case `{case.id}` of the parity suite `{case.suite}`. {summary}".rstrip(),
+        "",
+        "## Environment",
+        "",
+        *_versions_lines((found or {}).get("versions"), run),
+        "",
+        "## The call",
+        "",
+        "```python",
+        f"out_tv = torchvision.ops.roi_align(features, {'boxes' if case.boxes == 'list' else 'rois'}, "
+        + ", ".join(f"{k}={v!r}" for k, v in tv.items()) + ")",
+        "out_ms = mindspore.ops.ROIAlign(" + ", ".join(f"{k}={v!r}" for k, v in ms.items()) + ")(features, rois)",
+        "```",
+        "",
+        _mapping_note(case).replace("\n", " "),
+        "",
+        "## Inputs",
+        "",
+        (
+            f"- features: {f.dtype} {list(f.shape)}, min {np.nanmin(f):.4g}, max {np.nanmax(f):.4g}, "
+            f"mean {np.nanmean(f.astype(np.float64)):.4g} (exact values in the script)"
+        ),
+        f"- rois: {r.dtype} {list(r.shape)} (batch index, x1, y1, x2, y2)"
+        + ("; torchvision gets them as one [L, 4] tensor per image" if case.boxes == "list" else ""),
+    ]
+    if len(r) <= 20:
+        out += ["", "```", np.array2string(r.astype(np.float64), precision=6, suppress_small=True), "```"]
+    out += ["", "## Expected vs got", ""]
+    if found:
+        for fw, message in found.get("errors", {}).items():
+            out.append(f"- {fw} raised: `{message}`")
+        out += _table(
+            ["comparison", "max abs diff", "at index", "got", "expected", "NaN positions differing"],
+            [[rw["label"], "-" if rw["max_abs"] is None else f"{rw['max_abs']:.6g}", str(tuple(rw["index"] or ())),
+              repr(rw["got"]), repr(rw["expected"]), str(rw["nan_mismatch"])] for rw in rows],
+        )
+        out += _arrays(case, found)
+        out += ["", f"Output of `python {name}`:", "", "```", ran.printed.rstrip(), "```"]
+    else:
+        out.append(f"(not run here: {ran.problem or 'run the script'})")
+    if run and run.comparisons:
+        out += ["", "Verdicts of the stored parity run (tolerance: torch.testing's dtype table plus a rounding bound):", ""]
+        out += _table(["pair", "verdict", "message"],
+                      [[f"{c.actual} vs {c.expected}", c.verdict.value, c.message] for c in run.comparisons])
+    declared = applicable(case)
+    if declared:
+        out += ["", "## Known differences that apply", ""]
+        out += [f"- `{d.name}` ({'documented' if d.documented else 'found by measurement'}): {d.explanation}"
+                for d in declared]
+    out += [
+        "", "## Reproduce", "",
+        f"`python {name}` (standalone: numpy, torch, torchvision, mindspore; no other dependency).", "",
+        "<details><summary>" + name + "</summary>", "", "```python", script_text.rstrip(), "```", "", "</details>", "",
+    ]
+    return "\n".join(out)
+
+
+@dataclass(frozen=True)
+class Written:
+    script: Path
+    report: Path
+    problem: str  # why the script could not be run here ("" when it ran)
+
+
+def write(case: Case, out_dir: Path, *, execute: bool = True, python: str = sys.executable,
+          results_dir: Path | None = None) -> Written:
+    """Write ``repro_<short>.py`` and ``repro_<short>.md`` for ``case`` into ``out_dir``."""
+    text = script(case)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    base = out_dir / short_name(case.id)
+    py, md = base.with_suffix(".py"), base.with_suffix(".md")
+    py.write_text(text)
+    py.chmod(0o755)
+    ran = run_script(py, python) if execute else Ran(None, "", "--no-run")
+    run = stored(results_dir, case.id) if results_dir is not None else None
+    md.write_text(markdown(case, text, ran, run))
+    return Written(py, md, ran.problem)

@@ -1,0 +1,117 @@
+"""Worker side of ``parity bench``: times one framework's RoIAlign inside that framework's process.
+
+Started by parity.ops.roi_align.bench through parity.engine.pool with ``PARITY_BENCH_FRAMEWORK`` (torchvision, mindspore
+or reference) and ``PARITY_BENCH_THREADS`` in its environment, next to OMP_NUM_THREADS and the BLAS
+thread variables.  The clock runs here, around the bare call, so imports, pipe transfers and dtype
+conversions never enter a figure; the driver sends inputs once per workload and collects seconds.
+"""
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+FRAMEWORK = os.environ.get("PARITY_BENCH_FRAMEWORK", "reference")
+THREADS = int(os.environ.get("PARITY_BENCH_THREADS", "1"))
+
+Call = Callable[[], object]
+
+
+def versions() -> dict[str, str]:
+    """The framework's versions, after pinning its thread count (done at hello, before any op)."""
+    if FRAMEWORK == "torchvision":
+        import torch
+        import torchvision
+
+        torch.set_num_threads(THREADS)
+        return {"torch": torch.__version__, "torchvision": torchvision.__version__, "threads": str(torch.get_num_threads())}
+    if FRAMEWORK == "mindspore":
+        import mindspore
+        from mindspore.device_context.cpu import op_tuning
+
+        op_tuning.threads_num(THREADS)
+        return {"mindspore": mindspore.__version__, "threads": str(THREADS)}
+    return {"numpy": np.__version__, "threads": os.environ.get("OPENBLAS_NUM_THREADS", "?")}
+
+
+def run(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Time each job of ``header["jobs"]``: ``warmup`` untimed calls, then up to ``calls`` timed ones.
+
+    A job stops early once its timed calls add up to ``budget_s`` seconds (MindSpore takes ~20 s a
+    call on W4: five of them would say little more than two).  Returns one array of seconds per job.
+    """
+    make = {"torchvision": _torchvision, "mindspore": _mindspore, "reference": _reference}[FRAMEWORK]
+    from parity.engine.errors import native
+
+    times = {}
+    for job in header["jobs"]:
+        with native(FRAMEWORK):
+            call = make(job, header, arrays)
+        for _ in range(int(header.get("warmup", 1))):
+            with native(FRAMEWORK):
+                call()
+        seconds = []
+        for _ in range(int(header["calls"])):
+            start = time.perf_counter()
+            with native(FRAMEWORK):
+                call()
+            seconds.append(time.perf_counter() - start)
+            if sum(seconds) >= float(header.get("budget_s", float("inf"))):
+                break
+        times[job["name"]] = np.array(seconds)
+    return times
+
+
+def _torchvision(job: dict[str, Any], h: dict[str, Any], arrays: dict[str, np.ndarray]) -> Call:
+    import torch
+    from torchvision.ops import roi_align
+
+    dtype = getattr(torch, job["dtype"])
+    rois = torch.from_numpy(arrays["rois"]).to(dtype)
+    (ph, pw), s, sr = h["output_size"], float(h["spatial_scale"]), int(h["sampling_ratio"])
+    if job["pass"] == "backward":
+        # The C++ backward kernel that autograd calls, without the autograd bookkeeping around it.
+        grad = torch.from_numpy(arrays["grad"]).to(dtype)
+        n, c, height, width = arrays["features"].shape
+        backward = torch.ops.torchvision._roi_align_backward
+        return lambda: backward(grad, rois, s, ph, pw, n, c, height, width, sr, False)
+    features = torch.from_numpy(arrays["features"]).to(dtype)
+
+    def forward() -> object:
+        with torch.no_grad():
+            return roi_align(features, rois, (ph, pw), s, sr, False)
+
+    return forward
+
+
+def _mindspore(job: dict[str, Any], h: dict[str, Any], arrays: dict[str, np.ndarray]) -> Call:
+    import mindspore as ms
+    from mindspore import ops
+
+    (ph, pw), s, sr = h["output_size"], float(h["spatial_scale"]), int(h["sampling_ratio"])
+    op = ops.ROIAlign(ph, pw, s, sr, 0)  # roi_end_mode=0: the mapping of torchvision aligned=False
+    features = ms.Tensor(arrays["features"].astype(job["dtype"]))
+    rois = ms.Tensor(arrays["rois"].astype(job["dtype"]))
+
+    def forward() -> object:
+        # asnumpy waits for the result (PyNative may dispatch asynchronously); on CPU it adds one
+        # host copy of the output, small next to the op.
+        return op(features, rois).asnumpy()
+
+    return forward
+
+
+def _reference(job: dict[str, Any], h: dict[str, Any], arrays: dict[str, np.ndarray]) -> Call:
+    from parity.ops.roi_align.reference import roi_align, roi_align_backward
+
+    rois = arrays["rois"].astype(np.float64)
+    args = (h["output_size"], float(h["spatial_scale"]), int(h["sampling_ratio"]))
+    if job["pass"] == "backward":
+        grad = arrays["grad"].astype(np.float64)
+        shape = arrays["features"].shape
+        return lambda: roi_align_backward(grad, shape, rois, *args)
+    features = arrays["features"].astype(np.float64)
+    return lambda: roi_align(features, rois, *args)

@@ -1,0 +1,60 @@
+"""mindspore.ops.ROIAlign on CPU, under the parameters the mapping table derives."""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from parity.engine.errors import Unsupported, native
+from parity.ops.roi_align.mapping import MindSporeCall, to_mindspore
+from parity.engine.model import Port
+from parity.ops.roi_align.attrs import Attrs
+from parity.frameworks.mindspore import versions
+
+__all__ = ["run", "versions"]
+
+#: Dtypes MindSpore documents for ROIAlign (features and rois alike).
+SUPPORTED_DTYPES = ("float16", "float32")
+
+
+
+
+@lru_cache(maxsize=256)
+def _op(call: MindSporeCall) -> Any:
+    from mindspore import ops
+
+    return ops.ROIAlign(call.pooled_height, call.pooled_width, call.spatial_scale, call.sample_num, call.roi_end_mode)
+
+
+def run(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    import mindspore as ms
+
+    features, rois = arrays["features"], arrays["rois"]
+    if header.get("layout") == "non-contiguous":
+        features = np.repeat(features, 2, axis=-1)[..., ::2]
+    if not header.get("raw") and str(features.dtype) not in SUPPORTED_DTYPES:
+        raise Unsupported(f"MindSpore ROIAlign takes float16/float32 only; this case is {features.dtype}")
+    if "mindspore_call" in header:  # an explicit call (parity translate), not the mapped one
+        call = MindSporeCall(**header["mindspore_call"])
+    else:
+        attrs, port = Attrs.from_json(header["attrs"]), Port(header["port"])
+        call = to_mindspore(attrs, port)
+        if port is Port.TRANSLATED:  # the exact translation takes shifted rois (parity.ops.roi_align.translate)
+            from parity.ops.roi_align.translate import mindspore_rois
+
+            rois = mindspore_rois(attrs, rois)
+    with native("mindspore"):
+        op, x, r = _op(call), ms.Tensor(features), ms.Tensor(rois)
+        out = op(x, r).asnumpy()
+    if "grad_weight" not in arrays:
+        return {"out": out}
+    from mindspore import ops
+
+    def loss(f: Any) -> Any:  # sum(W * out); ops.mul, not '*', works with NumPy 2
+        return reduce_sum(ops.mul(op(f, r), weight))
+
+    with native("mindspore"):
+        weight, reduce_sum = ms.Tensor(arrays["grad_weight"]), ops.ReduceSum()
+        grad = ms.grad(loss, grad_position=0)(x).asnumpy()
+    return {"out": out, "grad": grad}

@@ -1,0 +1,72 @@
+"""The float64 reference, evaluated under every semantics the driver asks for."""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+
+from parity.ops.roi_align import reference
+from parity.engine.compare import precision
+from parity.ops.roi_align.bounds import gradient_scale, rounding_bound_and_scale, rounding_bound_grad
+from parity.engine.errors import InvalidInput, Unsupported
+from parity.ops.roi_align.attrs import Attrs
+
+
+def versions() -> dict[str, str]:
+    return {"numpy": np.__version__}
+
+
+def run(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """parity's own kernel: it has no native call, so anything it raises but InvalidInput is
+    parity's failure, never a framework's result.
+
+    Each requested semantics gives ``NAME`` (the result), ``NAME_bound`` (its rounding bound),
+    ``NAME_scale`` (the scale the bound is judged against) and ``NAME_geom`` (the result with
+    sampling positions computed in the case's dtype); with a ``grad_weight``, the same four for the
+    gradient as ``NAME_grad``, ``NAME_grad_bound``, ``NAME_grad_scale``, ``NAME_grad_geom``.
+
+    Each semantics is evaluated and validated on its own: a rule that makes the input undefined
+    for one framework (MindSpore rounding batch index 1.7 to image 2 of 2) gives that semantics
+    ``NAME_invalid`` (the reason) and leaves the others' results standing.  Only when every
+    semantics finds the input undefined is the case rejected as a whole.
+    """
+    dtype = precision(str(arrays["features"].dtype))
+    features = arrays["features"].astype(np.float64)
+    rois = arrays["rois"].astype(np.float64)
+    attrs = Attrs.from_json(header["attrs"])
+    outputs: dict[str, np.ndarray] = {}
+    reasons = []
+    for sem in header["semantics"]:
+        convention = reference.Convention(**sem["convention"])
+        args = (rois, attrs.output_size, attrs.spatial_scale, sem["sampling_ratio"], convention)
+        try:
+            outputs.update(_evaluate(sem["name"], features, args, arrays.get("grad_weight"), dtype))
+        except InvalidInput as exc:  # undefined under this semantics: a fact about the input
+            outputs[sem["name"] + "_invalid"] = np.array(f"InvalidInput: {exc}")
+            reasons.append(f"InvalidInput: {exc}")
+    if len(reasons) == len(header["semantics"]):
+        raise Unsupported(reasons[0])
+    return outputs
+
+
+def _evaluate(name: str, features: np.ndarray, args: tuple, weight: np.ndarray | None, dtype: str) -> dict[str, np.ndarray]:
+    convention = args[-1]
+    if convention.accumulate == "float16":  # a prediction of a float16 kernel: its bounds are the allowance
+        lo, hi = reference.float16_serial_interval(features, *args)
+        exact = (*args[:-1], dataclasses.replace(convention, accumulate="exact"))
+        with np.errstate(invalid="ignore"):
+            out = {name: np.where(lo == hi, lo, (lo + hi) / 2), name + "_bound": np.nan_to_num((hi - lo) / 2)}
+        out[name + "_scale"] = rounding_bound_and_scale(features, *exact, dtype=dtype)[1]
+        out[name + "_geom"] = out[name]
+        return out
+    out = {name: reference.roi_align(features, *args)}
+    out[name + "_bound"], out[name + "_scale"] = rounding_bound_and_scale(features, *args, dtype=dtype)
+    out[name + "_geom"] = out[name] if dtype == "float64" else reference.roi_align(features, *args, geometry_dtype=dtype)
+    if weight is not None:  # the exact vector-Jacobian product of sum(W * out)
+        shape = features.shape
+        out[name + "_grad"] = reference.roi_align_backward(weight, shape, *args)
+        out[name + "_grad_bound"] = rounding_bound_grad(shape, args[0], weight, *args[1:], dtype=dtype)
+        out[name + "_grad_scale"] = gradient_scale(shape, args[0], weight, *args[1:], dtype=dtype)
+        out[name + "_grad_geom"] = reference.roi_align_backward(weight, shape, *args, geometry_dtype=dtype)
+    return out

@@ -1,0 +1,84 @@
+"""The layout is the architecture: what each folder may import.
+
+Engine, reporters and shells reach ops and frameworks only through the registries (parity.ops,
+parity.frameworks) and an ``Op``; an op folder never imports another op; a framework module only
+the engine.  Checked on the source (every import statement, lazy ones inside functions too).
+"""
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "parity"
+REGISTRIES = ("parity.ops", "parity.frameworks")
+
+
+def _module(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path: Path) -> list[str]:
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found += [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+    return [m for m in found if m == "parity" or m.startswith("parity.")]
+
+
+def _allowed(module: str) -> tuple[str, ...]:
+    """Prefixes of the parity modules ``module`` may import."""
+    if module.startswith("parity.engine") or module.startswith("parity.reporters") or module.startswith("parity.shells"):
+        return ("parity.engine", "parity.reporters", *REGISTRIES)
+    if module.startswith("parity.frameworks"):
+        return ("parity.engine", "parity.frameworks")
+    if module.startswith("parity.ops."):
+        own = ".".join(module.split(".")[:3])
+        shells = ("parity.shells",) if module == f"{own}.commands" else ()  # the op's own CLI commands
+        return ("parity.engine", "parity.frameworks", "parity.reporters", *shells, own)
+    return ("parity",)  # parity/__init__.py and __main__.py: the package's front door
+
+
+def _importer_cases():
+    return [p for p in sorted(PACKAGE.rglob("*.py")) if "__pycache__" not in p.parts]
+
+
+def _is_allowed(name: str, prefixes: tuple[str, ...]) -> bool:
+    if name in REGISTRIES:
+        return True  # `from parity import ops` and the registries themselves
+    return any(name == p or name.startswith(p + ".") for p in prefixes) or name in ("parity",)
+
+
+@pytest.mark.parametrize("path", _importer_cases(), ids=lambda p: str(p.relative_to(PACKAGE.parent)))
+def test_each_module_imports_only_what_its_folder_may(path):
+    module = _module(path)
+    prefixes = _allowed(module)
+    bad = []
+    for name in _imports(path):
+        # `from parity.ops import roi_align` names an op module; `from parity import ops` the registry
+        if name.startswith("parity.ops.") and module.startswith(("parity.engine", "parity.reporters", "parity.shells")):
+            bad.append(name)
+        elif not _is_allowed(name, prefixes):
+            bad.append(name)
+    assert not bad, f"{module} imports {bad}; it may import {prefixes} and the registries"
+
+
+def test_the_engine_names_no_op_or_framework_module():
+    """Not even as a string (a registry of module paths belongs to the op or the framework registry)."""
+    offenders = []
+    for path in (PACKAGE / "engine").rglob("*.py"):
+        text = path.read_text()
+        for word in ("parity.ops.", "parity.frameworks."):
+            if word in text:
+                offenders.append((path.name, word))
+    assert not offenders, offenders
+
+
+def test_every_folder_says_what_it_may_import():
+    folders = [p.parent for p in PACKAGE.rglob("__init__.py") if p.parent != PACKAGE and "runners" not in p.parts]
+    assert {f.name for f in folders} >= {"engine", "ops", "frameworks", "reporters", "shells", "roi_align"}
+    for folder in folders:
+        doc = ast.get_docstring(ast.parse((folder / "__init__.py").read_text())) or ""
+        assert "may import" in doc.lower(), folder
