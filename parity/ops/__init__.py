@@ -15,6 +15,7 @@ from parity.engine.op import Op
 #: op name -> the package that defines it
 OPS: dict[str, str] = {
     "roi_align": "parity.ops.roi_align",
+    "box_iou": "parity.ops.box_iou",
 }
 
 DEFAULT_OP = "roi_align"

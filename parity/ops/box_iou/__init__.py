@@ -1,0 +1,94 @@
+"""box_iou: ``torchvision.ops.box_iou`` vs ``mindspore.ops.iou`` (modes iou and iof).
+
+Modules: ``signature`` (attrs and the mapping as data), ``reference`` (float64 kernel and rounding
+bound), ``semantics`` (what each framework documents for its call), ``divergences`` (declared
+findings with predictions), ``judge``, ``suites``, ``translate``, and one runner module per
+framework (``torchvision``, ``mindspore``, ``reference_runner``).  May import: parity.engine,
+parity.frameworks, and this folder.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from parity.engine.model import Case, RunResult
+from parity.engine.op import REFERENCE, Op
+from parity.ops.box_iou import semantics, signature, suites
+
+_PACKAGE = "parity.ops.box_iou"
+
+
+def _suite(make: Callable[[], Any]) -> Callable[[str | None, int | None, int | None], list[Case]]:
+    def cases(keyword: str | None, budget: int | None, seed: int | None) -> list[Case]:
+        from parity.engine.case_filter import matches
+
+        selected = matches(keyword, OP.filter_attributes)
+        return [c for c in make() if selected(c)]
+
+    return cases
+
+
+def _random(keyword: str | None, budget: int | None, seed: int | None) -> list[Case]:
+    n = suites.RANDOM_BUDGET if budget is None else budget
+    s = suites.RANDOM_SEED if seed is None else seed
+    return _suite(lambda: suites.random_cases(n, s))(keyword, None, None)
+
+
+def _request(case: Case, runner: str, frameworks: tuple[str, ...], grad: bool) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    header: dict[str, Any] = {"attrs": case.attrs.to_json(), "port": case.port.value}
+    if runner == REFERENCE:
+        header["semantics"] = [s.to_json() for s in semantics.needed(case, frameworks)]
+    return header, dict(case.inputs)
+
+
+def _judge(case: Case, results: dict[str, RunResult], ref: RunResult) -> list:
+    from parity.ops.box_iou.judge import judge
+
+    return judge(case, results, ref)
+
+
+def _stored(case: Case, results: dict[str, RunResult], ref: RunResult, frameworks: tuple[str, ...]) -> dict[str, np.ndarray]:
+    arrays = {r: res.outputs["out"] for r, res in results.items() if "out" in res.outputs}
+    for fw in frameworks:
+        key = semantics.documented(fw, case).key
+        if key in ref.outputs:
+            arrays[f"reference.{fw}"] = ref.outputs[key]
+    return arrays
+
+
+def _calls(case: Case, runners: tuple[str, ...]) -> dict[str, str]:
+    return {r: signature.CALLS[r](case.attrs, case.port) for r in runners if r in signature.CALLS}
+
+
+def _divergences() -> tuple:
+    from parity.ops.box_iou.divergences import DIVERGENCES
+
+    return DIVERGENCES
+
+
+OP = Op(
+    name="box_iou",
+    title="box_iou",
+    summary="torchvision.ops.box_iou vs mindspore.ops.iou (modes iou, iof)",
+    runners={
+        "torchvision": f"{_PACKAGE}.torchvision",
+        "mindspore": f"{_PACKAGE}.mindspore",
+        REFERENCE: f"{_PACKAGE}.reference_runner",
+    },
+    frameworks=("torchvision", "mindspore"),
+    default_runners=("torchvision", "mindspore"),
+    suites={
+        "seed": _suite(suites.seed_cases),
+        "standard": _suite(suites.standard_cases),
+        "edge": _suite(suites.edge_cases),
+        "random": _random,
+    },
+    request=_request,
+    judge=_judge,
+    stored=_stored,
+    calls=_calls,
+    divergences=_divergences,
+    filter_attributes={"mode": lambda c: c.attrs.mode, "boxes1": lambda c: len(c.boxes1), "boxes2": lambda c: len(c.boxes2)},
+    commands={name: f"{_PACKAGE}.commands:{name}" for name in ("mapping", "translate")},
+)

@@ -1,0 +1,30 @@
+"""mindspore.ops.iou on CPU, called as the port (mapped, renamed or translated) derives it."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from parity.engine.errors import Unsupported, native
+from parity.engine.model import Port
+from parity.ops.box_iou.signature import Attrs, to_mindspore
+from parity.frameworks.mindspore import versions
+
+__all__ = ["run", "versions"]
+
+#: Dtypes MindSpore's iou documents.
+SUPPORTED_DTYPES = ("float16", "float32", "float64")
+
+
+def run(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    import mindspore as ms
+    from mindspore import ops
+
+    call = to_mindspore(Attrs.from_json(header["attrs"]), Port(header["port"]))
+    dtype = arrays["boxes1"].dtype
+    if str(dtype) not in SUPPORTED_DTYPES:
+        raise Unsupported(f"MindSpore iou takes float16/float32/float64 only; this case is {dtype}")
+    shift = np.array([0, 0, call.shift, call.shift], dtype=dtype)
+    anchor, gt = (arrays[name] - shift if call.shift else arrays[name] for name in (call.anchor, call.gt))
+    with native("mindspore"):
+        return {"out": ops.iou(ms.Tensor(anchor), ms.Tensor(gt), mode=call.mode).asnumpy()}
