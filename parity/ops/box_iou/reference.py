@@ -11,7 +11,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-UNIT_ROUNDOFF = {"float16": 2.0**-11, "float32": 2.0**-24, "float64": 2.0**-53}
+from parity.engine.compare import UNIT_ROUNDOFF
+
 #: The bound is a first-order sum over the operations; this factor covers second-order terms.
 SAFETY = 2.0
 #: The bound where the dtype's range is exceeded: nothing can be decided there (a finite number,
