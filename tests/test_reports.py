@@ -12,7 +12,7 @@ import pytest
 from parity.engine import compare, summary
 from parity.ops.roi_align import divergences as divergence_model
 from parity.engine.model import Comparison, Metrics, Tolerance, Verdict
-from parity.reporters import html, markdown, write_all
+from parity.reporters import html, html_charts, markdown, write_all
 from parity.engine.session import RunReport, arrays_path
 from tests.test_cli import parity
 
@@ -222,7 +222,7 @@ def test_real_run_writes_every_report(real_run):
 
 
 def test_heatmap_of_many_rois_is_cut(tmp_path):
-    a = np.zeros((html.MAX_ROIS + 5, 1, 1, 2))
-    heat, worst = html._heatmap(a + 1.0, a)
-    assert f"the first {html.MAX_ROIS} of {html.MAX_ROIS + 5}" in heat
-    assert len(_cells(heat)) == html.MAX_ROIS * 2 and worst.count("<tr><td>") == 5
+    a = np.zeros((html_charts.MAX_ROIS + 5, 1, 1, 2))
+    heat, worst = html_charts.heatmap(a + 1.0, a)
+    assert f"the first {html_charts.MAX_ROIS} of {html_charts.MAX_ROIS + 5}" in heat
+    assert len(_cells(heat)) == html_charts.MAX_ROIS * 2 and worst.count("<tr><td>") == 5
