@@ -241,15 +241,14 @@ class Worker:
             self.ensure_started()
         return result
 
-    def _receive(self, deadline: float) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    def _receive(self, deadline: float) -> protocol.Message:
+        """One reply, decoded by the protocol's codec over reads bound by ``deadline``."""
         assert self.proc is not None and self.proc.stdout is not None
         fd = self.proc.stdout.fileno()
-        head_len = int.from_bytes(self._read(fd, 8, deadline), "big")
-        header = protocol.json.loads(self._read(fd, head_len, deadline))
-        body_len = int.from_bytes(self._read(fd, 8, deadline), "big")
-        return header, protocol.decode_payload(self._read(fd, body_len, deadline))
+        return protocol.read_frame(lambda n: self._read(fd, n, deadline))
 
     def _read(self, fd: int, n: int, deadline: float) -> bytes:
+        """Exactly ``n`` bytes of the worker's stdout; TimeoutError past ``deadline``, _Died at its end."""
         chunks: list[bytes] = []
         while n > 0:
             left = deadline - time.monotonic()

@@ -2,13 +2,15 @@
 
 Arrays travel as ``.npz`` bytes loaded with ``allow_pickle=False``: data, never code.
 Frame = 8-byte big-endian header length, header JSON, 8-byte payload length, payload.
+This module is the one codec of that frame: the worker reads requests with read_message, the
+driver (parity.engine.pool) reads replies with read_frame over its own deadline-bound reads.
 """
 from __future__ import annotations
 
 import io
 import json
 import struct
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Callable
 
 import numpy as np
 
@@ -16,6 +18,8 @@ _LEN = struct.Struct(">Q")
 #: Reply status of a request on which parity's own code failed in the worker (not a Status:
 #: it is never a framework's result; the driver raises parity.engine.errors.ParityFailure).
 PARITY_FAILURE = "parity_failure"
+#: One decoded message: the header and the payload's arrays.
+Message = tuple[dict[str, Any], dict[str, np.ndarray]]
 
 
 def encode(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> bytes:
@@ -47,14 +51,31 @@ def decode_payload(body: bytes) -> dict[str, np.ndarray]:
         return {k: z[k] for k in z.files}
 
 
-def read_message(stream: BinaryIO) -> tuple[dict[str, Any], dict[str, np.ndarray]] | None:
+def read_frame(read: Callable[[int], bytes], length: bytes | None = None) -> Message:
+    """Decode one message from ``read(n)``, which returns exactly ``n`` bytes or raises.
+
+    ``length`` is the frame's first 8 bytes when the caller has already read them (to tell a
+    clean end of stream from a message).  A reader that returns fewer bytes than asked raises
+    EOFError here rather than misreading a length.
+    """
+    head = read(_size(length if length is not None else read(_LEN.size)))
+    body = read(_size(read(_LEN.size)))
+    return json.loads(head), decode_payload(body)
+
+
+def read_message(stream: BinaryIO) -> Message | None:
     """Read one message from a blocking stream; ``None`` at a clean end of stream."""
     raw = stream.read(_LEN.size)
     if not raw:
         return None
-    head = _read_exact(stream, _LEN.unpack(raw)[0])
-    body = _read_exact(stream, _LEN.unpack(_read_exact(stream, _LEN.size))[0])
-    return json.loads(head), decode_payload(body)
+    return read_frame(lambda n: _read_exact(stream, n), raw)
+
+
+def _size(raw: bytes) -> int:
+    """A length field's value; EOFError when the stream ended inside it."""
+    if len(raw) != _LEN.size:
+        raise EOFError(f"stream ended after {len(raw)} of {_LEN.size} bytes of a length")
+    return _LEN.unpack(raw)[0]
 
 
 def _read_exact(stream: BinaryIO, n: int) -> bytes:
