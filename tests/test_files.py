@@ -12,7 +12,7 @@ import pytest
 from parity.engine import files, limits, results
 from parity.ops.roi_align import limits as roi_limits
 from parity.ops.roi_align import fixtures, generate
-from parity.engine.errors import UsageError
+from parity.engine.errors import FixtureError, UsageError
 from parity.engine.model import Case
 from parity.ops.roi_align.attrs import Attrs
 from parity.ops.roi_align.runners import reference as reference_runner
@@ -179,6 +179,49 @@ def test_only_resume_cuts_the_unfinished_line_and_notes_it(tmp_path):
     assert before.startswith(after) and after.endswith(b"\n") and len(after.splitlines()) == len(records)
     note = (run / "logs" / "resume.log").read_text()
     assert "cut an unfinished last line" in note and "being written" in note
+
+
+def test_a_last_line_without_its_newline_is_unfinished_even_when_it_parses(tmp_path):
+    """A write cut just before the newline (a full disk, a kill between two writes) leaves whole JSON
+    without its newline: that case is not finished, and resume cuts the line, so the record it
+    appends next starts a line of its own instead of being glued onto it."""
+    run = tmp_path / "run"
+    ids = stored_run(run)
+    whole = (run / "results.jsonl").read_bytes()
+    lines = whole.splitlines(keepends=True)
+    (run / "results.jsonl").write_bytes(whole[:-1])  # the last record, all but its newline
+    json.loads(lines[-1])  # it parses
+    assert list(results.read_records(run)) == ids[:-1]
+    assert (run / "results.jsonl").read_bytes() == whole[:-1]  # reading never modifies a run
+    assert list(results.read_records(run, repair=True)) == ids[:-1]
+    assert (run / "results.jsonl").read_bytes() == b"".join(lines[:-1])
+    with open(run / "results.jsonl", "a") as log:  # what parity run --resume does next
+        log.write(lines[-1].decode())
+    assert list(results.read_records(run)) == ids
+
+
+def test_the_tail_reader_takes_each_line_once_its_newline_is_written(tmp_path):
+    """The pytest plugin follows a run as it appends (parity.engine.results.ResultsTail)."""
+    run = tmp_path / "run"
+    ids = stored_run(run)
+    lines = (run / "results.jsonl").read_bytes().splitlines(keepends=True)
+    path = run / "results.jsonl"
+    path.unlink()
+    tail = results.ResultsTail(run)
+    assert tail.read_new() == []  # no file yet
+    path.write_bytes(lines[0] + lines[1][:10])
+    assert [r.case_id for r in tail.read_new()] == ids[:1] and tail.unfinished == lines[1][:10]
+    with open(path, "ab") as f:
+        f.write(lines[1][10:-1])
+    assert tail.read_new() == []  # still no newline
+    with open(path, "ab") as f:
+        f.write(b"\n" + lines[2])
+    assert [r.case_id for r in tail.read_new()] == ids[1:3] and tail.unfinished == b""
+    assert tail.read_new() == []
+    with open(path, "ab") as f:
+        f.write(b"{not json\n")
+    with pytest.raises(FixtureError, match="line 4 is corrupt"):
+        tail.read_new()
 
 
 def test_the_estimate_bounds_what_the_reference_returns():

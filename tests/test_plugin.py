@@ -232,3 +232,19 @@ def test_bad_parity_timeouts_are_usage_errors(fake):
     for value in ("0", "-1", "nan", "inf", "1e300"):
         r = pytest_run(fake, "--parity", "--parity-suite", "seed", "--parity-timeout", value)
         assert r.returncode == 4 and "--parity-timeout must be a number of seconds" in r.stderr, (value, r.stderr)
+
+
+def test_a_corrupt_results_line_fails_the_items_in_one_line(fake):
+    """The plugin reads results.jsonl with the engine's reader: a finished line that does not parse
+    is named (file and line), as parity gate names it, never a parser's traceback."""
+    (fake / "conftest.py").write_text(FAKE_CONFTEST.replace("session.run = fake_run", (
+        "def corrupt_run(cases, meta, out_dir, **kwargs):\n"
+        "    (out_dir / 'results.jsonl').write_text('{\"case\": \"no comparisons\"}\\n')\n"
+        "    return session.RunReport(meta.suite, meta.runners, {}, '')\n"
+        "session.run = corrupt_run\n")))
+    r = pytest_run(fake, "--parity", "--parity-suite", "seed", "-rA")
+    assert r.returncode == 1, r.stdout[-3000:]
+    got = outcomes(fake)
+    assert got and set(got.values()) == {"failed"}
+    assert "the parity run failed:" in r.stdout and "results.jsonl line 1 is corrupt" in r.stdout, r.stdout[-3000:]
+    assert "KeyError" not in r.stdout and "Traceback" not in r.stdout

@@ -1,10 +1,13 @@
 """The results folder of a run, written as cases finish and read back for resume and reports.
 
 ``run.json`` describes the run (suite, filter, runners); ``results.jsonl`` holds one line per
-finished case (statuses and comparisons); ``arrays/`` the outputs.  A run killed mid-write
-leaves at most one truncated last line: reading ignores it and leaves the file as it is (``gate``,
-``merge`` and ``repro --results`` never modify a run); only ``parity run --resume`` cuts it off,
-and notes what it cut in ``logs/resume.log``.
+finished case (statuses and comparisons); ``arrays/`` the outputs.  A line is finished when its
+newline is written, so a run killed mid-write leaves at most one unfinished last line (cut
+anywhere, even just before its newline): reading ignores it and leaves the file as it is
+(``gate``, ``merge`` and ``repro --results`` never modify a run); only ``parity run --resume``
+cuts it off, and notes what it cut in ``logs/resume.log``.  This module is the one reader of the
+file: ResultsTail follows it while a run appends (the pytest plugin's other processes),
+read_records reads it whole.
 """
 from __future__ import annotations
 
@@ -189,34 +192,60 @@ def append(log: TextIO, record: CaseRecord) -> None:
     log.flush()
 
 
+class ResultsTail:
+    """Reads the lines of a run's ``results.jsonl`` finished since the last call, as the run appends them.
+
+    Only finished lines are parsed (the writer puts a record and its newline in one write): the
+    unfinished last line is kept aside in ``unfinished`` and read again by the next call, once
+    its newline is there.  A finished line that does not parse is corrupt (FixtureError, one line).
+    """
+
+    def __init__(self, out_dir: Path) -> None:
+        self.path = out_dir / "results.jsonl"
+        self.offset = 0  # bytes of the finished lines read so far
+        self.lines = 0  # how many they are
+        self.unfinished = b""  # what follows them at the last call: a line being written, or cut off
+
+    def read_new(self) -> list[CaseRecord]:
+        """The records of the lines finished since the last call (none while the file is absent)."""
+        files.refuse_link(self.path)
+        self.unfinished = b""
+        if not self.path.exists():
+            return []
+        found = []
+        with files.open_nofollow(self.path, "rb") as f:
+            f.seek(self.offset)
+            for raw in f:
+                if not raw.endswith(b"\n"):
+                    self.unfinished = raw  # only the last line can lack its newline
+                    break
+                found.append(_record(self.path, self.lines + 1, raw))
+                self.offset += len(raw)
+                self.lines += 1
+        return found
+
+
+def _record(path: Path, n: int, raw: bytes) -> CaseRecord:
+    """The record on finished line ``n``."""
+    try:
+        d = json.loads(raw)
+        comparisons = tuple(Comparison.from_json(d["case"], c) for c in d["comparisons"])
+        return CaseRecord(d["case"], d["statuses"], comparisons, d.get("behaviours", {}), d.get("determinism", {}))
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
+        raise FixtureError(f"{path} line {n} is corrupt; delete the folder and run again") from None
+
+
 def read_records(out_dir: Path, repair: bool = False) -> dict[str, CaseRecord]:
-    """Finished cases by id; a truncated last line (a killed run) is ignored.
+    """Finished cases by id; an unfinished last line (a killed run) is ignored.
 
     The file is only read, unless ``repair`` (``parity run --resume``, which appends after it):
-    then the cut-off line is removed and what was removed is noted in ``logs/resume.log``.
+    then the cut-off line is removed, so that the next record starts a line of its own, and what
+    was removed is noted in ``logs/resume.log``.
     """
-    path = out_dir / "results.jsonl"
-    files.refuse_link(path)
-    if not path.exists():
-        return {}
-    records: dict[str, CaseRecord] = {}
-    good_bytes = 0
-    cut = b""
-    with files.open_nofollow(path, "rb") as f:
-        for n, raw in enumerate(f, 1):
-            try:
-                d = json.loads(raw)
-                comparisons = tuple(Comparison.from_json(d["case"], c) for c in d["comparisons"])
-                record = CaseRecord(d["case"], d["statuses"], comparisons, d.get("behaviours", {}), d.get("determinism", {}))
-            except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
-                if raw.endswith(b"\n"):
-                    raise FixtureError(f"{path} line {n} is corrupt; delete the folder and run again") from None
-                cut = raw  # the line being written when the run was killed
-                break
-            records[record.case_id] = record
-            good_bytes += len(raw)
-    if repair and cut:
-        _cut_last_line(path, good_bytes, cut)
+    tail = ResultsTail(out_dir)
+    records = {r.case_id: r for r in tail.read_new()}
+    if repair and tail.unfinished:
+        _cut_last_line(tail.path, tail.offset, tail.unfinished)
     return records
 
 

@@ -18,7 +18,6 @@ TIMEOUT fail with the comparison's message.
 from __future__ import annotations
 
 import fcntl
-import json
 import os
 import shutil
 import tempfile
@@ -30,7 +29,7 @@ import pytest
 
 if TYPE_CHECKING:
     from parity.engine.model import Case, Comparison
-    from parity.engine.results import RunMeta
+    from parity.engine.results import ResultsTail, RunMeta
 
 REFERENCE = "reference"
 _POLL_SECONDS = 0.05
@@ -250,7 +249,7 @@ class SharedRun:
         self.cases = cases
         self.wanted: set[str] | None = None
         self.records: dict[str, list[Comparison]] = {}
-        self._offset = 0
+        self._tail: ResultsTail | None = None  # the reader of the run's results.jsonl, once it is known
         self._lock_fd: int | None = None  # the claim, locked for as long as this process runs the suite
 
     def select(self, case_ids: set[str]) -> None:
@@ -310,20 +309,19 @@ class SharedRun:
         _mark(shared / "done", "")
 
     def _read_new(self, out: Path) -> None:
-        """Parse the complete lines appended to results.jsonl since the last read (never truncates)."""
-        from parity.engine.model import Comparison
+        """Take the cases finished since the last read from the run's results.jsonl (parity.engine.results
+        reads it: finished lines only, the file never modified)."""
+        from parity.engine.errors import ParityError
+        from parity.engine.results import ResultsTail
 
-        path = out / "results.jsonl"
-        if not path.exists():
-            return
-        with open(path, "rb") as f:
-            f.seek(self._offset)
-            chunk = f.read()
-        complete = chunk[: chunk.rfind(b"\n") + 1]
-        for raw in complete.splitlines():
-            d = json.loads(raw)
-            self.records[d["case"]] = [Comparison.from_json(d["case"], c) for c in d["comparisons"]]
-        self._offset += len(complete)
+        if self._tail is None or self._tail.path != out / "results.jsonl":
+            self._tail = ResultsTail(out)
+        try:
+            found = self._tail.read_new()
+        except ParityError as exc:  # a corrupt line: one line for every process, no traceback
+            pytest.fail(f"the parity run failed: {exc}", pytrace=False)
+        for record in found:
+            self.records[record.case_id] = list(record.comparisons)
 
     def _wait_for(self, case_id: str, shared: Path) -> None:
         patience = float(self.plugin.config.getoption("parity_wait"))
