@@ -1,8 +1,8 @@
 """box_iou: ``torchvision.ops.box_iou`` vs ``mindspore.ops.iou`` (modes iou and iof).
 
-Modules: ``signature`` (attrs and the mapping as data), ``reference`` (float64 kernel and rounding
-bound), ``semantics`` (what each framework documents for its call), ``divergences`` (declared
-findings with predictions), ``judge``, ``suites``, ``translate``, and one runner module per
+Modules: ``signature`` (attrs and the mapping as data), ``domain`` (where each framework's
+documentation defines the op), ``reference`` (float64 kernel and rounding bound), ``semantics`` (what each framework documents for its call), ``divergences`` (declared
+findings with predictions), ``judge``, ``suites``, ``invalid`` (robustness cases), ``translate``, and one runner module per
 framework (``torchvision``, ``mindspore``, ``reference_runner``).  May import: parity.engine,
 parity.frameworks, and this folder.
 """
@@ -14,7 +14,7 @@ import numpy as np
 
 from parity.engine.model import Case, RunResult
 from parity.engine.op import REFERENCE, Op
-from parity.ops.box_iou import semantics, signature, suites
+from parity.ops.box_iou import invalid, semantics, signature, suites
 
 _PACKAGE = "parity.ops.box_iou"
 
@@ -82,6 +82,7 @@ OP = Op(
         "seed": _suite(suites.seed_cases),
         "standard": _suite(suites.standard_cases),
         "edge": _suite(suites.edge_cases),
+        "invalid": _suite(invalid.invalid_cases),
         "random": _random,
     },
     request=_request,
