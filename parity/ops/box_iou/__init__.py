@@ -91,5 +91,5 @@ OP = Op(
     calls=_calls,
     divergences=_divergences,
     filter_attributes={"mode": lambda c: c.attrs.mode, "boxes1": lambda c: len(c.boxes1), "boxes2": lambda c: len(c.boxes2)},
-    commands={name: f"{_PACKAGE}.commands:{name}" for name in ("mapping", "translate")},
+    commands={name: f"{_PACKAGE}.commands:{name}" for name in ("mapping", "translate", "mutants")},
 )

@@ -138,7 +138,8 @@ def evaluate(inputs: dict[str, np.ndarray], sem: Semantics) -> tuple[np.ndarray,
         raise InvalidInput(f"boxes of shapes {rows.shape} and {cols.shape} have no pairwise [..., N, 4] x [..., M, 4] form")
     dtype = arithmetic(str(rows.dtype))
     lead = rows.shape[:-2]
-    r, c = rows.reshape(-1, *rows.shape[-2:]), cols.reshape(-1, *cols.shape[-2:])
+    batch = int(np.prod(lead, dtype=np.int64))
+    r, c = rows.reshape(batch, *rows.shape[-2:]), cols.reshape(batch, *cols.shape[-2:])
     pairs = [pairwise(a, b, sem, dtype, sem.compute) for a, b in zip(r, c)]
     n, m = rows.shape[-2], cols.shape[-2]
     ratio = np.stack([p[0] for p in pairs]) if pairs else np.zeros((0, n, m))
