@@ -85,3 +85,22 @@ def test_run_with_fixtures_judges_a_users_boxes(tmp_path):
     bad.mkdir()
     r = parity("run", "--op", "box_iou", "--fixtures", str(bad), "--out", str(tmp_path / "r2"))
     assert r.returncode == 2 and "no .npz files" in r.stderr + r.stdout
+
+
+def test_the_random_suites_shrunk_float16_overflow_is_undecidable_not_a_changed_divergence():
+    """Found by the random suite and shrunk to one box each: areas of 386 x 292 = 112712 exceed
+    float16's 65504, and MindSpore's float16 kernel returns NaN there; no verdict can blame that."""
+    from parity.engine.model import RunResult, Status, Verdict
+
+    from tests.test_box_iou import _mindspore_iou
+    from tests.test_box_iou_invalid import _judged
+
+    case = make_case("shrunk", "regressions", Attrs(), np.array([[108, 550, 494, 842]]), np.array([[124, 295, 610, 888]]), "float16", Port.TRANSLATED, ())
+    shift = np.array([0, 0, 1, 1], np.float16)
+    ms = _mindspore_iou(case.boxes2 - shift, case.boxes1 - shift)
+    assert ms.dtype == np.float16 and not np.isfinite(ms).all()  # measured: the overflow's NaN
+    results = {"mindspore": RunResult(case.id, "mindspore", Status.OK, {"out": ms}), "torchvision": RunResult(case.id, "torchvision", Status.OK, {"out": _tv(case)})}
+    judged = _judged(case, results)
+    assert judged[("mindspore", "reference")].verdict is Verdict.UNDECIDABLE
+    assert judged[("mindspore", "torchvision")].verdict is Verdict.UNDECIDABLE
+    assert judged[("torchvision", "reference")].verdict is Verdict.EXPECTED_DIVERGENCE  # float32 inside: no overflow

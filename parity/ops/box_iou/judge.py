@@ -20,7 +20,7 @@ from parity.engine.behaviour import behaviour, describe_behaviour
 from parity.engine.model import Case, Comparison, RunResult, Status, Tolerance, Verdict
 from parity.engine.op import REFERENCE
 from parity.ops.box_iou import divergences, semantics
-from parity.ops.box_iou.reference import Semantics, arithmetic, result_dtype
+from parity.ops.box_iou.reference import OUT_OF_RANGE, Semantics, arithmetic, result_dtype
 from parity.ops.box_iou.reference_runner import BOUND, UNDEFINED
 
 SOURCE = "torchvision"
@@ -35,20 +35,31 @@ def _tolerance(dtype: str, pair: bool = False) -> Tolerance:
     return Tolerance(base.rtol, base.atol, f"{base.reason}, plus the derived {dtype} rounding bound of each element")
 
 
+def _beyond_range(bound: np.ndarray | float, expected: np.ndarray) -> np.ndarray:
+    """Elements with an exact (finite) result that the dtype's range cannot hold: any value there,
+    inf or NaN, is the dtype's.  An exact NaN (NaN input, 0 / 0) is not among them: it is held."""
+    e = np.asarray(expected, dtype=np.float64)
+    return np.broadcast_to(np.asarray(bound) >= OUT_OF_RANGE, e.shape) & np.isfinite(e)
+
+
 def _within(out: np.ndarray, expected: np.ndarray, bound: np.ndarray, tol: Tolerance, dtype: str, want: str | None = None) -> tuple[bool, object, str]:
     """Shape, then (with ``want``) the result dtype, then the values; metrics whenever shapes agree."""
     problem = compare.shape_problem(out, expected)
     if problem:
         return False, None, problem
-    m = compare.metrics(out, expected, tol, dtype, bound)
+    # judged by _decide there (UNDECIDABLE), never counted as a wrong number
+    beyond = _beyond_range(bound, expected)
+    m = compare.metrics(np.where(beyond, expected, out), expected, tol, dtype, bound)
+    note = f" ({int(beyond.sum())} elements beyond the {dtype} range not judged on value)" if beyond.any() else ""
     if want is not None and out.dtype != np.dtype(want):
-        return False, m, f"dtype {out.dtype} where {want} was expected; values: {compare.describe(m, tol)}"
-    return m.mismatched == 0, m, compare.describe(m, tol)
+        return False, m, f"dtype {out.dtype} where {want} was expected; values: {compare.describe(m, tol)}{note}"
+    return m.mismatched == 0, m, compare.describe(m, tol) + note
 
 
 def _decide(c: Comparison, tol: Tolerance, bound: np.ndarray, expected: np.ndarray, out: np.ndarray) -> Comparison:
     """PASS / EXPECTED_DIVERGENCE only where the dtype can decide; UNDECIDABLE with its evidence otherwise."""
-    u = compare.undecided(tol, bound, np.abs(expected), expected, out)
+    beyond = _beyond_range(bound, expected)
+    u = compare.undecided(tol, bound, np.abs(expected), expected, np.where(beyond, expected, out))
     if u is None:
         return c
     return Comparison(c.case_id, c.actual, c.expected, Verdict.UNDECIDABLE, c.tolerance, c.metrics, f"{u.describe()}. {c.message}", c.divergence, u)
