@@ -151,8 +151,25 @@ def test_verdicts_follow_the_prediction_and_blame_anything_else():
 
 def test_float16_beyond_its_range_is_undecidable_never_pass():
     case = _case([[0, 0, 300, 300]], [[100, 100, 400, 400]], "float16")
-    out = _judged(case, {"torchvision": _torchvision(case)})[("torchvision", "reference")]
-    assert out.verdict is Verdict.UNDECIDABLE  # areas of 90000 overflow float16 (65504)
+    computed_in_float16 = np.array([[0.0]], np.float16)  # areas of 90000 overflow float16 (65504): inf / inf
+    out = _judged(case, {"mindspore": computed_in_float16})[("mindspore", "reference")]
+    assert out.verdict is Verdict.UNDECIDABLE
+
+
+def test_torchvision_float16_is_computed_in_float32_as_declared_never_silently_accepted():
+    """torchvision's _upcast: a float32 result for float16 boxes, right where float16 overflows."""
+    case = _case([[0, 0, 300, 300]], [[100, 100, 400, 400]], "float16")
+    got = _torchvision(case)
+    assert got.dtype == np.float32 and abs(float(got[0, 0]) - 40000 / 140000) < 1e-6  # by hand: 200 * 200 / (2 * 90000 - 40000)
+    c = _judged(case, {"torchvision": got})[("torchvision", "reference")]
+    assert c.verdict is Verdict.EXPECTED_DIVERGENCE and c.divergence == "torchvision-box-iou-float16-computed-in-float32"
+    # the same numbers as float16 would be the documented dtype: the verdict is about the dtype
+    as16 = _judged(case, {"torchvision": got.astype(np.float16)})[("torchvision", "reference")]
+    assert as16.verdict is not Verdict.EXPECTED_DIVERGENCE
+    # a float32 result with float16-computed values does not follow the prediction
+    small = _case([[0, 0, 3, 3]], [[1, 1, 4.001, 4]], "float16")
+    wrong = (_torchvision(small).astype(np.float16).astype(np.float32)) * np.float32(1.01)
+    assert _judged(small, {"torchvision": wrong})[("torchvision", "reference")].verdict is Verdict.DIVERGENCE_CHANGED
 
 
 def test_ops_lists_both_ops_and_each_suite_has_unique_ids():

@@ -1,20 +1,23 @@
 """box_iou: ``torchvision.ops.box_iou`` vs ``mindspore.ops.iou`` (modes iou and iof).
 
-Modules: ``signature`` (attrs and the mapping as data), ``reference`` (float64 kernel and rounding
-bound), ``semantics`` (what each framework documents for its call), ``divergences`` (declared
-findings with predictions), ``judge``, ``suites``, ``translate``, and one runner module per
-framework (``torchvision``, ``mindspore``, ``reference_runner``).  May import: parity.engine,
-parity.frameworks, and this folder.
+Modules: ``signature`` (attrs and the mapping as data), ``domain`` (where each framework's
+documentation defines the op), ``reference`` (float64 kernel and rounding bound), ``semantics``
+(what each framework documents for its call), ``divergences`` (declared findings with
+predictions), ``judge``, ``suites`` and ``invalid`` (the robustness cases), ``mutants``,
+``shrink`` and ``fixtures`` (regressions, and a user's own boxes), ``translate``, and one runner
+module per framework (``torchvision``, ``mindspore``, ``reference_runner``).  May import:
+parity.engine, parity.frameworks, and this folder.
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
 from parity.engine.model import Case, RunResult
 from parity.engine.op import REFERENCE, Op
-from parity.ops.box_iou import semantics, signature, suites
+from parity.ops.box_iou import invalid, semantics, signature, suites
 
 _PACKAGE = "parity.ops.box_iou"
 
@@ -61,6 +64,26 @@ def _calls(case: Case, runners: tuple[str, ...]) -> dict[str, str]:
     return {r: signature.CALLS[r](case.attrs, case.port) for r in runners if r in signature.CALLS}
 
 
+def _shrink(case: Case, fails: Callable[[Case], bool]) -> Case:
+    from parity.ops.box_iou.shrink import shrink
+
+    return shrink(case, fails)
+
+
+def _save_regression(case: Case, folder: Path) -> None:
+    from parity.ops.box_iou.fixtures import save_regression
+
+    save_regression(case, folder)
+
+
+def _load_fixtures(folder: Path, max_case_bytes: int, keyword: str | None) -> list[Case]:
+    from parity.engine.case_filter import matches
+    from parity.ops.box_iou.fixtures import load
+
+    selected = matches(keyword, OP.filter_attributes)
+    return [c for c in load(folder, max_case_bytes) if selected(c)]
+
+
 def _divergences() -> tuple:
     from parity.ops.box_iou.divergences import DIVERGENCES
 
@@ -82,6 +105,7 @@ OP = Op(
         "seed": _suite(suites.seed_cases),
         "standard": _suite(suites.standard_cases),
         "edge": _suite(suites.edge_cases),
+        "invalid": _suite(invalid.invalid_cases),
         "random": _random,
     },
     request=_request,
@@ -89,6 +113,9 @@ OP = Op(
     stored=_stored,
     calls=_calls,
     divergences=_divergences,
-    filter_attributes={"mode": lambda c: c.attrs.mode, "boxes1": lambda c: len(c.boxes1), "boxes2": lambda c: len(c.boxes2)},
-    commands={name: f"{_PACKAGE}.commands:{name}" for name in ("mapping", "translate")},
+    shrink=_shrink,
+    save_regression=_save_regression,
+    load_fixtures=_load_fixtures,
+    filter_attributes={"mode": lambda c: c.attrs.mode, "boxes1": lambda c: np.shape(c.boxes1)[0] if np.ndim(c.boxes1) else 0, "boxes2": lambda c: np.shape(c.boxes2)[0] if np.ndim(c.boxes2) else 0},
+    commands={name: f"{_PACKAGE}.commands:{name}" for name in ("mapping", "translate", "mutants")},
 )

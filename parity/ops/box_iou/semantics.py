@@ -13,8 +13,8 @@ def documented(framework: str, case: Case) -> Semantics:
     if framework == "mindspore":
         call = to_mindspore(attrs, case.port)
         key = f"mindspore_{case.port.value}_{attrs.mode}"
-        return Semantics(key, rows=call.gt, cols=call.anchor, mode=attrs.mode, shift=call.shift, dtype_shift=True)
-    return Semantics(framework, rows="boxes1", cols="boxes2")
+        return Semantics(key, rows=call.gt, cols=call.anchor, mode=attrs.mode, shift=call.shift, dtype_shift=True, domain=framework)
+    return Semantics(framework, rows="boxes1", cols="boxes2", domain=framework)
 
 
 def predicted(framework: str, case: Case) -> list[tuple[str, Semantics]]:
