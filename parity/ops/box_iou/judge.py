@@ -12,15 +12,13 @@ from __future__ import annotations
 import numpy as np
 
 from parity.engine import compare
-from parity.engine.behaviour import describe_behaviour
-from parity.engine.model import Case, Comparison, RunResult, Status, Tolerance, Verdict
+from parity.engine.behaviour import describe_behaviour, failure_verdict
+from parity.engine.model import EXPLAINED, NOT_BLAMED, Case, Comparison, RunResult, Status, Tolerance, Verdict
 from parity.engine.op import REFERENCE
 from parity.ops.box_iou import divergences, semantics
 from parity.ops.box_iou.reference_runner import BOUND
 
 SOURCE = "torchvision"
-_STATUS = {Status.ERROR: Verdict.ERROR, Status.CRASH: Verdict.CRASH, Status.TIMEOUT: Verdict.TIMEOUT, Status.UNSUPPORTED: Verdict.UNSUPPORTED}
-_EXPLAINED = (Verdict.PASS, Verdict.EXPECTED_DIVERGENCE)
 
 
 def _tolerance(dtype: str, pair: bool = False) -> Tolerance:
@@ -48,7 +46,7 @@ def _decide(c: Comparison, tol: Tolerance, bound: np.ndarray, expected: np.ndarr
 
 def _own(case: Case, fw: str, result: RunResult, ref: dict[str, np.ndarray]) -> Comparison:
     if result.status is not Status.OK:
-        return Comparison(case.id, fw, REFERENCE, _STATUS[result.status], None, None, describe_behaviour(result))
+        return Comparison(case.id, fw, REFERENCE, failure_verdict(result.status), None, None, describe_behaviour(result))
     out, dtype = result.outputs["out"], case.dtype
     tol = _tolerance(dtype)
     doc = semantics.documented(fw, case)
@@ -74,7 +72,7 @@ def _pair(case: Case, fw: str, results: dict[str, RunResult], own: dict[str, Com
     a, b = results[fw], results[SOURCE]
     if a.status is not Status.OK or b.status is not Status.OK:
         worst = a if a.status is not Status.OK else b
-        verdict = Verdict.UNSUPPORTED if worst.status is Status.UNSUPPORTED else _STATUS[worst.status]
+        verdict = failure_verdict(worst.status)
         return Comparison(case.id, fw, SOURCE, verdict, None, None, f"{worst.runner}: {describe_behaviour(worst)}")
     dtype = case.dtype
     tol = _tolerance(dtype, pair=True)
@@ -88,10 +86,10 @@ def _pair(case: Case, fw: str, results: dict[str, RunResult], own: dict[str, Com
         return _decide(c, tol, bound, b.outputs["out"].astype(np.float64), a.outputs["out"])
     unique = tuple(dict.fromkeys(names))
     size = tuple((n, m.max_abs) for n in unique) if m is not None else ()
-    if unique and all(c.verdict in _EXPLAINED for c in own.values()):
+    if unique and all(c.verdict in EXPLAINED for c in own.values()):
         return Comparison(case.id, fw, SOURCE, Verdict.EXPECTED_DIVERGENCE, tol, m, f"explained by {', '.join(unique)}: {msg}", ", ".join(unique), explained=size)
     undecided = next((c for c in own.values() if c.verdict is Verdict.UNDECIDABLE), None)
-    if unique and undecided is not None and all(c.verdict in (*_EXPLAINED, Verdict.UNDECIDABLE) for c in own.values()):
+    if unique and undecided is not None and all(c.verdict in NOT_BLAMED for c in own.values()):
         note = f"{undecided.actual}'s own result cannot be decided in {dtype}; the difference would be explained by {', '.join(unique)}"
         return Comparison(case.id, fw, SOURCE, Verdict.UNDECIDABLE, tol, m, f"{note}: {msg}", ", ".join(unique), undecided.undecided)
     return Comparison(case.id, fw, SOURCE, Verdict.MISMATCH, tol, m, msg)

@@ -22,18 +22,9 @@ from parity.ops.roi_align.divergence import (
     predictions_for,
     unspecified,
 )
-from parity.engine.behaviour import behaviour, describe_behaviour
-from parity.engine.model import Case, Comparison, Metrics, RunResult, Status, Tolerance, Undecided, Verdict
+from parity.engine.behaviour import behaviour, describe_behaviour, failure_verdict
+from parity.engine.model import NOT_BLAMED, Case, Comparison, Metrics, RunResult, Status, Tolerance, Undecided, Verdict
 
-_STATUS_VERDICT = {
-    Status.ERROR: Verdict.ERROR,
-    Status.CRASH: Verdict.CRASH,
-    Status.TIMEOUT: Verdict.TIMEOUT,
-    Status.UNSUPPORTED: Verdict.UNSUPPORTED,
-}
-_EXPLAINED = (Verdict.PASS, Verdict.EXPECTED_DIVERGENCE)
-#: Own verdicts that do not blame a framework: explained, or beyond what the dtype can decide.
-_NOT_BLAMED = (*_EXPLAINED, Verdict.UNDECIDABLE)
 #: Suffixes of the reference outputs beside each result: its rounding bound
 #: (parity.ops.roi_align.bounds.rounding_bound), the scale that bound is judged against, the result with
 #: dtype-rounded sampling positions, and (instead of all these) why the input is undefined
@@ -115,7 +106,7 @@ def _own(case: Case, fw: str, result: RunResult, ref_result: RunResult) -> Compa
         if result.status is not Status.OK:
             if case.invalid and behaviour(result) == "raises":
                 return Comparison(case.id, fw, REFERENCE, Verdict.PASS, None, None, f"rejects invalid input: {result.message}")
-            return Comparison(case.id, fw, REFERENCE, _STATUS_VERDICT[result.status], None, None, result.message)
+            return Comparison(case.id, fw, REFERENCE, failure_verdict(result.status), None, None, result.message)
         left_open = unspecified(fw, case)
         if left_open is not None and left_open.all():  # its predictions say it computes none of the output
             problem = compare.shape_problem(result.outputs["out"], np.empty(left_open.shape))
@@ -312,11 +303,11 @@ def _pair(
         msg = f"{a}: {describe_behaviour(ra)}; {b}: {describe_behaviour(rb)}"
         if ba == bb == "raises":
             return Comparison(case.id, b, a, Verdict.PASS, None, None, f"both raise. {msg}")
-        if all(own[f].verdict in _NOT_BLAMED for f in (a, b)) and any(own[f].divergence for f in (a, b)):
+        if all(own[f].verdict in NOT_BLAMED for f in (a, b)) and any(own[f].divergence for f in (a, b)):
             names = ", ".join(own[f].divergence for f in (a, b) if own[f].divergence)
             return Comparison(case.id, b, a, Verdict.EXPECTED_DIVERGENCE, None, None, f"declared ({names}): {msg}", names)
         down = ra if ra.status is not Status.OK else rb
-        verdict = Verdict.MISMATCH if case.invalid and down.status is Status.ERROR else _STATUS_VERDICT[down.status]
+        verdict = Verdict.MISMATCH if case.invalid and down.status is Status.ERROR else failure_verdict(down.status)
         return Comparison(case.id, b, a, verdict, None, None, msg)
     keys = tuple(documented_semantics(f, case.attrs, case.port).key for f in (a, b))
     evidence = None  # the input is undefined for one side: no rounding bound, nothing to decide
@@ -354,12 +345,12 @@ def _numeric_pair(
         return _undecidable(c, compare.undecided(tol, bound, scale, exact_b, outputs[1], exact_a))
     names = ", ".join(d.name for d in applicable(case) if d.concerns(frameworks, backward)) or None
     undecided = [f for f in frameworks if own[f].verdict is Verdict.UNDECIDABLE]
-    if names and all(own[f].verdict in _NOT_BLAMED for f in frameworks):
+    if names and all(own[f].verdict in NOT_BLAMED for f in frameworks):
         if not undecided:
             return Comparison(case.id, b, a, Verdict.EXPECTED_DIVERGENCE, tol, m, f"declared ({names}): {msg}", names)
         why = f"differs as declared ({names}), but {', '.join(undecided)}'s own result cannot be decided in {case.dtype}"
         return Comparison(case.id, b, a, Verdict.UNDECIDABLE, tol, m, f"{why}: {own[undecided[0]].message}", names, own[undecided[0]].undecided)
-    blame = [f for f in frameworks if own[f].verdict not in _NOT_BLAMED]
+    blame = [f for f in frameworks if own[f].verdict not in NOT_BLAMED]
     who = f"deviating from the reference: {', '.join(blame)}" if blame else "both follow their documented semantics"
     if undecided and not blame:
         who = f"{', '.join(undecided)}'s own result cannot be decided in {case.dtype}"
