@@ -1,6 +1,6 @@
 """A slow, plain-NumPy per-sample RoIAlign: an independent cross-check of the compiled kernel.
 
-It shares only the roi -> window step with parity.ops.roi_align.reference (``reference._window``, checked against
+It shares only the roi -> window step with parity.ops.roi_align.reference (``geometry.window``, checked against
 torchvision by the tests); sample positions, the bilinear rule, NaN reach and the averaging are
 written again here as whole-array gathers, in a different summation order (a weighted dot product
 per bin), so agreement to ~1e-12 says the loops of parity.ops.roi_align.kernel do what this says.
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from parity.ops.roi_align import reference
+from parity.ops.roi_align import geometry
 
 
 def axis_corners(start, bins, grid, pooled, size):
@@ -58,8 +58,8 @@ def _groups(win):
 def roi_align(x, rois, output_size, spatial_scale, sampling_ratio, conv, nan_mode="kernel", geometry_dtype="float64"):
     x = np.asarray(x, dtype=np.float64)
     n, c, h, w = x.shape
-    ph, pw = reference.pooled_shape(output_size)
-    win = reference._window(np.asarray(rois, np.float64), n, float(spatial_scale), conv, ph, pw, sampling_ratio, geometry_dtype)
+    ph, pw = geometry.pooled_shape(output_size)
+    win = geometry.window(np.asarray(rois, np.float64), n, float(spatial_scale), conv, ph, pw, sampling_ratio, geometry_dtype)
     table = np.zeros((n * h * w + 1, c))
     table[:-1] = x.transpose(0, 2, 3, 1).reshape(-1, c)
     out = np.zeros((len(rois), ph, pw, c))
@@ -79,8 +79,8 @@ def roi_align(x, rois, output_size, spatial_scale, sampling_ratio, conv, nan_mod
 
 def roi_align_backward(g, shape, rois, output_size, spatial_scale, sampling_ratio, conv, geometry_dtype="float64"):
     n, c, h, w = shape
-    ph, pw = reference.pooled_shape(output_size)
-    win = reference._window(np.asarray(rois, np.float64), n, float(spatial_scale), conv, ph, pw, sampling_ratio, geometry_dtype)
+    ph, pw = geometry.pooled_shape(output_size)
+    win = geometry.window(np.asarray(rois, np.float64), n, float(spatial_scale), conv, ph, pw, sampling_ratio, geometry_dtype)
     table = np.zeros((n * h * w + 1, c))
     bins = np.asarray(g, np.float64).transpose(0, 2, 3, 1)
     for gh, gw, k in _groups(win):

@@ -149,6 +149,20 @@ def test_verdicts_follow_the_prediction_and_blame_anything_else():
     assert _judged(renamed, {"torchvision": tv, "mindspore": _plus(case, 1.0)})[("mindspore", "reference")].verdict is Verdict.DIVERGENCE_CHANGED
 
 
+@pytest.mark.parametrize("status, verdict", [(Status.ERROR, Verdict.ERROR), (Status.CRASH, Verdict.CRASH),
+                                             (Status.TIMEOUT, Verdict.TIMEOUT), (Status.UNSUPPORTED, Verdict.UNSUPPORTED)])
+def test_a_framework_without_output_gets_the_verdict_of_how_it_ended(status, verdict):
+    """The same verdicts as roi_align's judge (tests/test_judge.py): one table, the engine's."""
+    case = _case(_boxes(9, 6, 5.0), _boxes(10, 5, 5.0))
+    header = {"semantics": [s.to_json() for s in semantics.needed(case, ("torchvision", "mindspore"))]}
+    ref = RunResult(case.id, "reference", Status.OK, reference_run(header, dict(case.inputs)))
+    results = {"torchvision": RunResult(case.id, "torchvision", Status.OK, {"out": _torchvision(case)}),
+               "mindspore": RunResult(case.id, "mindspore", status, message="x")}
+    judged = {(c.actual, c.expected): c.verdict for c in judge(case, results, ref)}
+    assert judged == {("torchvision", "reference"): Verdict.PASS, ("mindspore", "reference"): verdict,
+                      ("mindspore", "torchvision"): verdict}
+
+
 def test_float16_beyond_its_range_is_undecidable_never_pass():
     case = _case([[0, 0, 300, 300]], [[100, 100, 400, 400]], "float16")
     computed_in_float16 = np.array([[0.0]], np.float16)  # areas of 90000 overflow float16 (65504): inf / inf

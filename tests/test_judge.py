@@ -7,6 +7,7 @@ import pytest
 from parity.ops.roi_align import wire
 from parity.ops.roi_align import divergence, generate, judge
 from parity.engine import session
+from parity.engine.behaviour import failure_verdict
 from parity.ops.roi_align.divergence import predicted_semantics
 from parity.engine.model import RunResult, Status, Verdict
 from parity.ops.roi_align.attrs import Attrs
@@ -82,13 +83,20 @@ def test_undeclared_difference_is_a_mismatch_blaming_the_deviating_framework():
     assert "deviating from the reference: mindspore" in v["pair"].message
 
 
-@pytest.mark.parametrize("status, verdict", [(Status.CRASH, Verdict.CRASH), (Status.UNSUPPORTED, Verdict.UNSUPPORTED)])
+@pytest.mark.parametrize("status, verdict", [(Status.CRASH, Verdict.CRASH), (Status.UNSUPPORTED, Verdict.UNSUPPORTED),
+                                             (Status.TIMEOUT, Verdict.TIMEOUT), (Status.ERROR, Verdict.ERROR)])
 def test_framework_without_output(status, verdict):
     case = _case(False, 2)
     results = {"torchvision": _behaves_as_declared(case, "torchvision"), "mindspore": RunResult(case.id, "mindspore", status, message="x")}
     v = _verdicts(case, results)
     assert v["mindspore"].verdict is verdict and v["pair"].verdict is verdict
     assert v["torchvision"].verdict is Verdict.PASS
+
+
+def test_a_run_with_output_has_no_failure_verdict():
+    """Judging an output is the op's judge's work; the engine's table covers only runs without one."""
+    with pytest.raises(ValueError, match="has output to judge"):
+        failure_verdict(Status.OK)
 
 
 def _invalid_case():

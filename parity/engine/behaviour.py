@@ -1,13 +1,14 @@
 """How a runner reacted to a case, in a few words: the robustness class every op shares.
 
 Robustness cases (invalid input) are judged on this, not on numbers; an op's main output is
-named ``out``.
+named ``out``.  A result without output gets its verdict from how the run ended
+(:func:`failure_verdict`), the same for every op's judge.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from parity.engine.model import RunResult, Status
+from parity.engine.model import RunResult, Status, Verdict
 
 
 def behaviour(result: RunResult) -> str:
@@ -26,3 +27,21 @@ def behaviour(result: RunResult) -> str:
 def describe_behaviour(result: RunResult) -> str:
     b = behaviour(result)
     return f"{b}: {result.message}" if result.message else b
+
+
+_FAILURE_VERDICTS: dict[Status, Verdict] = {
+    Status.ERROR: Verdict.ERROR,
+    Status.CRASH: Verdict.CRASH,
+    Status.TIMEOUT: Verdict.TIMEOUT,
+    Status.UNSUPPORTED: Verdict.UNSUPPORTED,
+}
+
+
+def failure_verdict(status: Status) -> Verdict:
+    """The verdict of a run that ended without output: raised (ERROR), died (CRASH), hung (TIMEOUT),
+    or cannot express the case (UNSUPPORTED).  An op's judge decides first whether the failure is
+    the right answer (an invalid input rejected) or a declared one; what is left gets this verdict."""
+    try:
+        return _FAILURE_VERDICTS[status]
+    except KeyError:
+        raise ValueError(f"a run with status {status.value!r} has output to judge; it has no failure verdict") from None

@@ -102,6 +102,13 @@ class Verdict(str, enum.Enum):
         return self in (Verdict.MISMATCH, Verdict.DIVERGENCE_CHANGED, Verdict.ERROR, Verdict.CRASH, Verdict.TIMEOUT)
 
 
+#: Own verdicts that explain a framework's result: it computes what it documents, or what a declared
+#: divergence predicts.  A pair difference is explained only when both sides' own verdicts are among these.
+EXPLAINED: tuple[Verdict, ...] = (Verdict.PASS, Verdict.EXPECTED_DIVERGENCE)
+#: Own verdicts that blame no framework: explained, or beyond what the dtype can decide.
+NOT_BLAMED: tuple[Verdict, ...] = (*EXPLAINED, Verdict.UNDECIDABLE)
+
+
 @dataclass(frozen=True)
 class Tolerance:
     """``|actual - expected| <= atol + rtol * |expected|``; both given or neither (dtype default)."""

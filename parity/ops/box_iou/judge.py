@@ -16,16 +16,14 @@ from __future__ import annotations
 import numpy as np
 
 from parity.engine import compare
-from parity.engine.behaviour import behaviour, describe_behaviour
-from parity.engine.model import Case, Comparison, RunResult, Status, Tolerance, Verdict
+from parity.engine.behaviour import behaviour, describe_behaviour, failure_verdict
+from parity.engine.model import EXPLAINED, NOT_BLAMED, Case, Comparison, RunResult, Status, Tolerance, Verdict
 from parity.engine.op import REFERENCE
 from parity.ops.box_iou import divergences, semantics
 from parity.ops.box_iou.reference import OUT_OF_RANGE, Semantics, arithmetic, result_dtype
 from parity.ops.box_iou.reference_runner import BOUND, UNDEFINED
 
 SOURCE = "torchvision"
-_STATUS = {Status.ERROR: Verdict.ERROR, Status.CRASH: Verdict.CRASH, Status.TIMEOUT: Verdict.TIMEOUT, Status.UNSUPPORTED: Verdict.UNSUPPORTED}
-_EXPLAINED = (Verdict.PASS, Verdict.EXPECTED_DIVERGENCE)
 
 
 def _tolerance(dtype: str, pair: bool = False) -> Tolerance:
@@ -96,7 +94,7 @@ def _own(case: Case, fw: str, result: RunResult, ref: dict[str, np.ndarray], und
             return Comparison(case.id, fw, REFERENCE, Verdict.EXPECTED_DIVERGENCE, None, None, f"{what} (declared: {declared})", declared)
         if undefined is not None and result.status is Status.ERROR:
             return Comparison(case.id, fw, REFERENCE, Verdict.PASS, None, None, f"rejects input outside its documented domain ({undefined}): {result.message}")
-        return Comparison(case.id, fw, REFERENCE, _STATUS[result.status], None, None, what)
+        return Comparison(case.id, fw, REFERENCE, failure_verdict(result.status), None, None, what)
     out = result.outputs["out"]
     m = None
     if undefined is None:
@@ -136,9 +134,9 @@ def _pair(case: Case, fw: str, results: dict[str, RunResult], own: dict[str, Com
             return Comparison(case.id, fw, SOURCE, Verdict.UNSUPPORTED, None, None, f"{worst.runner}: {describe_behaviour(worst)}")
         if behaviour(a) == behaviour(b) == "raises":
             return Comparison(case.id, fw, SOURCE, Verdict.PASS, None, None, f"both raise. {msg}")
-        if unique and all(c.verdict in _EXPLAINED for c in own.values()):
+        if unique and all(c.verdict in EXPLAINED for c in own.values()):
             return Comparison(case.id, fw, SOURCE, Verdict.EXPECTED_DIVERGENCE, None, None, f"explained by {', '.join(unique)}: {msg}", ", ".join(unique))
-        verdict = Verdict.MISMATCH if case.invalid and worst.status is Status.ERROR else _STATUS[worst.status]
+        verdict = Verdict.MISMATCH if case.invalid and worst.status is Status.ERROR else failure_verdict(worst.status)
         return Comparison(case.id, fw, SOURCE, verdict, None, None, msg)
     dtype = arithmetic(case.dtype)
     tol = _tolerance(dtype, pair=True)
@@ -150,10 +148,10 @@ def _pair(case: Case, fw: str, results: dict[str, RunResult], own: dict[str, Com
         c = Comparison(case.id, fw, SOURCE, Verdict.PASS, tol, m, msg)
         return _decide(c, tol, bound, b.outputs["out"].astype(np.float64), a.outputs["out"])
     size = tuple((n, m.max_abs) for n in unique) if m is not None else ()
-    if unique and all(c.verdict in _EXPLAINED for c in own.values()):
+    if unique and all(c.verdict in EXPLAINED for c in own.values()):
         return Comparison(case.id, fw, SOURCE, Verdict.EXPECTED_DIVERGENCE, tol, m, f"explained by {', '.join(unique)}: {msg}", ", ".join(unique), explained=size)
     undecided = next((c for c in own.values() if c.verdict is Verdict.UNDECIDABLE), None)
-    if unique and undecided is not None and all(c.verdict in (*_EXPLAINED, Verdict.UNDECIDABLE) for c in own.values()):
+    if unique and undecided is not None and all(c.verdict in NOT_BLAMED for c in own.values()):
         note = f"{undecided.actual}'s own result cannot be decided in {dtype}; the difference would be explained by {', '.join(unique)}"
         return Comparison(case.id, fw, SOURCE, Verdict.UNDECIDABLE, tol, m, f"{note}: {msg}", ", ".join(unique), undecided.undecided)
     return Comparison(case.id, fw, SOURCE, Verdict.MISMATCH, tol, m, msg)

@@ -1,9 +1,10 @@
 """roi_align: ``torchvision.ops.roi_align`` and its ports (MindSpore, ONNX Runtime, Paddle).
 
 Modules: the signature (``attrs``), the mapping table (``mapping``), the float64 reference
-(``reference``, its compiled loops ``kernel``, rounding bounds ``bounds``), the framework calls
-(``runners``), the divergence machinery and catalogue (``divergence``, ``divergences``), the judge,
-the suites (``generate``, ``edge``, ``invalid``, ``random_suite``, ``verdict_cases``), shrinking
+(``reference``, its windows and samples ``geometry``, a float16 kernel's bounds ``float16_serial``,
+its compiled loops ``kernel``, rounding bounds ``bounds``), the framework calls (``runners``), the
+divergence machinery and catalogue (``divergence``, ``divergences``), the judge (``judge``, in steps
+``judge_own``, ``judge_pair``, ``judge_scope``), the suites (``generate``, ``edge``, ``invalid``, ``random_suite``, ``verdict_cases``), shrinking
 and fixtures, translation (``translate``, ``translate_code``), repro scripts, mutants, ``bench``,
 the user's own arrays (``user_check``, ``capture``) and its commands (``commands``).  This package
 wires them into the ``Op`` the engine runs; it imports them only when the engine calls them, so
@@ -100,7 +101,7 @@ def _divergences() -> tuple[Any, ...]:
 
 
 def _held_notes(c: Comparison, divergence: str) -> list[str]:
-    from parity.ops.roi_align.judge import held_notes
+    from parity.ops.roi_align.judge_scope import held_notes
 
     return held_notes(c, divergence)
 

@@ -8,7 +8,7 @@ import dataclasses
 import numpy as np
 
 from parity.engine.compare import UNIT_ROUNDOFF, precision
-from parity.ops.roi_align import kernel, reference
+from parity.ops.roi_align import geometry, kernel, reference
 
 #: Roundings in one sample position: scale, offset, bin size, step within the bin.
 COORDINATE_ROUNDINGS = 4.0
@@ -22,7 +22,7 @@ def rounding_bound(
     output_size: tuple[int, int],
     spatial_scale: float,
     sampling_ratio: int,
-    convention: reference.Convention,
+    convention: geometry.Convention,
     dtype: str,
 ) -> np.ndarray:
     """Elementwise bound on how far a correct kernel computing in ``dtype`` can be from the reference
@@ -36,7 +36,7 @@ def rounding_bound_and_scale(
     output_size: tuple[int, int],
     spatial_scale: float,
     sampling_ratio: int,
-    convention: reference.Convention,
+    convention: geometry.Convention,
     dtype: str,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Elementwise bound on how far a correct kernel computing in ``dtype`` can be from the reference.
@@ -57,7 +57,7 @@ def rounding_bound_and_scale(
     x = np.asarray(features, dtype=np.float64)
     # Magnitudes of the sums themselves: without a result-shaping overflow rule.
     convention = dataclasses.replace(convention, sum_limit=None)
-    gh, gw, reach = reference.sampling_grid(rois, x.shape[0], output_size, spatial_scale, sampling_ratio, convention)
+    gh, gw, reach = geometry.sampling_grid(rois, x.shape[0], output_size, spatial_scale, sampling_ratio, convention)
     steps = (np.maximum(gh * gw, 1) + SAMPLE_ROUNDINGS)[:, None, None, None]
     # Over both the exact and the dtype-rounded sampling positions, so that a bin which rounding
     # moves onto the image (exactly 0 in the reference) is bounded by what it then reads.  |X| and
@@ -73,7 +73,7 @@ def rounding_bound_and_scale(
     both = None
     for g in ("float64",) if dtype == "float64" else ("float64", dtype):
         one = reference.roi_align_channels_last(
-            table, (n, 2 * c, h, w), rois, reference.pooled_shape(output_size), spatial_scale, sampling_ratio,
+            table, (n, 2 * c, h, w), rois, geometry.pooled_shape(output_size), spatial_scale, sampling_ratio,
             convention, nan_mode="weighted", geometry_dtype=g,
         )
         both = one if both is None else np.maximum(both, one, out=both)
@@ -90,7 +90,7 @@ def rounding_bound_grad(
     output_size: tuple[int, int],
     spatial_scale: float,
     sampling_ratio: int,
-    convention: reference.Convention,
+    convention: geometry.Convention,
     dtype: str,
 ) -> np.ndarray:
     """Elementwise bound for the gradient of ``sum(weight * roi_align(x))`` computed in ``dtype``.
@@ -104,7 +104,7 @@ def rounding_bound_grad(
     dtype = precision(dtype)
     u = UNIT_ROUNDOFF[dtype]
     args = (rois, output_size, spatial_scale, sampling_ratio, convention)
-    gh, gw, reach = reference.sampling_grid(rois, shape[0], output_size, spatial_scale, sampling_ratio, convention)
+    gh, gw, reach = geometry.sampling_grid(rois, shape[0], output_size, spatial_scale, sampling_ratio, convention)
     steps = np.maximum(gh * gw, 1) + SAMPLE_ROUNDINGS + len(rois) + 4 * COORDINATE_ROUNDINGS * np.maximum(reach, 1.0)
     scaled = np.abs(weight) * (u * steps)[:, None, None, None]
     bound = np.maximum(
@@ -120,7 +120,7 @@ def gradient_scale(
     output_size: tuple[int, int],
     spatial_scale: float,
     sampling_ratio: int,
-    convention: reference.Convention,
+    convention: geometry.Convention,
     dtype: str,
 ) -> np.ndarray:
     """Per feature pixel, the sum of |contributions| its gradient collects (the backward of |W|,

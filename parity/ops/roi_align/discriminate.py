@@ -11,7 +11,8 @@ import numpy as np
 
 from parity.engine.errors import InvalidInput
 from parity.engine.model import Case
-from parity.ops.roi_align.reference import MINDSPORE_END_MODE_1, TORCHVISION_ALIGNED, TORCHVISION_UNALIGNED, roi_align
+from parity.ops.roi_align.geometry import MINDSPORE_END_MODE_1, TORCHVISION_ALIGNED, TORCHVISION_UNALIGNED
+from parity.ops.roi_align.reference import roi_align
 
 #: Conventions that differ for any roi on a non-constant map; a case must separate at least one pair.
 CONVENTIONS = (TORCHVISION_UNALIGNED, TORCHVISION_ALIGNED, MINDSPORE_END_MODE_1)

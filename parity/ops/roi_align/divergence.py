@@ -65,7 +65,7 @@ def _negative_fractional_batch_index(case: Case) -> bool:
 
 def _torchvision_grid_sign_mismatch(case: Case) -> bool:
     """torchvision's adaptive grid has one negative side (aligned=True, an inverted roi)."""
-    from parity.ops.roi_align.reference import TORCHVISION_ALIGNED, sampling_grid
+    from parity.ops.roi_align.geometry import TORCHVISION_ALIGNED, sampling_grid
 
     a = case.attrs
     if not a.aligned or a.sampling_ratio > 0 or case.features.ndim != 4:
@@ -84,10 +84,11 @@ def _large_float16(case: Case) -> bool:
 
 def _float16_long_sums(case: Case) -> bool:
     """Float16 bins of so many samples that a float16 running sum loses a tenth of the value or more
-    (u * n > parity.engine.compare.DECISIVE), small enough to emulate (parity.ops.roi_align.reference.float16_serial_interval)."""
+    (u * n > parity.engine.compare.DECISIVE), small enough to emulate (parity.ops.roi_align.float16_serial.float16_serial_interval)."""
     from parity.engine.compare import DECISIVE, UNIT_ROUNDOFF
     from parity.ops.roi_align.mapping import torchvision_semantics
-    from parity.ops.roi_align.reference import SERIAL_LIMIT, sampling_grid
+    from parity.ops.roi_align.float16_serial import SERIAL_LIMIT
+    from parity.ops.roi_align.geometry import sampling_grid
 
     if case.dtype != "float16" or case.features.ndim != 4 or case.rois.ndim != 2 or case.rois.shape[-1] != 5:
         return False
@@ -129,7 +130,8 @@ INPUT_FACTS: dict[str, Callable[[Case], Any]] = {
 def _float16_partial_overflow(case: Case, sem: Semantics) -> np.ndarray:
     """Bins whose running float16 sum may or may not overflow, depending on the summation order:
     the sum of |samples| passes 65504 while the sum itself does not."""
-    from parity.ops.roi_align.reference import roi_align, sampling_grid
+    from parity.ops.roi_align.geometry import sampling_grid
+    from parity.ops.roi_align.reference import roi_align
 
     a = case.attrs
     x, r = case.features.astype(np.float64), case.rois.astype(np.float64)
@@ -225,7 +227,7 @@ def _floor_grid_no_guard(sem: Semantics) -> Semantics:
 
 def _roi_end_mode_1(sem: Semantics) -> Semantics:
     """The roi window of MindSpore's roi_end_mode=1 (end + 1 before scaling, no clamp), other rules kept."""
-    from parity.ops.roi_align.reference import MINDSPORE_END_MODE_1 as mode_1
+    from parity.ops.roi_align.geometry import MINDSPORE_END_MODE_1 as mode_1
 
     conv = dataclasses.replace(
         sem.convention,
@@ -243,7 +245,7 @@ def _round_batch_index(sem: Semantics) -> Semantics:
 
 
 def _knob(label: str, **changes: Any) -> Callable[[Semantics], Semantics]:
-    """A variant that sets Convention fields (parity.ops.roi_align.reference.Convention)."""
+    """A variant that sets Convention fields (parity.ops.roi_align.geometry.Convention)."""
 
     def variant(sem: Semantics) -> Semantics:
         conv = dataclasses.replace(sem.convention, name=f"{sem.convention.name} [{label}]", **changes)

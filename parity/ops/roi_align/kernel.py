@@ -8,7 +8,7 @@ added sample by sample in (iy, ix) order and divided by the sample count; the ba
 
 What differs is only the memory layout: the feature map is read channels-last (``[pixel, C]``), so
 the innermost loop runs over channels, contiguous and vectorised, and one sample's geometry is
-computed once for every channel.  Sampling positions come in precomputed (parity.ops.roi_align.reference computes
+computed once for every channel.  Sampling positions come in precomputed (parity.ops.roi_align.geometry computes
 them in the geometry dtype a convention or a rounding experiment asks for): per roi, ``PH * gh``
 row positions and ``PW * gw`` column positions, flattened with offsets.
 

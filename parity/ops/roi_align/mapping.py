@@ -13,7 +13,7 @@ from typing import Callable
 
 from parity.engine.model import Port
 from parity.ops.roi_align.attrs import Attrs
-from parity.ops.roi_align.reference import (
+from parity.ops.roi_align.geometry import (
     MINDSPORE_END_MODE_0,
     MINDSPORE_END_MODE_1,
     TORCHVISION_ALIGNED,

@@ -2,10 +2,10 @@
 some case of the suite tells each faulty kernel from the real one.
 
 A suite that cannot kill a mutant cannot catch the same bug in a framework (a constant feature
-map passes any sampling offset).  Each mutant is a set of source edits to a fresh copy of
-parity/ops/roi_align/reference.py and kernel.py (the copy of the kernel compiled afresh, uncached); an
-edit that no longer matches the source exactly once is an error, so the mutants cannot silently
-stop mutating.
+map passes any sampling offset).  Each mutant is a set of source edits to a fresh copy of the
+reference's modules (parity/ops/roi_align/geometry.py, float16_serial.py, reference.py, and kernel.py:
+the copy of the kernel compiled afresh, uncached); an edit that no longer matches the source exactly
+once is an error, so the mutants cannot silently stop mutating.
 """
 from __future__ import annotations
 
@@ -27,7 +27,9 @@ from parity.engine.errors import InvalidInput, ParityError
 from parity.ops.roi_align.mapping import Semantics
 from parity.engine.model import Case
 
-_SOURCES = {name: Path(package.__file__).parent / f"{name}.py" for name in ("reference", "kernel")}
+#: The reference's modules, each after the ones it imports (a copy imports the copies before it).
+_MODULES = ("kernel", "geometry", "float16_serial", "reference")
+_SOURCES = {name: Path(package.__file__).parent / f"{name}.py" for name in _MODULES}
 _PACKAGE = package.__name__
 
 
@@ -45,15 +47,15 @@ MUTANTS: tuple[Mutant, ...] = (
         "half-pixel-shift",
         "the roi window shifted by half a pixel in x",
         (
-            ("reference", "x1 = g[:, 1] * scale - offset", "x1 = g[:, 1] * scale - offset - t(0.5)"),
-            ("reference", "x2 = (g[:, 3] + pad) * scale - offset", "x2 = (g[:, 3] + pad) * scale - offset - t(0.5)"),
+            ("geometry", "x1 = g[:, 1] * scale - offset", "x1 = g[:, 1] * scale - offset - t(0.5)"),
+            ("geometry", "x2 = (g[:, 3] + pad) * scale - offset", "x2 = (g[:, 3] + pad) * scale - offset - t(0.5)"),
         ),
     ),
-    Mutant("no-min-size-clamp", "roi size not clamped to >= 1", (("reference", "if conv.min_size is not None:", "if False:"),)),
+    Mutant("no-min-size-clamp", "roi size not clamped to >= 1", (("geometry", "if conv.min_size is not None:", "if False:"),)),
     Mutant(
         "floor-adaptive-grid",
         "floor instead of ceil in adaptive sampling",
-        (("reference", 'np.ceil(bins) if conv.adaptive_grid == "ceil" else np.floor(bins)', "np.floor(bins)"),),
+        (("geometry", 'np.ceil(bins) if conv.adaptive_grid == "ceil" else np.floor(bins)', "np.floor(bins)"),),
     ),
     Mutant(
         "no-divisor-guard",
@@ -73,17 +75,17 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "off-by-one-bin",
         "bin p sampled at bin p + 1",
-        (("reference", "start[roi] + p.astype(start.dtype) * b", "start[roi] + (p + 1).astype(start.dtype) * b"),),
+        (("geometry", "start[roi] + p.astype(start.dtype) * b", "start[roi] + (p + 1).astype(start.dtype) * b"),),
     ),
     Mutant(
         "round-batch-index",
         "batch index rounded instead of truncated",
-        (("reference", "        return np.trunc(b)\n", "        return np.rint(b)\n"),),
+        (("geometry", "        return np.trunc(b)\n", "        return np.rint(b)\n"),),
     ),
     Mutant(
         "samples-at-bin-start",
         "samples at the start of their sub-bin instead of its centre",
-        (("reference", "(i.astype(start.dtype) + t(0.5)) * b", "i.astype(start.dtype) * b"),),
+        (("geometry", "(i.astype(start.dtype) + t(0.5)) * b", "i.astype(start.dtype) * b"),),
     ),
     Mutant(
         "no-clamp-at-zero",
@@ -95,7 +97,7 @@ MUTANTS: tuple[Mutant, ...] = (
 
 @contextmanager
 def _mutated(mutant: Mutant) -> Iterator[types.ModuleType]:
-    """A fresh copy of the reference (and of the kernel, when the mutant edits it) with the edits applied."""
+    """A fresh copy of the reference's modules (and of the kernel, when the mutant edits it) with the edits applied."""
     sources = {name: path.read_text() for name, path in _SOURCES.items()}
     for file, old, new in mutant.edits:
         found = sources[file].count(old)
@@ -103,13 +105,17 @@ def _mutated(mutant: Mutant) -> Iterator[types.ModuleType]:
             raise ParityError(f"mutant {mutant.name}: {old!r} occurs {found} times in {file}.py (expected once)")
         sources[file] = sources[file].replace(old, new)
     # A copy has no file for numba to cache against; a mutant that leaves the kernel alone uses the real one.
-    copies = ("kernel", "reference") if any(file == "kernel" for file, _, _ in mutant.edits) else ("reference",)
+    edits_kernel = any(file == "kernel" for file, _, _ in mutant.edits)
+    copies = [name for name in _MODULES if name != "kernel" or edits_kernel]
     sources["kernel"] = sources["kernel"].replace("cache=True", "cache=False")
     saved = {name: sys.modules.get(f"{_PACKAGE}.{name}") for name in _SOURCES}
     saved_attr = package.kernel
     try:
         modules = {}
-        for name in copies:  # the kernel first: the reference imports it
+        # in import order: each copy imports the copies before it (``from parity.ops.roi_align.geometry
+        # import ...`` finds them in sys.modules); the package attributes stay the real modules, but
+        # for the kernel, which the reference imports as one
+        for name in copies:
             module = types.ModuleType(f"{_PACKAGE}.{name}")
             sys.modules[module.__name__] = module
             if name == "kernel":
@@ -119,7 +125,10 @@ def _mutated(mutant: Mutant) -> Iterator[types.ModuleType]:
         yield modules["reference"]
     finally:
         for name, module in saved.items():
-            sys.modules[f"{_PACKAGE}.{name}"] = module
+            if module is None:
+                sys.modules.pop(f"{_PACKAGE}.{name}", None)
+            else:
+                sys.modules[f"{_PACKAGE}.{name}"] = module
         package.kernel = saved_attr
 
 

@@ -4,7 +4,7 @@ The script (``repro_<short>.py``) embeds the case's exact inputs, calls torchvis
 and mindspore.ops.ROIAlign as the case does, and compares both with a compact float64 NumPy
 RoIAlign under each framework's documented semantics, and under the declared semantics where a
 divergence predicts others.  It imports numpy and the frameworks only, never parity, so it carries
-its own copy of the kernel (template: ``parity/templates/repro_script.py.txt``), fed with the very
+its own copy of the kernel (template: ``parity/ops/roi_align/templates/repro_script.py.txt``), fed with the very
 Semantics parity's judge evaluates (parity.ops.roi_align.divergence), every Convention field included.
 tests/test_repro.py checks that copy against parity.ops.roi_align.reference on every case of the standard and
 edge suites that a divergence covers, and per Convention field.  The Markdown body

@@ -1,7 +1,7 @@
 """Exact call translations between torchvision and MindSpore RoIAlign, derived from the conventions.
 
 Both frameworks map a roi to a window ``start = x1*s - offset``, ``end = (x2 + end_pad)*s - offset``
-(parity.ops.roi_align.reference.Convention).  Matching the target's window to the source's gives, per roi,
+(parity.ops.roi_align.geometry.Convention).  Matching the target's window to the source's gives, per roi,
 ``x1' = x1 + (offset_t - offset_s)/s`` and ``x2' = x2 + end_pad_s - end_pad_t + (offset_t - offset_s)/s``
 (same for y).  The translation is exact when, in addition, both conventions clamp the size the
 same way (or the rois are large enough for the clamp not to act) and both sample the same grid.
@@ -16,7 +16,7 @@ import numpy as np
 from parity.ops.roi_align.mapping import CALLS, MindSporeCall, Semantics
 from parity.engine.model import Port
 from parity.ops.roi_align.attrs import Attrs
-from parity.ops.roi_align.reference import (
+from parity.ops.roi_align.geometry import (
     MINDSPORE_END_MODE_0,
     MINDSPORE_END_MODE_1,
     TORCHVISION_ALIGNED,

@@ -60,7 +60,7 @@ REFERENCE_SECONDS_PER_SAMPLE = 2e-7
 def reference_timeout(case: Case, header: dict, timeout: float, grad: bool) -> float:
     """The oracle's deadline for ``case``: the framework timeout plus its own expected time,
     scaled to the samples it evaluates (a large case must not turn into parity's failure)."""
-    from parity.ops.roi_align import reference
+    from parity.ops.roi_align import geometry
     from parity.engine.pool import MAX_TIMEOUT
 
     channels = case.features.shape[1] if case.features.ndim == 4 else 1
@@ -68,9 +68,9 @@ def reference_timeout(case: Case, header: dict, timeout: float, grad: bool) -> f
     samples = 0.0
     try:
         for sem in header["semantics"]:
-            gh, gw, _ = reference.sampling_grid(
+            gh, gw, _ = geometry.sampling_grid(
                 case.rois, len(case.features), case.attrs.output_size, case.attrs.spatial_scale,
-                sem["sampling_ratio"], reference.Convention(**sem["convention"]),
+                sem["sampling_ratio"], geometry.Convention(**sem["convention"]),
             )
             samples += float((np.maximum(gh, 0) * np.maximum(gw, 0)).sum()) * channels * ph * pw
     except Exception:  # malformed (robustness) input: the reference rejects it at once

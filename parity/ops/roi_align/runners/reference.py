@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from parity.ops.roi_align import reference
+from parity.ops.roi_align import float16_serial, geometry, reference
 from parity.engine.compare import precision
 from parity.ops.roi_align.bounds import gradient_scale, rounding_bound_and_scale, rounding_bound_grad
 from parity.engine.errors import InvalidInput, Unsupported
@@ -38,7 +38,7 @@ def run(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[str, np.n
     outputs: dict[str, np.ndarray] = {}
     reasons = []
     for sem in header["semantics"]:
-        convention = reference.Convention(**sem["convention"])
+        convention = geometry.Convention(**sem["convention"])
         args = (rois, attrs.output_size, attrs.spatial_scale, sem["sampling_ratio"], convention)
         try:
             outputs.update(_evaluate(sem["name"], features, args, arrays.get("grad_weight"), dtype))
@@ -53,7 +53,7 @@ def run(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[str, np.n
 def _evaluate(name: str, features: np.ndarray, args: tuple, weight: np.ndarray | None, dtype: str) -> dict[str, np.ndarray]:
     convention = args[-1]
     if convention.accumulate == "float16":  # a prediction of a float16 kernel: its bounds are the allowance
-        lo, hi = reference.float16_serial_interval(features, *args)
+        lo, hi = float16_serial.float16_serial_interval(features, *args)
         exact = (*args[:-1], dataclasses.replace(convention, accumulate="exact"))
         with np.errstate(invalid="ignore"):
             out = {name: np.where(lo == hi, lo, (lo + hi) / 2), name + "_bound": np.nan_to_num((hi - lo) / 2)}
