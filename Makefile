@@ -25,9 +25,10 @@ run: $(STAMP)
 browser:
 	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
-# pytest exits 5 when it collects no test; that is not a failure of the project.
+# pytest exits 5 when it collects no test; that is not a failure of the project.  Two pytest-xdist
+# workers: most tests wait on framework worker processes, so two keep both cores busy.
 test: $(TEST_STAMP) browser
-	$(VENV)/bin/pytest; rc=$$?; if [ $$rc -eq 5 ]; then rc=0; fi; exit $$rc
+	$(VENV)/bin/pytest -n 2; rc=$$?; if [ $$rc -eq 5 ]; then rc=0; fi; exit $$rc
 
 test-fast: $(TEST_STAMP)
-	$(VENV)/bin/pytest -m "not slow"
+	$(VENV)/bin/pytest -n 2 -m "not slow"

@@ -199,7 +199,7 @@ def test_consecutive_crashes_switch_to_forked_children_of_the_warm_worker(tmp_pa
     w.start = lambda: (starts.append(1), real_start())[1]
     try:
         got = []
-        for n in range(6):
+        for _ in range(6):
             w.send({"case_id": "segfault"}, {"features": np.ones(3)})
             got.append(w.receive("segfault"))
         w.send({"case_id": "ok"}, {"features": np.ones(3)})
@@ -218,7 +218,7 @@ def test_forking_is_dropped_where_a_forked_child_is_slower_than_a_restart(tmp_pa
     w = pool.Worker("faulty", tmp_path / "faulty.log", module="tests.faulty_runner", timeout=30)
     try:
         got = []
-        for n in range(pool.CRASH_STREAK + 2):
+        for _ in range(pool.CRASH_STREAK + 2):
             w.send({"case_id": "slow-segfault"}, {"features": np.ones(3)})
             got.append(w.receive("slow-segfault"))
     finally:

@@ -6,7 +6,6 @@ import pytest
 
 from parity.ops.roi_align import wire
 from parity.ops.roi_align import divergence, generate, judge
-from parity.engine import session
 from parity.engine.behaviour import failure_verdict
 from parity.ops.roi_align.divergence import predicted_semantics
 from parity.engine.model import RunResult, Status, Verdict

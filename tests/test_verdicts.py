@@ -13,7 +13,6 @@ from torchvision.ops import roi_align as tv_roi_align
 
 from parity.ops.roi_align import wire
 from parity.ops.roi_align import judge, reference
-from parity.engine import session
 from parity.engine.model import RunResult, Status, Verdict
 from parity.ops.roi_align.runners import reference as reference_runner
 from parity.ops.roi_align.verdict_cases import verdict_cases

@@ -3,10 +3,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from parity.shells.cli_options import FORMAT, OP, writable
+
+if TYPE_CHECKING:
+    from parity.engine.results import RunMeta
 
 
 def _pythons(specs: tuple[str, ...], runners: tuple[str, ...]) -> dict[str, str]:
@@ -179,7 +183,7 @@ _STORED_OPTIONS = {
 }
 
 
-def _check_resume(ctx: click.Context, stored: object, resume_dir: Path) -> None:
+def _check_resume(ctx: click.Context, stored: RunMeta, resume_dir: Path) -> None:
     """``--resume DIR`` continues the run stored in DIR: an option given with it must agree with
     that run (then it is honoured as it is), or the command is refused (never silently ignored)."""
     from parity.engine import results, session
@@ -193,7 +197,7 @@ def _check_resume(ctx: click.Context, stored: object, resume_dir: Path) -> None:
     asked = {
         "suite": lambda: p["suite"],
         "keyword": lambda: p["keyword"],
-        "runners": lambda: session.parse_runners(p["runners"], getattr(stored, "op")),
+        "runners": lambda: session.parse_runners(p["runners"], stored.op),
         "shard": lambda: results.parse_shard(p["shard"]),
         "fixtures_dir": lambda: str(Path(p["fixtures_dir"]).resolve()),
         "budget": lambda: p["budget"],
@@ -209,7 +213,7 @@ def _check_resume(ctx: click.Context, stored: object, resume_dir: Path) -> None:
         value = getattr(stored, field_name)
         if option == "fixtures_dir" and value is not None:
             value = str(Path(value).resolve())
-        if option == "suite" and getattr(stored, "fixtures") is not None:
+        if option == "suite" and stored.fixtures is not None:
             value = None  # a fixture run has no suite to agree with
         if asked[option]() != value:
             flag = "-k" if option == "keyword" else "--" + option.replace("_dir", "").replace("_", "-")

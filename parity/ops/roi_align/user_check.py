@@ -9,7 +9,6 @@ reference, reports written, and the run replays, resumes and gates like any othe
 """
 from __future__ import annotations
 
-import importlib.util
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
