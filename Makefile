@@ -17,7 +17,7 @@ $(TEST_STAMP): $(STAMP)
 	$(VENV)/bin/pip install --quiet -e '.[frameworks,test]'
 	touch $(TEST_STAMP)
 
-.PHONY: run test test-fast browser
+.PHONY: run test test-fast lint browser
 run: $(STAMP)
 	$(VENV)/bin/parity run
 
@@ -27,8 +27,13 @@ browser:
 
 # pytest exits 5 when it collects no test; that is not a failure of the project.  Two pytest-xdist
 # workers: most tests wait on framework worker processes, so two keep both cores busy.
-test: $(TEST_STAMP) browser
+test: $(TEST_STAMP) browser lint
 	$(VENV)/bin/pytest -n 2; rc=$$?; if [ $$rc -eq 5 ]; then rc=0; fi; exit $$rc
+
+# ruff (pyflakes, pycodestyle, bugbear) and mypy, strict for parity/engine: pyproject.toml configures both.
+lint: $(TEST_STAMP)
+	$(VENV)/bin/ruff check parity tests
+	$(VENV)/bin/mypy
 
 test-fast: $(TEST_STAMP)
 	$(VENV)/bin/pytest -n 2 -m "not slow"

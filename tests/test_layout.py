@@ -84,3 +84,12 @@ def test_every_folder_says_what_it_may_import():
     for folder in folders:
         doc = ast.get_docstring(ast.parse((folder / "__init__.py").read_text())) or ""
         assert "may import" in doc.lower(), folder
+
+
+#: The most lines a module may have: past it a module holds more than one concept.
+MAX_LINES = 400
+
+
+def test_no_module_is_over_the_line_limit():
+    long = {str(p.relative_to(PACKAGE.parent)): n for p in PACKAGE.rglob("*.py") if (n := len(p.read_text().splitlines())) > MAX_LINES}
+    assert not long, f"split these modules (over {MAX_LINES} lines): {long}"
