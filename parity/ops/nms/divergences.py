@@ -1,0 +1,95 @@
+"""nms's declared divergences, each with the evidence it was declared on.
+
+A divergence with ``predict`` says exactly what the framework computes (a reference semantics the
+judge evaluates and holds the framework to); ``raises`` marks a documented error where the other
+framework returns a result.  MindSpore's CPU kernel (nms_with_mask_cpu_kernel.cc) computes IoU
+as torchvision does (continuous widths, no + 1, suppress on IoU > threshold): neither the IoU
+convention nor the comparison differs.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Callable
+
+from parity.engine.model import Case, Port
+from parity.ops.nms.reference import Semantics
+
+
+@dataclass(frozen=True)
+class Divergence:
+    name: str
+    framework: str
+    explanation: str
+    documented: bool
+    evidence: str
+    applies: Callable[[Case], bool]
+    predict: Callable[[Semantics], Semantics] | None = None
+    raises: bool = False
+
+
+def _mapped(case: Case) -> bool:
+    return case.port is Port.MAPPED and len(case.scores) > 0
+
+
+def _with(sem: Semantics, suffix: str, **changes: str) -> Semantics:
+    return dataclasses.replace(sem, key=f"{sem.key}_{suffix}", **changes)
+
+
+OUTPUT_IDX = "mindspore-nms-output-idx-is-sorted-position"
+BITONIC = "mindspore-nms-equal-scores-bitonic-order"
+THRESHOLD = "mindspore-nms-threshold-rounded-to-dtype"
+EMPTY = "mindspore-nms-empty-input-raises"
+
+DIVERGENCES: tuple[Divergence, ...] = (
+    Divergence(
+        OUTPUT_IDX, "mindspore",
+        "NMSWithMask's output_idx is 0, 1, ..., N-1: positions in output_boxes (the boxes sorted by decreasing score), "
+        "not input indices; output_idx[selected_mask] (the migration note's reading) is torchvision's kept list only "
+        "where the input is already sorted by score. The kept boxes themselves agree. Exact translation: sort the "
+        "boxes yourself and read the mask through that order (parity translate --op nms).",
+        False,
+        "Measured on CPU (mindspore 2.10.0): boxes [[0,0,4,4],[0,0,3,3],[0,0,2,2],[0,0,1,1]], scores [0.5,0.7,0.6,0.8], "
+        "t=0.4: output_idx [0 1 2 3], mask [T T F F], so idx[mask] = [0 1] where torchvision gives [3 1]; source: "
+        "Preprocess() sets sel_idx[i] = i. On 200 random sets of 30 boxes (t=0.5, float32, uniform scores) 200/200 "
+        "differ, 0/200 once output_boxes rows are matched back to input rows.",
+        _mapped, lambda s: _with(s, "pos", output="position"),
+    ),
+    Divergence(
+        BITONIC, "mindspore",
+        "NMSWithMask sorts scores with an in-place bitonic network (ascending, padded to a power of two with the "
+        "dtype's largest value, read backwards): equal scores are not visited by ascending index as torchvision's "
+        "stable CPU sort does, so which of two tied overlapping boxes survives differs, and NaN scores land where the "
+        "network leaves them. The order is deterministic (every stage compares disjoint pairs).",
+        False,
+        "Source: nms_with_mask_cpu_kernel.cc NmsBitonicSortByKeyKernel (swap on data[tid] > data[tid ^ j]) and "
+        "PopulateOutput (index_buff[num - 1 - i]); torchvision nms_kernel.cpp: scores.sort(stable=True, descending=True). "
+        "Measured: scores rounded to 0.1 (ties) on 200 sets of 30 boxes: the kept boxes differ on 200/200.",
+        _mapped, lambda s: _with(s, "bitonic", order="bitonic"),
+    ),
+    Divergence(
+        THRESHOLD, "mindspore",
+        "NMSWithMask stores iou_threshold as a float32 attribute and compares IoU > threshold cast to the input dtype; "
+        "torchvision compares against the float64 threshold. An IoU equal to the dtype's rounding of a threshold "
+        "that is not representable (0.3 in float32: 0.30000001) is suppressed by torchvision, kept by MindSpore. "
+        "Exact translation: pass the threshold floored to the dtype.",
+        False,
+        "Source: iou_value_ = GetValue<float>(...); IouDecision: !(iou > static_cast<T>(IOU_value)); torchvision "
+        "nms(..., double iou_threshold): if (ovr > iou_threshold). Measured with boxes [0,0,10,1] and [0,0,3,1] "
+        "(IoU 3/10, exact intermediates) at t=0.3 in float32: torchvision keeps [0], MindSpore keeps both.",
+        _mapped, lambda s: _with(s, "t", threshold="dtype"),
+    ),
+    Divergence(
+        EMPTY, "mindspore",
+        "NMSWithMask raises ValueError on an empty input (documented: the first dimension must be > 0); "
+        "torchvision returns an empty tensor. Skip the call when there are no boxes.",
+        True,
+        "MindSpore API docs, mindspore.ops.NMSWithMask: 'ValueError: if the first dimension of input Tensor is less "
+        "than or equal to 0'.",
+        lambda case: len(case.scores) == 0, raises=True,
+    ),
+)
+
+
+def applicable(case: Case, framework: str) -> tuple[Divergence, ...]:
+    return tuple(d for d in DIVERGENCES if d.framework == framework and d.applies(case))
