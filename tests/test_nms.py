@@ -98,18 +98,23 @@ def test_mindspores_output_idx_is_the_sorted_position_as_declared():
     doc[:, 2] += doc[:, 0]
     doc[:, 3] += doc[:, 1]
     doc = doc.astype(np.float32)
-    sets = list(_sets(4, 30, 30))
+    rng = np.random.default_rng(4)
+    sets = [(suites.detector_boxes(rng, 30, 0, 100, 0, 50).astype(np.float32), rng.uniform(0, 1, 30).astype(np.float32)) for _ in range(200)]
     results = _mindspore([(doc, 0.1)] + [(np.column_stack([b, s]), 0.5) for b, s in sets])
     boxes, idx, mask = results[0]
     assert idx[mask].tolist() == [0, 1, 2]  # as the docstring prints
     assert _tv(doc[:, :4], doc[:, 4], 0.1).tolist() == [2, 0, 1]
     predicted = Semantics("p", output="position")
-    differ = 0
+    set_differs = suppressed = 0
     for (b, s), (_, idx, mask) in zip(sets, results[1:]):
         assert idx.tolist() == list(range(len(s)))
         assert idx[mask].tolist() == nms(b, s, 0.5, predicted, "float32")["keep"].tolist()
-        differ += idx[mask].tolist() != _tv(b, s, 0.5).tolist()
-    assert differ >= 25  # the note's reading is wrong on almost every unsorted input
+        tv = _tv(b, s, 0.5)
+        differs = set(idx[mask].tolist()) != set(tv.tolist())
+        set_differs += differs
+        suppressed += len(tv) < len(s)
+        assert not differs or len(tv) < len(s)  # where every box is kept, positions and indices are the same set
+    assert set_differs >= 0.9 * suppressed > 50  # the "120 in 200": wherever NMS suppresses anything
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float16])

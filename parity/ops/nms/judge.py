@@ -39,7 +39,8 @@ def _undecided(case: Case, near: np.ndarray) -> Undecided | None:
         return None
     k = int(np.argmax(near[:, 3] / np.maximum(np.abs(near[:, 2] - case.attrs.iou_threshold), 1e-300)))
     i, j, iou, bound = near[k]
-    return Undecided(len(near), len(case.scores), (int(i), int(j)), float(bound), float(abs(iou - case.attrs.iou_threshold)), "distance from the threshold", 0.0)
+    boxes = len(set(near[:, 1].astype(int).tolist()))  # the boxes whose fate such a decision settles
+    return Undecided(boxes, len(case.scores), (int(i), int(j)), float(bound), float(abs(iou - case.attrs.iou_threshold)), "distance from the threshold", 0.0)
 
 
 def _raised(case: Case, fw: str, result: RunResult) -> Comparison | None:

@@ -10,7 +10,8 @@ already kept box has IoU > threshold with it.  IoU = overlap / union with contin
   descending=True)) or ``bitonic`` (MindSpore's CPU kernel: an ascending bitonic network padded
   with the dtype's largest value, then read backwards);
 - ``threshold``: ``exact`` (the float64 threshold) or ``dtype`` (rounded to the case's dtype first);
-- ``output``: ``input`` (indices of the input boxes) or ``position`` (positions in the sorted order).
+- ``output``: ``input`` (indices of the input boxes) or ``position`` (positions in the sorted order);
+- ``padding``: what a sort slot past the input does (only MindSpore's network, with +inf scores, has one).
 """
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ class Semantics:
     order: str = "stable"
     threshold: str = "exact"
     output: str = "input"
+    padding: str = "skip"  # a sort slot past the input: "skip" it, or keep it selected ("slot", MindSpore)
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -129,9 +131,12 @@ def nms(boxes: np.ndarray, scores: np.ndarray, threshold: float, sem: Semantics,
     suppressor = np.full(n, -1, dtype=np.int64)
     pair_iou = np.full(n, np.nan)
     alive = np.ones(len(order), dtype=bool)
-    alive[order >= n] = False  # padding read past the input: no box
+    padding = order >= n  # a sort slot read past the input (+inf scores in MindSpore's network)
+    alive[padding] = False
     kept_pos, near = [], []
     for p in range(len(order)):
+        if padding[p] and sem.padding == "slot" and sem.output == "position":
+            kept_pos.append(p)  # the slot stays selected; what it holds is not an input box
         if not alive[p]:
             continue
         i = int(order[p])

@@ -86,6 +86,7 @@ def _edge_inputs() -> Iterator[tuple[str, float, list, list]]:
     yield "touching", 0.5, [[0, 0, 1, 1], [1, 0, 2, 1], [0, 1, 1, 2]], [0.9, 0.8, 0.7]
     yield "nan-score", 0.5, [[0, 0, 10, 10], [1, 1, 11, 11], [30, 30, 40, 40]], [0.5, float("nan"), 0.9]
     yield "inf-scores", 0.5, [[0, 0, 10, 10], [1, 1, 11, 11], [30, 30, 40, 40], [31, 31, 41, 41]], [float("inf"), 0.5, float("-inf"), 0.7]
+    yield "inf-score-padded", 0.5, [[0, 0, 10, 10], [1, 1, 11, 11], [30, 30, 40, 40]], [float("inf"), 0.5, 0.7]
     yield "nan-coordinate", 0.5, [[0, 0, 10, 10], [0, 0, float("nan"), 10], [1, 1, 11, 11]], [0.9, 0.8, 0.7]
     yield "inf-coordinate", 0.5, [[0, 0, 10, 10], [0, 0, float("inf"), 10], [1, 1, 11, 11]], [0.9, 0.8, 0.7]
 
