@@ -89,6 +89,7 @@ OP = Op(
         "standard": _suite(suites.standard_cases),
         "edge": _suite(suites.edge_cases),
         "random": _random,
+        "invalid": _suite(suites.invalid_cases),
     },
     request=_request,
     judge=_judge,

@@ -25,7 +25,10 @@ def run(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[str, np.n
     if str(boxes.dtype) not in SUPPORTED_DTYPES:
         raise Unsupported(f"NMSWithMask takes float16/float32 only; this case is {boxes.dtype}")
     attrs = Attrs.from_json(header["attrs"])
-    bboxes, threshold, order = mindspore_inputs(boxes, arrays["scores"], arrays.get("idxs"), attrs, Port(header["port"]))
+    try:
+        bboxes, threshold, order = mindspore_inputs(boxes, arrays["scores"], arrays.get("idxs"), attrs, Port(header["port"]))
+    except (ValueError, IndexError) as exc:  # the user's packing itself fails: there is no NMSWithMask call to make
+        raise Unsupported(f"the [N, 5] input cannot be packed from these boxes and scores: {exc}") from None
     with native("mindspore"):
         _, idx, mask = ops.NMSWithMask(float(threshold))(ms.Tensor(bboxes))
         idx, mask = idx.asnumpy(), mask.asnumpy().astype(bool)

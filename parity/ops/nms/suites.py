@@ -102,6 +102,25 @@ def edge_cases() -> Iterator[Case]:
             yield case(c.id.replace("detector", "ascend-limit"), "edge", c.attrs, c.inputs["boxes"], c.scores, "float32", port, ("edge", "ascend-limit"))
 
 
+def invalid_cases() -> Iterator[Case]:
+    """One case per kind of bad input, each differing from a valid call in one respect: judged on
+    how each framework reacts (raises, or silent output where the documented semantics have none)."""
+    good_boxes, good_scores = np.array([[0, 0, 10, 10], [1, 1, 11, 11], [30, 30, 40, 40]], np.float32), np.array([0.9, 0.8, 0.7], np.float32)
+
+    def bad(name: str, boxes: np.ndarray = good_boxes, scores: np.ndarray = good_scores, idxs: np.ndarray | None = None) -> Case:
+        attrs = Attrs(0.5, batched=idxs is not None)
+        inputs = {"boxes": boxes, "scores": scores, **({"idxs": idxs} if idxs is not None else {})}
+        return Case(f"nms[invalid]-{name}", "invalid", attrs, inputs, Port.MAPPED, ("invalid", name), op="nms")
+
+    yield bad("boxes-3-columns", boxes=good_boxes[:, :3].copy())
+    yield bad("boxes-1d", boxes=good_boxes[0].copy())
+    yield bad("scores-n-by-1", scores=good_scores[:, None].copy())  # the migration note's "(N, 1)"
+    yield bad("scores-too-short", scores=good_scores[:2].copy())
+    yield bad("integer-boxes", boxes=good_boxes.astype(np.int32), scores=good_scores)
+    yield bad("float64-scores-float32-boxes", scores=good_scores.astype(np.float64))
+    yield bad("idxs-too-short", idxs=np.array([0, 1], np.int64))
+
+
 def random_cases(budget: int, seed: int) -> Iterator[Case]:
     for i in range(budget):
         probe = np.random.default_rng(seed_of(f"nms-random-s{seed}-{i}"))
