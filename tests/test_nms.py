@@ -243,3 +243,23 @@ def test_translate_and_mapping_for_nms():
     assert "keep = order[mask]" in t.stdout and "25 / 25 sample sets" in t.stdout
     m = parity("mapping", "--op", "nms")
     assert m.returncode == 0 and "output_idx" in m.stdout
+
+
+def test_shrinking_keeps_the_two_boxes_that_decide():
+    """A kernel suppressing at IoU == t, on two boxes of IoU exactly 0.5 among 20 far-away boxes."""
+    from parity.ops.nms.mutants import MUTANTS, mutated
+    from parity.ops.nms.shrink import shrink
+
+    rng = np.random.default_rng(9)
+    far = suites.detector_boxes(rng, 20, 1000, 5000, 5, 50)
+    boxes = np.vstack([far[:7], [[0, 0, 2, 1]], far[7:15], [[0, 0, 1, 1]], far[15:]])
+    case = _case(boxes, rng.uniform(0, 1, len(boxes)))
+    faulty = mutated(next(m for m in MUTANTS if m.name == "greater-or-equal"))
+
+    def fails(c):
+        keep = lambda module: module.nms(c.inputs["boxes"], c.scores, 0.5, semantics.DOCUMENTED, "float32")["keep"].tolist()  # noqa: E731
+        return keep(faulty) != nms(c.inputs["boxes"], c.scores, 0.5, semantics.DOCUMENTED, "float32")["keep"].tolist()
+
+    assert fails(case)
+    small = shrink(case, fails)
+    assert sorted(small.inputs["boxes"].tolist()) == [[0, 0, 1, 1], [0, 0, 2, 1]]

@@ -67,6 +67,13 @@ def _divergences() -> tuple:
     return DIVERGENCES
 
 
+def _kept_by_whom(comparison: Any, divergence: str) -> list[str]:
+    """Reports show, per divergence, a few cases' kept lists side by side (the message's first clause)."""
+    if comparison.expected != "torchvision" or ": " not in comparison.message:
+        return []
+    return [comparison.message.split(": ", 1)[1].split("; ")[0]]
+
+
 def _shrink(case: Case, fails: Callable[[Case], bool]) -> Case:
     from parity.ops.nms.shrink import shrink
 
@@ -97,6 +104,7 @@ OP = Op(
     calls=_calls,
     shrink=_shrink,
     divergences=_divergences,
+    held_notes=_kept_by_whom,
     filter_attributes={
         "threshold": lambda c: c.attrs.iou_threshold,
         "batched": lambda c: c.attrs.batched,

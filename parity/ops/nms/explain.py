@@ -8,6 +8,8 @@ from parity.engine.model import Case
 
 #: At most this many boxes are named per kind of difference.
 NAMED = 4
+#: At most this many kept indices are listed.
+LISTED = 12
 
 
 def _iou(boxes: np.ndarray, i: int, j: int) -> float:
@@ -29,11 +31,15 @@ def _ties(case: Case, boxes: list[int]) -> list[str]:
     return notes
 
 
+def _listed(kept: list[int]) -> str:
+    return f"[{', '.join(map(str, kept[:LISTED]))}{', ...' if len(kept) > LISTED else ''}]"
+
+
 def differences(case: Case, actual: np.ndarray, expected: np.ndarray, ref: dict[str, np.ndarray], key: str, who: str) -> str:
     """One message naming the boxes in which ``actual`` (``who``) and ``expected`` differ."""
     boxes, t = case.inputs["boxes"], case.attrs.iou_threshold
     got, want = [int(v) for v in actual], [int(v) for v in expected]
-    parts = [f"{who} keeps {len(got)} boxes, the reference {len(want)}"]
+    parts = [f"{who} keeps {len(got)} boxes {_listed(got)}, the reference {len(want)} {_listed(want)}"]
     only_got = [i for i in got if i not in set(want)]
     only_want = [i for i in want if i not in set(got)]
     suppressor, pair_iou = ref[f"{key}.suppressor"], ref[f"{key}.suppressor_iou"]
