@@ -205,12 +205,17 @@ def test_a_decision_within_rounding_of_the_threshold_is_undecidable():
     assert _judged(exact, {"torchvision": [0]})[("torchvision", "reference")].verdict is Verdict.MISMATCH
 
 
-def test_an_empty_input_raises_in_mindspore_as_documented():
+def test_an_empty_input_does_not_raise_in_mindspore_though_documented():
+    [(boxes, idx, mask)] = _mindspore([(np.zeros((0, 5), np.float32), 0.5)])
+    assert boxes.shape == (0, 5) and idx.shape == mask.shape == (0,)  # no ValueError, as the docs promise
     case = _case(np.zeros((0, 4)), np.zeros(0))
-    err = RunResult(case.id, "mindspore", Status.ERROR, {}, "ValueError: bboxes.shape[0] must be > 0")
-    out = _judged(case, {"torchvision": np.zeros(0, np.int64), "mindspore": err})
+    out = _judged(case, {"torchvision": np.zeros(0, np.int64), "mindspore": np.zeros(0, np.int64)})
     assert out[("mindspore", "reference")].verdict is Verdict.EXPECTED_DIVERGENCE
-    assert out[("mindspore", "torchvision")].verdict is Verdict.EXPECTED_DIVERGENCE
+    assert out[("mindspore", "reference")].divergence == divergences.EMPTY
+    assert out[("mindspore", "torchvision")].verdict is Verdict.PASS
+    err = RunResult(case.id, "mindspore", Status.ERROR, {}, "ValueError: bboxes.shape[0] must be > 0")
+    assert _judged(case, {"mindspore": err})[("mindspore", "reference")].verdict is Verdict.PASS  # as documented
+    assert _judged(case, {"mindspore": [0]})[("mindspore", "reference")].verdict is Verdict.DIVERGENCE_CHANGED
 
 
 def test_every_mutant_is_killed_and_suites_have_unique_ids():

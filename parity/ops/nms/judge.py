@@ -44,16 +44,25 @@ def _undecided(case: Case, near: np.ndarray) -> Undecided | None:
     return Undecided(boxes, len(case.scores), (int(i), int(j)), float(bound), float(abs(iou - case.attrs.iou_threshold)), "distance from the threshold", 0.0)
 
 
-def _raised(case: Case, fw: str, result: RunResult) -> Comparison | None:
-    d = next((d for d in divergences.applicable(case, fw) if d.raises), None)
-    if d is None or result.status is not Status.ERROR:
+def _documented_error(case: Case, fw: str, result: RunResult, ref: dict[str, np.ndarray]) -> Comparison | None:
+    """Where ``fw`` documents an error: raising is PASS, the declared result EXPECTED_DIVERGENCE."""
+    d = next((d for d in divergences.applicable(case, fw) if d.documented_raises), None)
+    if d is None:
         return None
-    return Comparison(case.id, fw, REFERENCE, Verdict.EXPECTED_DIVERGENCE, None, None, f"raises as documented ({d.name}): {describe_behaviour(result)}", d.name)
+    if result.status is Status.ERROR:
+        return Comparison(case.id, fw, REFERENCE, Verdict.PASS, None, None, f"raises as documented: {describe_behaviour(result)}")
+    want = ref[f"{semantics.documented(fw, case).key}.keep"]
+    if result.status is Status.OK and _same(result.outputs["keep"], want):
+        return Comparison(case.id, fw, REFERENCE, Verdict.EXPECTED_DIVERGENCE, EXACT, None, f"returns {want.tolist()} where its documentation says it raises ({d.name})", d.name)
+    return Comparison(case.id, fw, REFERENCE, Verdict.DIVERGENCE_CHANGED, None, None, f"neither raises as documented nor returns {want.tolist()} as {d.name} predicts: {describe_behaviour(result)}", d.name)
 
 
 def _own(case: Case, fw: str, result: RunResult, ref: dict[str, np.ndarray]) -> Comparison:
+    documented_error = _documented_error(case, fw, result, ref)
+    if documented_error is not None:
+        return documented_error
     if result.status is not Status.OK:
-        return _raised(case, fw, result) or Comparison(case.id, fw, REFERENCE, _STATUS[result.status], None, None, describe_behaviour(result))
+        return Comparison(case.id, fw, REFERENCE, _STATUS[result.status], None, None, describe_behaviour(result))
     out = result.outputs["keep"]
     key = semantics.documented(fw, case).key
     want = ref[f"{key}.keep"]

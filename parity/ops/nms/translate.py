@@ -26,7 +26,7 @@ from mindspore import ops
 
 def nms(boxes, scores, iou_threshold):            # boxes [N, 4], scores [N]: float16 or float32 numpy
     if len(scores) == 0:
-        return np.zeros(0, np.int64)              # NMSWithMask raises on N = 0
+        return np.zeros(0, np.int64)              # NMSWithMask documents a ValueError on N = 0
     s = scores.astype(np.float64)
     order = np.lexsort((np.arange(len(s)), -np.where(np.isnan(s), np.inf, s), -np.isnan(s).astype(np.int8)))  # torch's stable sort
     keys = np.arange(len(s), 0, -1)               # distinct scores, already descending
