@@ -37,7 +37,7 @@ MUTANTS: tuple[Mutant, ...] = (
     )),
     Mutant("ties-by-descending-index", "equal scores visited from the highest index", (("np.lexsort((np.arange(len(s)),", "np.lexsort((-np.arange(len(s)),"),)),
     Mutant("unclamped-overlap", "overlap widths not clamped at 0 (two negatives overlap)", (
-        ("iw, ih = np.where(iw_raw > 0, iw_raw,", "iw, ih = np.where(True, iw_raw,"), ("np.where(ih_raw > 0, ih_raw,", "np.where(True, ih_raw,"),)),
+        ("return np.where(width > 0, width,", "return np.where(True, width,"),)),
     Mutant("nan-scores-last", "NaN scores visited last", (("rank_nan = np.isnan(s).astype(np.int8)", "rank_nan = -np.isnan(s).astype(np.int8)"),)),
     Mutant("sorted-positions", "returns positions in the sorted order", (('keep = kept_pos if sem.output == "position" else order[kept_pos]', "keep = kept_pos"),)),
     Mutant("overlap-over-smaller-area", "IoU divided by the smaller area", (("union = area_i + area - inter", "union = np.minimum(area_i, area)"),)),

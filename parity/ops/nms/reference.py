@@ -92,13 +92,15 @@ def iou_row(boxes: np.ndarray, i: int, others: np.ndarray, dtype: str, coord_err
     with np.errstate(invalid="ignore", over="ignore"):
         iw_raw = np.minimum(ix2, x2) - np.maximum(ix1, x1)
         ih_raw = np.minimum(iy2, y2) - np.maximum(iy1, y1)
-        iw, ih = np.where(iw_raw > 0, iw_raw, np.where(np.isnan(iw_raw), np.nan, 0.0)), np.where(ih_raw > 0, ih_raw, np.where(np.isnan(ih_raw), np.nan, 0.0))
+        iw, ih = _clamped(iw_raw), _clamped(ih_raw)
         inter = iw * ih
         area_i = (ix2 - ix1) * (iy2 - iy1)
         area = (x2 - x1) * (y2 - y1)
         union = area_i + area - inter
         iou = inter / union
-        pieces = (iw_raw, ih_raw, inter, np.broadcast_to(area_i, area.shape), area, union, x2 - x1, y2 - y1, np.broadcast_to(ix2 - ix1, area.shape), np.broadcast_to(iy2 - iy1, area.shape))
+        # every value the kernels form: widths, overlap, areas, (area_i + area) - inter, in that order
+        own_sides = (np.broadcast_to(ix2 - ix1, area.shape), np.broadcast_to(iy2 - iy1, area.shape), np.broadcast_to(area_i, area.shape))
+        pieces = (iw_raw, ih_raw, inter, area, area_i + area, union, x2 - x1, y2 - y1, *own_sides)
         exact = np.all([_representable(p, low) for p in pieces], axis=0) if len(others) else np.zeros(0, bool)
         rounded = (inter.astype(low) / union.astype(low)).astype(np.float64)
         scale = np.abs(inter) + np.abs(iou) * (np.abs(area_i) + np.abs(area) + np.abs(inter))
@@ -110,6 +112,11 @@ def iou_row(boxes: np.ndarray, i: int, others: np.ndarray, dtype: str, coord_err
     iou = np.where(exact, rounded, iou)
     bound = np.where(exact | ~np.isfinite(iou), 0.0, bound)
     return iou, np.where(np.isfinite(bound), bound, np.inf)
+
+
+def _clamped(width: np.ndarray) -> np.ndarray:
+    """An overlap width clamped at 0; NaN stays NaN (a NaN IoU never suppresses)."""
+    return np.where(width > 0, width, np.where(np.isnan(width), np.nan, 0.0))
 
 
 def _representable(x: np.ndarray, low: np.dtype) -> np.ndarray:
