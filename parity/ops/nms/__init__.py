@@ -97,6 +97,7 @@ OP = Op(
         "edge": _suite(suites.edge_cases),
         "random": _random,
         "invalid": _suite(suites.invalid_cases),
+        "disagreement": _suite(suites.disagreement_cases),
     },
     request=_request,
     judge=_judge,
