@@ -268,3 +268,17 @@ def test_shrinking_keeps_the_two_boxes_that_decide():
     assert fails(case)
     small = shrink(case, fails)
     assert sorted(small.inputs["boxes"].tolist()) == [[0, 0, 1, 1], [0, 0, 2, 1]]
+
+
+def test_the_notes_scores_n_by_1_are_invalid_for_torchvision_but_packed_for_mindspore():
+    case = next(c for c in ops.get("nms").cases("invalid") if c.id.endswith("scores-n-by-1"))
+    with pytest.raises(RuntimeError, match="1d"):
+        torchvision.ops.nms(torch.from_numpy(case.inputs["boxes"]), torch.from_numpy(case.scores), 0.5)
+    header = {"attrs": case.attrs.to_json(), "semantics": [semantics.DOCUMENTED.to_json()]}
+    ref = RunResult(case.id, "reference", Status.OK, reference_run(header, dict(case.inputs)))
+    raised = RunResult(case.id, "torchvision", Status.ERROR, {}, "RuntimeError: scores should be a 1d tensor")
+    silent = RunResult(case.id, "torchvision", Status.OK, {"keep": np.array([0, 2])})
+    ms = RunResult(case.id, "mindspore", Status.OK, {"keep": np.array([0, 2])})  # boxes 0 and 1 overlap (IoU 0.68): 1 goes
+    verdicts = {c.actual: c.verdict for c in judge(case, {"torchvision": raised, "mindspore": ms}, ref)}
+    assert verdicts == {"torchvision": Verdict.PASS, "mindspore": Verdict.PASS}
+    assert judge(case, {"torchvision": silent}, ref)[0].verdict is Verdict.MISMATCH
