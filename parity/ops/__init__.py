@@ -16,6 +16,7 @@ from parity.engine.op import Op
 OPS: dict[str, str] = {
     "roi_align": "parity.ops.roi_align",
     "box_iou": "parity.ops.box_iou",
+    "nms": "parity.ops.nms",
 }
 
 DEFAULT_OP = "roi_align"

@@ -1,0 +1,115 @@
+"""nms: ``torchvision.ops.nms`` / ``batched_nms`` vs ``mindspore.ops.NMSWithMask``.
+
+Modules: ``signature`` (attrs, the input packing and output unpacking as data), ``reference``
+(float64 greedy NMS under each semantics, with the decisions rounding could flip),
+``semantics``, ``divergences`` (declared findings with predictions), ``judge`` and ``explain``
+(exact comparison of kept indices, in words), ``suites``, ``shrink``, ``translate``, and one
+runner module per framework (``torchvision``, ``mindspore``, ``reference_runner``).  May import:
+parity.engine, parity.frameworks, and this folder.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from parity.engine.model import Case, RunResult
+from parity.engine.op import REFERENCE, Op
+from parity.ops.nms import semantics, signature, suites
+
+_PACKAGE = "parity.ops.nms"
+
+
+def _suite(make: Callable[[], Any]) -> Callable[[str | None, int | None, int | None], list[Case]]:
+    def cases(keyword: str | None, budget: int | None, seed: int | None) -> list[Case]:
+        from parity.engine.case_filter import matches
+
+        selected = matches(keyword, OP.filter_attributes)
+        return [c for c in make() if selected(c)]
+
+    return cases
+
+
+def _random(keyword: str | None, budget: int | None, seed: int | None) -> list[Case]:
+    n = suites.RANDOM_BUDGET if budget is None else budget
+    s = suites.RANDOM_SEED if seed is None else seed
+    return _suite(lambda: suites.random_cases(n, s))(keyword, None, None)
+
+
+def _request(case: Case, runner: str, frameworks: tuple[str, ...], grad: bool) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    header: dict[str, Any] = {"attrs": case.attrs.to_json(), "port": case.port.value}
+    if runner == REFERENCE:
+        header["semantics"] = [s.to_json() for s in semantics.needed(case, frameworks)]
+    return header, dict(case.inputs)
+
+
+def _judge(case: Case, results: dict[str, RunResult], ref: RunResult) -> list:
+    from parity.ops.nms.judge import judge
+
+    return judge(case, results, ref)
+
+
+def _stored(case: Case, results: dict[str, RunResult], ref: RunResult, frameworks: tuple[str, ...]) -> dict[str, np.ndarray]:
+    arrays = {r: res.outputs["keep"] for r, res in results.items() if "keep" in res.outputs}
+    key = f"{semantics.DOCUMENTED.key}.keep"
+    if key in ref.outputs:
+        arrays["reference"] = ref.outputs[key]
+    return arrays
+
+
+def _calls(case: Case, runners: tuple[str, ...]) -> dict[str, str]:
+    return {r: signature.CALLS[r](case.attrs, case.port) for r in runners if r in signature.CALLS}
+
+
+def _divergences() -> tuple:
+    from parity.ops.nms.divergences import DIVERGENCES
+
+    return DIVERGENCES
+
+
+def _kept_by_whom(comparison: Any, divergence: str) -> list[str]:
+    """Reports show, per divergence, a few cases' kept lists side by side (the message's first clause)."""
+    if comparison.expected != "torchvision" or ": " not in comparison.message:
+        return []
+    return [comparison.message.split(": ", 1)[1].split("; ")[0]]
+
+
+def _shrink(case: Case, fails: Callable[[Case], bool]) -> Case:
+    from parity.ops.nms.shrink import shrink
+
+    return shrink(case, fails)
+
+
+OP = Op(
+    name="nms",
+    title="nms",
+    summary="torchvision.ops.nms / batched_nms vs mindspore.ops.NMSWithMask (kept indices, exactly)",
+    runners={
+        "torchvision": f"{_PACKAGE}.torchvision",
+        "mindspore": f"{_PACKAGE}.mindspore",
+        REFERENCE: f"{_PACKAGE}.reference_runner",
+    },
+    frameworks=("torchvision", "mindspore"),
+    default_runners=("torchvision", "mindspore"),
+    suites={
+        "seed": _suite(suites.seed_cases),
+        "standard": _suite(suites.standard_cases),
+        "edge": _suite(suites.edge_cases),
+        "random": _random,
+        "invalid": _suite(suites.invalid_cases),
+        "disagreement": _suite(suites.disagreement_cases),
+    },
+    request=_request,
+    judge=_judge,
+    stored=_stored,
+    calls=_calls,
+    shrink=_shrink,
+    divergences=_divergences,
+    held_notes=_kept_by_whom,
+    filter_attributes={
+        "threshold": lambda c: c.attrs.iou_threshold,
+        "batched": lambda c: c.attrs.batched,
+        "boxes": lambda c: len(c.scores),
+    },
+    commands={name: f"{_PACKAGE}.commands:{name}" for name in ("mapping", "translate", "mutants")},
+)

@@ -1,0 +1,117 @@
+"""nms's declared divergences, each with the evidence it was declared on.
+
+A divergence with ``predict`` says exactly what the framework computes (a reference semantics the
+judge evaluates and holds the framework to); ``documented_raises`` marks a documented error the
+framework does not raise.  MindSpore's CPU kernel (nms_with_mask_cpu_kernel.cc) computes IoU
+as torchvision does (continuous widths, no + 1, suppress on IoU > threshold): neither the IoU
+convention nor the comparison differs.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from parity.engine.model import Case, Port
+from parity.ops.nms.reference import Semantics
+
+
+@dataclass(frozen=True)
+class Divergence:
+    name: str
+    framework: str
+    explanation: str
+    documented: bool
+    evidence: str
+    applies: Callable[[Case], bool]
+    predict: Callable[[Semantics], Semantics] | None = None
+    #: the framework documents an error here; the prediction is the reference's (empty) result instead
+    documented_raises: bool = False
+
+
+def _mapped(case: Case) -> bool:
+    return case.port is Port.MAPPED and len(case.scores) > 0
+
+
+def _with(sem: Semantics, suffix: str, **changes: str) -> Semantics:
+    return dataclasses.replace(sem, key=f"{sem.key}_{suffix}", **changes)
+
+
+OUTPUT_IDX = "mindspore-nms-output-idx-is-sorted-position"
+BITONIC = "mindspore-nms-equal-scores-bitonic-order"
+THRESHOLD = "mindspore-nms-threshold-rounded-to-dtype"
+EMPTY = "mindspore-nms-empty-input-does-not-raise"
+INF_SCORE = "mindspore-nms-inf-score-reads-past-input"
+
+DIVERGENCES: tuple[Divergence, ...] = (
+    Divergence(
+        OUTPUT_IDX, "mindspore",
+        "NMSWithMask's output_idx is 0, 1, ..., N-1: positions in output_boxes (the boxes sorted by decreasing score), "
+        "not input indices; output_idx[selected_mask] (the migration note's reading) is torchvision's kept list only "
+        "where the input is already sorted by score. The kept boxes themselves agree. Exact translation: sort the "
+        "boxes yourself and read the mask through that order (parity translate --op nms).",
+        False,
+        "Measured on CPU (mindspore 2.10.0): boxes [[0,0,4,4],[0,0,3,3],[0,0,2,2],[0,0,1,1]], scores [0.5,0.7,0.6,0.8], "
+        "t=0.4: output_idx [0 1 2 3], mask [T T F F], so idx[mask] = [0 1] where torchvision gives [3 1]; source: "
+        "Preprocess() sets sel_idx[i] = i. On 200 random sets of 30 float32 boxes (x1, y1 ~ U(0, 100), w, h ~ U(0, 50), "
+        "scores ~ U(0, 1), t=0.5) the kept SET idx[mask] differs from torchvision's on 126/200: exactly where some box "
+        "is suppressed (130/200; the other 4 by coincidence), the list on 200/200; matching output_boxes rows back to "
+        "input rows leaves 0/200.",
+        _mapped, lambda s: _with(s, "pos", output="position"),
+    ),
+    Divergence(
+        BITONIC, "mindspore",
+        "NMSWithMask sorts scores with an in-place bitonic network (ascending, padded to a power of two with the "
+        "dtype's largest value, read backwards): equal scores are not visited by ascending index as torchvision's "
+        "stable CPU sort does, so which of two tied overlapping boxes survives differs, and NaN scores land where the "
+        "network leaves them. The order is deterministic (every stage compares disjoint pairs).",
+        False,
+        "Source: nms_with_mask_cpu_kernel.cc NmsBitonicSortByKeyKernel (swap on data[tid] > data[tid ^ j]) and "
+        "PopulateOutput (index_buff[num - 1 - i]); torchvision nms_kernel.cpp: scores.sort(stable=True, descending=True). "
+        "Measured: scores rounded to 0.1 (ties) on 200 sets of 30 float32 boxes at t=0.5: the kept boxes (output_boxes[mask] "
+        "against boxes[torchvision's keep]) differ in order on 200/200, as a set on 16/200.",
+        _mapped, lambda s: _with(s, "bitonic", order="bitonic"),
+    ),
+    Divergence(
+        THRESHOLD, "mindspore",
+        "NMSWithMask stores iou_threshold as a float32 attribute and compares IoU > threshold cast to the input dtype; "
+        "torchvision compares against the float64 threshold. An IoU equal to the dtype's rounding of a threshold "
+        "that is not representable (0.3 in float32: 0.30000001) is suppressed by torchvision, kept by MindSpore. "
+        "Exact translation: pass the threshold floored to the dtype.",
+        False,
+        "Source: iou_value_ = GetValue<float>(...); IouDecision: !(iou > static_cast<T>(IOU_value)); torchvision "
+        "nms(..., double iou_threshold): if (ovr > iou_threshold). Measured with boxes [0,0,10,1] and [0,0,3,1] "
+        "(IoU 3/10, exact intermediates) at t=0.3 in float32: torchvision keeps [0], MindSpore keeps both.",
+        _mapped, lambda s: _with(s, "t", threshold="dtype"),
+    ),
+    Divergence(
+        INF_SCORE, "mindspore",
+        "A +inf score sorts above the padding NMSWithMask's bitonic sort adds (the dtype's largest value) when N is not "
+        "a power of two: the kernel then reads a box past the end of its input (uninitialized memory, different on "
+        "every call) into output_boxes, keeps that slot selected, and drops the +inf box. Predicted: the slot is "
+        "selected and suppresses nothing (what it holds is not a box). Clamp scores to finite values first.",
+        False,
+        "Measured on CPU (mindspore 2.10.0): boxes [0,0,10,10], [1,1,11,11], [30,30,40,40] with scores [inf, 0.5, 0.7]: "
+        "output_boxes[0] = [3.07e-41, 1.12e-43, 0, 6.87e-44, 0] on one call, [0, 1.12e-43, 0, 9.11e-44, 0] on the next; "
+        "mask [T, T, T]. Source: data_buff padded with numeric_limits<T>::max(), PopulateOutput reads index_buff[num - 1 - i].",
+        lambda case: _mapped(case) and bool(np.isposinf(case.scores).any()) and len(case.scores) & (len(case.scores) - 1) != 0,
+        lambda s: _with(s, "slot", padding="slot"),
+    ),
+    Divergence(
+        EMPTY, "mindspore",
+        "NMSWithMask documents a ValueError for an empty input (the first dimension must be > 0), but returns three "
+        "empty tensors, as torchvision returns an empty list: porting code that relied on the error never sees it. "
+        "Predicted: an empty kept list.",
+        False,
+        "MindSpore API docs, mindspore.ops.NMSWithMask: 'ValueError: if the first dimension of input Tensor is less "
+        "than or equal to 0'. Measured on CPU (mindspore 2.10.0): NMSWithMask(0.5)(Tensor(zeros((0, 5), float32))) "
+        "returns shapes (0, 5), (0,), (0,) and raises nothing.",
+        lambda case: len(case.scores) == 0, documented_raises=True,
+    ),
+)
+
+
+def applicable(case: Case, framework: str) -> tuple[Divergence, ...]:
+    return tuple(d for d in DIVERGENCES if d.framework == framework and d.applies(case))

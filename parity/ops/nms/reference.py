@@ -1,0 +1,179 @@
+"""The float64 reference NMS under one semantics, with the pairs whose decision rounding in the
+case's dtype could flip.
+
+Greedy NMS (both frameworks document it): visit boxes in decreasing score; keep a box unless an
+already kept box has IoU > threshold with it.  IoU = overlap / union with continuous widths
+(x2 - x1, no + 1), the overlap's width and height clamped at 0; a NaN IoU never suppresses
+(NaN > t is false).  What a semantics may vary, each measured or documented somewhere:
+
+- ``order``: ``stable`` (equal scores by ascending index, NaN first, as torch.sort(stable=True,
+  descending=True)) or ``bitonic`` (MindSpore's CPU kernel: an ascending bitonic network padded
+  with the dtype's largest value, then read backwards);
+- ``threshold``: ``exact`` (the float64 threshold) or ``dtype`` (rounded to the case's dtype first);
+- ``output``: ``input`` (indices of the input boxes) or ``position`` (positions in the sorted order);
+- ``padding``: what a sort slot past the input does (only MindSpore's network, with +inf scores, has one).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from parity.engine.compare import UNIT_ROUNDOFF
+
+#: The decision bound is first order; this factor covers second-order terms.
+SAFETY = 2.0
+
+
+@dataclass(frozen=True)
+class Semantics:
+    key: str
+    order: str = "stable"
+    threshold: str = "exact"
+    output: str = "input"
+    padding: str = "skip"  # a sort slot past the input: "skip" it, or keep it selected ("slot", MindSpore)
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def stable_order(scores: np.ndarray) -> np.ndarray:
+    """torch.sort(stable=True, descending=True): NaN first, equal scores by ascending index."""
+    s = np.asarray(scores, dtype=np.float64)
+    key = np.where(np.isnan(s), np.inf, s)
+    rank_nan = np.isnan(s).astype(np.int8)  # NaN before +inf
+    return np.lexsort((np.arange(len(s)), -key, -rank_nan)).astype(np.int64)
+
+
+def bitonic_order(scores: np.ndarray) -> np.ndarray:
+    """MindSpore's CPU NMSWithMask sort: the bitonic compare-exchange network on the scores in
+    their dtype, padded to a power of two with the dtype's largest value, its lowest N entries read backwards
+    (nms_with_mask_cpu_kernel.cc, NmsBitonicSortByKeyKernel and PopulateOutput).  Every stage
+    compares disjoint pairs, so the result does not depend on threads.  Entries >= N (padding)
+    may come out on top where a score exceeds the padding (+inf): MindSpore then reads past its
+    input; they are returned as they are."""
+    n = len(scores)
+    size = 1 << max(0, (n - 1).bit_length()) if n else 0
+    dt = scores.dtype if scores.dtype in (np.float16, np.float32) else np.float64
+    data = np.full(size, np.finfo(dt).max, dtype=dt)
+    data[:n] = scores.astype(dt)
+    index = np.arange(size, dtype=np.int64)
+    tid = np.arange(size)
+    i = 2
+    while i <= size:
+        j = i >> 1
+        while j > 0:
+            comp = tid ^ j
+            lo = tid[comp > tid]
+            hi = comp[comp > tid]
+            up = (lo & i) == 0
+            with np.errstate(invalid="ignore"):
+                swap = np.where(up, data[lo] > data[hi], data[lo] < data[hi])
+            a, b = lo[swap], hi[swap]
+            data[a], data[b] = data[b].copy(), data[a].copy()
+            index[a], index[b] = index[b].copy(), index[a].copy()
+            j >>= 1
+        i <<= 1
+    return index[:n][::-1].copy()
+
+
+def iou_row(boxes: np.ndarray, i: int, others: np.ndarray, dtype: str, coord_error: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """IoU of box ``i`` with ``others`` in float64, and a bound on what the ``dtype`` computes.
+
+    Where every intermediate (widths, overlap, areas, union) is exact in ``dtype``, the dtype's
+    IoU is the correctly rounded quotient, returned as such with bound 0 (so IoU exactly at the
+    threshold is decided).  Otherwise the bound sums the first-order rounding terms.
+    """
+    b = boxes.astype(np.float64)
+    u = UNIT_ROUNDOFF[dtype]
+    low = np.dtype(dtype)
+    x1, y1, x2, y2 = (b[others, k] for k in range(4))
+    ix1, iy1, ix2, iy2 = b[i]
+    with np.errstate(invalid="ignore", over="ignore"):
+        iw_raw = np.minimum(ix2, x2) - np.maximum(ix1, x1)
+        ih_raw = np.minimum(iy2, y2) - np.maximum(iy1, y1)
+        iw, ih = _clamped(iw_raw), _clamped(ih_raw)
+        inter = iw * ih
+        area_i = (ix2 - ix1) * (iy2 - iy1)
+        area = (x2 - x1) * (y2 - y1)
+        union = area_i + area - inter
+        iou = inter / union
+        # every value the kernels form: widths, overlap, areas, (area_i + area) - inter, in that order
+        own_sides = (np.broadcast_to(ix2 - ix1, area.shape), np.broadcast_to(iy2 - iy1, area.shape), np.broadcast_to(area_i, area.shape))
+        pieces = (iw_raw, ih_raw, inter, area, area_i + area, union, x2 - x1, y2 - y1, *own_sides)
+        exact = np.all([_representable(p, low) for p in pieces], axis=0) if len(others) else np.zeros(0, bool)
+        rounded = (inter.astype(low) / union.astype(low)).astype(np.float64)
+        scale = np.abs(inter) + np.abs(iou) * (np.abs(area_i) + np.abs(area) + np.abs(inter))
+        bound = SAFETY * 4 * u * (scale / np.abs(union) + np.abs(iou))
+        if coord_error:
+            sides = iw + ih + np.abs(x2 - x1) + np.abs(y2 - y1) + abs(ix2 - ix1) + abs(iy2 - iy1)
+            bound = bound + SAFETY * 2 * coord_error * sides * (1 + np.abs(iou)) / np.abs(union)
+            exact = np.zeros_like(exact)
+    iou = np.where(exact, rounded, iou)
+    bound = np.where(exact | ~np.isfinite(iou), 0.0, bound)
+    return iou, np.where(np.isfinite(bound), bound, np.inf)
+
+
+def _clamped(width: np.ndarray) -> np.ndarray:
+    """An overlap width clamped at 0; NaN stays NaN (a NaN IoU never suppresses)."""
+    return np.where(width > 0, width, np.where(np.isnan(width), np.nan, 0.0))
+
+
+def _representable(x: np.ndarray, low: np.dtype) -> np.ndarray:
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.isfinite(x) & (x.astype(low).astype(np.float64) == x)
+
+
+def threshold_of(threshold: float, sem: Semantics, dtype: str) -> float:
+    return float(np.asarray(threshold, dtype=np.float32).astype(dtype)) if sem.threshold == "dtype" else float(threshold)
+
+
+def nms(boxes: np.ndarray, scores: np.ndarray, threshold: float, sem: Semantics, dtype: str, coord_error: float = 0.0) -> dict[str, np.ndarray]:
+    """Greedy NMS under ``sem``: kept indices (in visiting order), each box's suppressor (-1:
+    kept) and that pair's IoU, and the decisions within rounding of the threshold (i, j, IoU, bound)."""
+    n = len(scores)
+    dtype = dtype if dtype in UNIT_ROUNDOFF else "float64"
+    order = stable_order(scores) if sem.order == "stable" else bitonic_order(scores)
+    t = threshold_of(threshold, sem, dtype)
+    suppressor = np.full(n, -1, dtype=np.int64)
+    pair_iou = np.full(n, np.nan)
+    alive = np.ones(len(order), dtype=bool)
+    padding = order >= n  # a sort slot read past the input (+inf scores in MindSpore's network)
+    alive[padding] = False
+    kept_pos, near = [], []
+    for p in range(len(order)):
+        if padding[p] and sem.padding == "slot" and sem.output == "position":
+            kept_pos.append(p)  # the slot stays selected; what it holds is not an input box
+        if not alive[p]:
+            continue
+        i = int(order[p])
+        kept_pos.append(p)
+        rest = np.flatnonzero(alive[p + 1:]) + p + 1
+        if not len(rest):
+            continue
+        iou, bound = iou_row(boxes, i, order[rest], dtype, coord_error)
+        with np.errstate(invalid="ignore"):
+            hit = iou > t
+            close = np.isfinite(iou) & (bound > 0) & (np.abs(iou - t) <= bound)  # bound 0: the dtype decides exactly
+        for q in np.flatnonzero(close):
+            near.append((i, int(order[rest[q]]), float(iou[q]), float(bound[q])))
+        killed = rest[hit]
+        alive[killed] = False
+        suppressor[order[killed]] = i
+        pair_iou[order[killed]] = iou[hit]
+    kept_pos = np.asarray(kept_pos, dtype=np.int64)
+    keep = kept_pos if sem.output == "position" else order[kept_pos]
+    return {"keep": keep.astype(np.int64), "suppressor": suppressor, "suppressor_iou": pair_iou,
+            "near": np.asarray(near, dtype=np.float64).reshape(-1, 4), "order": order[:n].astype(np.int64)}
+
+
+def batched_boxes(boxes: np.ndarray, idxs: np.ndarray, dtype: str) -> tuple[np.ndarray, float]:
+    """(the boxes offset per class in float64, how far the dtype's offset coordinates may be from
+    them): torchvision's batched_nms trick in float64: each class offset by idx * (max coordinate + 1),
+    so boxes of different classes never overlap; NMS on them is NMS per class."""
+    b = boxes.astype(np.float64)
+    if not len(b):
+        return b, 0.0
+    shifted = b + (idxs.astype(np.float64) * (np.nanmax(b) + 1))[:, None]
+    u = UNIT_ROUNDOFF.get(dtype, UNIT_ROUNDOFF["float64"])
+    return shifted, 3 * u * float(np.nanmax(np.abs(shifted), initial=0.0))

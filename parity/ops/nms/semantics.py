@@ -1,0 +1,40 @@
+"""Which reference evaluations a case's verdicts need: each framework's documented semantics, and
+what each declared divergence predicts it computes."""
+from __future__ import annotations
+
+from itertools import combinations
+
+from parity.engine.model import Case
+from parity.ops.nms.divergences import applicable
+from parity.ops.nms.reference import Semantics
+
+#: Both document greedy NMS discarding IoU > iou_threshold, kept indices in decreasing score
+#: (the migration note presents output_idx[selected_mask] as torchvision's indices); equal scores
+#: by ascending index is torchvision's CPU sort (stable=True), which its documentation leaves open.
+DOCUMENTED = Semantics("documented")
+
+
+def documented(framework: str, case: Case) -> Semantics:
+    return DOCUMENTED
+
+
+def predicted(framework: str, case: Case) -> list[tuple[str, Semantics]]:
+    """(divergence names, the semantics they predict together) for every combination of the
+    applicable predictions, smallest first: the judge names the fewest that explain a result."""
+    found = [d for d in applicable(case, framework) if d.predict is not None]
+    out = []
+    for size in range(1, len(found) + 1):
+        for combo in combinations(found, size):
+            sem = documented(framework, case)
+            for d in combo:
+                sem = d.predict(sem)
+            out.append((", ".join(d.name for d in combo), sem))
+    return out
+
+
+def needed(case: Case, frameworks: tuple[str, ...]) -> list[Semantics]:
+    wanted: dict[str, Semantics] = {}
+    for fw in frameworks:
+        for sem in (documented(fw, case), *(s for _, s in predicted(fw, case))):
+            wanted.setdefault(sem.key, sem)
+    return list(wanted.values())
