@@ -117,5 +117,5 @@ OP = Op(
     save_regression=_save_regression,
     load_fixtures=_load_fixtures,
     filter_attributes={"mode": lambda c: c.attrs.mode, "boxes1": lambda c: np.shape(c.boxes1)[0] if np.ndim(c.boxes1) else 0, "boxes2": lambda c: np.shape(c.boxes2)[0] if np.ndim(c.boxes2) else 0},
-    commands={name: f"{_PACKAGE}.commands:{name}" for name in ("mapping", "translate", "mutants", "repro")},
+    commands={name: f"{_PACKAGE}.commands:{name}" for name in ("mapping", "translate", "mutants", "repro", "bench")},
 )

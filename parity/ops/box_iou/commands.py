@@ -76,3 +76,27 @@ def repro(case_id: str, suite: str, out_dir: Path, results_dir: Path | None, exe
     out.print(f"script: {written.script}\nreport: {written.report}", markup=False, highlight=False)
     if written.problem and execute:
         out.print(f"the script did not run here ({written.problem}); the report lacks versions and differences", markup=False)
+
+
+@click.command()
+@click.option("--workloads", default="B1,B2,B3", show_default=True, help="Comma-separated: B0 8x6 boxes, B1 1000x1000, B2 5000x5000, B3 2000 anchors x 100 gt.")
+@click.option("--repeat", default=5, type=click.IntRange(min=1), show_default=True, help="Timed calls per implementation after one warm-up call (fewer once its calls add up to 2 s; 30 s with --full).")
+@click.option("--full", is_flag=True, help="Give every implementation up to 30 s of timed calls instead of 2 s.")
+@click.option("--threads", default=1, type=click.IntRange(min=1), show_default=True, help="Threads for every implementation (each runs in its own worker).")
+@click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON instead of a table.")
+def bench(workloads: str, repeat: int, full: bool, threads: int, as_json: bool) -> None:
+    """Time torchvision (float32, float64), MindSpore float32 and the float64 reference (ratios against torchvision float32)."""
+    import json
+    import tempfile
+
+    from parity.engine.bench import FULL_BUDGET_S, QUICK_BUDGET_S
+    from parity.ops.box_iou import bench as b
+
+    chosen = b.parse_workloads(workloads)
+    with tempfile.TemporaryDirectory() as logs:
+        rows, versions = b.run(chosen, repeat, threads, logs, say=lambda line: click.echo(line, err=True),
+                               budget_s=FULL_BUDGET_S if full else QUICK_BUDGET_S)
+    if as_json:
+        click.echo(json.dumps([b.row_json(r) for r in rows], indent=1))
+    else:
+        b.print_table(rows, versions, threads)
