@@ -181,6 +181,12 @@ def test_the_repro_line_of_a_failing_box_iou_case_runs(tmp_path):
              if a.type == "text" and a.content.endswith("repro: ") and b.type == "code_inline"}
     line = f"parity run --op box_iou --suite seed --runners torchvision,mindspore -k {shlex.quote(NOTE)}"
     assert line in lines, lines
+    # the stored run's verdicts reach the bug-report body
+    r = parity("repro", "--op", "box_iou", NOTE, "--suite", "seed", "--results", str(out), "--out", str(tmp_path / "r"), "--no-run")
+    assert r.returncode == 0, r.stdout + r.stderr
+    md = (tmp_path / "r" / f"{standalone.short_name(NOTE)}.md").read_text()
+    assert "Verdicts of the stored parity run" in md and "Unexpected in the stored run: mindspore vs reference" in md
+    assert "- wrong: 1" in md  # the stored run's versions, the script not having run
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     (bin_dir / "parity").write_text(f"#!/bin/sh\nexec {shlex.quote(sys.executable)} -m parity.shells.cli \"$@\"\n")
@@ -192,3 +198,31 @@ def test_the_repro_line_of_a_failing_box_iou_case_runs(tmp_path):
     assert pasted.returncode == 0, pasted.stdout + pasted.stderr  # the real MindSpore: as declared
     doc = json.loads((again / "reports" / "parity.json").read_text())  # parity run's default --out
     assert [c["id"] for c in doc["cases"]] == [NOTE]
+
+
+def test_a_float16_case_shows_each_result_dtype_against_the_documented_and_the_declared_one(tmp_path):
+    """torchvision returns float32 for float16 boxes (declared); the script says so per row."""
+    case_id = "box_iou[mode=iou]-f16-mapped-identical"
+    case = repro.find_case(case_id, "edge")
+    written = repro.write(case, tmp_path)
+    assert written.problem == "", written.problem
+    md = (tmp_path / f"{standalone.short_name(case_id)}.md").read_text()
+    lines = {ln.split(": ")[0][len("max abs diff "):]: ln for ln in md.splitlines() if ln.startswith("max abs diff")}
+    for label, dtypes in (("torchvision vs reference (documented)", "float32 (expected float16)"),
+                          ("torchvision vs reference as declared (torchvision-box-iou-float16-computed-in-float32)",
+                           "float32 (expected float32)"),
+                          ("mindspore vs reference (documented)", "float16 (expected float16)")):
+        assert lines[label].startswith(f"max abs diff {label}: 0 ") and lines[label].endswith(f"dtype {dtypes}"), lines
+
+
+def test_a_case_from_a_fixture_folder_and_an_iof_case_without_torchvision(tmp_path):
+    [case] = [c for c in OP.cases("standard") if c.attrs.mode == "iof" and "integer" in c.id]
+    OP.save_regression(case, tmp_path / "fx")
+    [kept] = OP.load_fixtures(tmp_path / "fx", 1 << 30, None)
+    found = repro.find_case(kept.id, "standard", tmp_path / "fx")
+    assert found.inputs["boxes1"].tobytes() == case.inputs["boxes1"].tobytes()
+    path = tmp_path / "r.py"
+    path.write_text(repro.script(found))
+    out = subprocess.run([sys.executable, str(path), "--framework", "torchvision"], capture_output=True, text=True,
+                         timeout=300, check=False)
+    assert out.returncode == 0 and "NotImplementedError: torchvision's box_iou computes IoU only" in out.stdout, out.stdout
