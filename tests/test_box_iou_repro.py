@@ -226,3 +226,19 @@ def test_a_case_from_a_fixture_folder_and_an_iof_case_without_torchvision(tmp_pa
     out = subprocess.run([sys.executable, str(path), "--framework", "torchvision"], capture_output=True, text=True,
                          timeout=300, check=False)
     assert out.returncode == 0 and "NotImplementedError: torchvision's box_iou computes IoU only" in out.stdout, out.stdout
+
+
+def test_declared_reactions_outside_the_domain_are_stated_and_checked():
+    """The mixed-dtype case: torchvision is declared to promote to float64 (a behaviour, no values)."""
+    case = repro.find_case("box_iou[invalid]-dtype-mismatch", "invalid")
+    ns = _namespace(case)
+    [decl] = ns["BEHAVIOURS"]["torchvision"]
+    assert decl["divergence"] == "torchvision-box-iou-mixed-dtypes-promoted" and decl["dtype"] == "float64"
+    assert "mindspore" not in ns["BEHAVIOURS"]  # MindSpore raising there is what its documentation allows
+    assert ns["reaction"]("torchvision", {"out": [[0.5]], "dtype": "float64"}, decl)["holds"]
+    assert not ns["reaction"]("torchvision", {"out": [[0.5]], "dtype": "float32"}, decl)["holds"]
+    assert not ns["reaction"]("torchvision", {"error": "TypeError: no"}, decl)["holds"]
+    rows = ns["compare"]({"torchvision": {"out": [[0.5]], "dtype": "float32", "shape": [1, 1]}, "mindspore": {"error": "TypeError: x"}})
+    assert [r["label"] for r in rows] == ["torchvision vs reference (documented)",
+                                          "torchvision as declared (torchvision-box-iou-mixed-dtypes-promoted)"]
+    assert rows[0]["undefined"] and "NOT as declared" in ns["line"](rows[1])

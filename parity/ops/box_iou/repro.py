@@ -75,6 +75,14 @@ def documented_and_declared(case: Case) -> tuple[dict[str, dict[str, Any]], dict
     return documented, {fw: d for fw, d in declared.items() if d}
 
 
+def declared_behaviours(case: Case) -> dict[str, list[dict[str, Any]]]:
+    """Per framework: each declared reaction (raises / output, a message fragment, a result dtype)
+    to input outside its documented domain that applies (parity.ops.box_iou.divergences.Behaviour)."""
+    found = {fw: [{"divergence": d.name, **dataclasses.asdict(d.behaviour)} for d in applicable(case, fw) if d.behaviour]
+             for fw in FRAMEWORKS}
+    return {fw: b for fw, b in found.items() if b}
+
+
 def mapping_note(case: Case) -> str:
     if case.port is Port.TRANSLATED:
         return ("The MindSpore call is the exact translation (parity translate --op box_iou): the mapped call\n"
@@ -104,6 +112,7 @@ def script(case: Case) -> str:
         "mindspore": repr(dataclasses.asdict(to_mindspore(case.attrs, case.port))),
         "documented": pprint.pformat(documented, width=110, sort_dicts=False),
         "declared": pprint.pformat(declared, width=110, sort_dicts=False),
+        "behaviours": pprint.pformat(declared_behaviours(case), width=110, sort_dicts=False),
     }
     return template().substitute(fields)
 
@@ -134,6 +143,8 @@ def _outputs(found: dict[str, Any]) -> list[str]:
 
 def _rows(rows: list[dict[str, Any]]) -> list[list[str]]:
     def cell(r: dict[str, Any]) -> list[str]:
+        if "declared" in r:
+            return [r["label"], "-", "-", "-", "-", "-", f"declared {r['declared']}; got {r['got']}" + ("" if r["holds"] else " (NOT as declared)")]
         if r.get("undefined"):
             return [r["label"], "undefined", "-", "-", "-", "-", r["undefined"]]
         if r["max_abs"] is None:
