@@ -4,8 +4,10 @@ Modules: ``signature`` (attrs and the mapping as data), ``domain`` (where each f
 documentation defines the op), ``reference`` (float64 kernel and rounding bound), ``semantics``
 (what each framework documents for its call), ``divergences`` (declared findings with
 predictions), ``judge``, ``suites`` and ``invalid`` (the robustness cases), ``mutants``,
-``shrink`` and ``fixtures`` (regressions, and a user's own boxes), ``translate``, and one runner
-module per framework (``torchvision``, ``mindspore``, ``reference_runner``).  May import:
+``shrink`` and ``fixtures`` (regressions, and a user's own boxes), ``translate``, ``repro``
+(a standalone script and bug-report body, template in ``templates/``), ``bench`` with its worker
+``bench_runner``, and one runner module per framework (``torchvision``, ``mindspore``,
+``reference_runner``).  May import:
 parity.engine, parity.frameworks, and this folder.
 """
 from __future__ import annotations
@@ -117,5 +119,5 @@ OP = Op(
     save_regression=_save_regression,
     load_fixtures=_load_fixtures,
     filter_attributes={"mode": lambda c: c.attrs.mode, "boxes1": lambda c: np.shape(c.boxes1)[0] if np.ndim(c.boxes1) else 0, "boxes2": lambda c: np.shape(c.boxes2)[0] if np.ndim(c.boxes2) else 0},
-    commands={name: f"{_PACKAGE}.commands:{name}" for name in ("mapping", "translate", "mutants")},
+    commands={name: f"{_PACKAGE}.commands:{name}" for name in ("mapping", "translate", "mutants", "repro", "bench")},
 )

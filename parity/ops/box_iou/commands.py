@@ -1,7 +1,8 @@
-"""box_iou's own commands: ``parity mapping|translate|mutants --op box_iou``."""
+"""box_iou's own commands: ``parity mapping|translate|mutants|repro|bench --op box_iou``."""
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
@@ -50,3 +51,52 @@ def mutants(suite_names: str) -> None:
     killed = sum(o.killed_by is not None for o in outcomes)
     out.print(f"mutation score: {killed}/{len(outcomes)} ({100 * killed / len(outcomes):.0f}%)")
     sys.exit(0 if killed == len(outcomes) else 1)
+
+
+@click.command()
+@click.argument("case_id")
+@click.option("--suite", default="standard", show_default=True, help="Suite that declares the case.")
+@click.option("--out", "out_dir", default="reports", show_default=True, type=click.Path(path_type=Path), help="Folder for repro_<short>.py and .md.")
+@click.option("--results", "results_dir", default=None, type=click.Path(path_type=Path), help="A stored run to take versions and verdicts from.")
+@click.option("--run/--no-run", "execute", default=True, show_default=True, help="Run the script here to fill in versions and differences.")
+@click.option("--fixtures", "fixtures_dir", default=None, type=click.Path(path_type=Path), help="Take the case from this fixture folder (as parity run --op box_iou --fixtures).")
+def repro(case_id: str, suite: str, out_dir: Path, results_dir: Path | None, execute: bool, fixtures_dir: Path | None) -> None:
+    """Write a standalone script (no parity import) and a bug-report body reproducing CASE_ID."""
+    from parity.engine import results
+    from parity.engine.files import probe_writable
+    from parity.ops.box_iou import repro as reproduce
+    from parity.reporters.terminal import console
+
+    if results_dir is not None:
+        results.read_meta(results_dir)  # a clear error when it is not a run folder
+    probe_writable(out_dir)  # also refuses symbolic links where parity writes
+    case = reproduce.find_case(case_id, suite, fixtures_dir)
+    written = reproduce.write(case, out_dir, execute=execute, results_dir=results_dir)
+    out = console()
+    out.print(f"script: {written.script}\nreport: {written.report}", markup=False, highlight=False)
+    if written.problem and execute:
+        out.print(f"the script did not run here ({written.problem}); the report lacks versions and differences", markup=False)
+
+
+@click.command()
+@click.option("--workloads", default="B1,B2,B3", show_default=True, help="Comma-separated: B0 8x6 boxes, B1 1000x1000, B2 5000x5000, B3 2000 anchors x 100 gt.")
+@click.option("--repeat", default=5, type=click.IntRange(min=1), show_default=True, help="Timed calls per implementation after one warm-up call (fewer once its calls add up to 2 s; 30 s with --full).")
+@click.option("--full", is_flag=True, help="Give every implementation up to 30 s of timed calls instead of 2 s.")
+@click.option("--threads", default=1, type=click.IntRange(min=1), show_default=True, help="Threads for every implementation (each runs in its own worker).")
+@click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON instead of a table.")
+def bench(workloads: str, repeat: int, full: bool, threads: int, as_json: bool) -> None:
+    """Time torchvision (float32, float64), MindSpore float32 and the float64 reference (ratios against torchvision float32)."""
+    import json
+    import tempfile
+
+    from parity.engine.bench import FULL_BUDGET_S, QUICK_BUDGET_S
+    from parity.ops.box_iou import bench as b
+
+    chosen = b.parse_workloads(workloads)
+    with tempfile.TemporaryDirectory() as logs:
+        rows, versions = b.run(chosen, repeat, threads, logs, say=lambda line: click.echo(line, err=True),
+                               budget_s=FULL_BUDGET_S if full else QUICK_BUDGET_S)
+    if as_json:
+        click.echo(json.dumps([b.row_json(r) for r in rows], indent=1))
+    else:
+        b.print_table(rows, versions, threads)

@@ -1,0 +1,114 @@
+"""What every op's ``parity repro`` needs, whatever the op: a file name for a case id, array
+literals that rebuild the inputs bit for bit, running a written script as a user would, what a
+stored run knows about the case, and Markdown tables for the bug-report body.
+
+A repro script imports numpy and the frameworks only, never parity, so the op writes it from a
+template of its own; these helpers only feed and run it.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from parity.engine.model import Comparison
+
+
+def short_name(case_id: str) -> str:
+    """``repro_<10 hex>``: a file and module name for a case id (ids are not file names)."""
+    return "repro_" + hashlib.sha256(case_id.encode()).hexdigest()[:10]
+
+
+def literal(array: np.ndarray, indent: int = 4) -> str:
+    """Nested-list source text of ``array`` that rebuilds it bit for bit (innermost rows on one line).
+
+    NaN and infinities are written as ``nan`` and ``inf``: the script defines both names.  An
+    array with a zero-length axis reads back flat (``[]``): the script reshapes it to its shape.
+    """
+
+    def fmt(x: Any, depth: int) -> str:
+        pad = " " * (indent + depth)
+        if not isinstance(x, list) or not x or not isinstance(x[0], list):
+            return pad + repr(x)
+        return pad + "[\n" + ",\n".join(fmt(v, depth + 1) for v in x) + ",\n" + pad + "]"
+
+    text = fmt(array.tolist(), 0)
+    back = np.array(eval(text, {"__builtins__": {}, "nan": np.nan, "inf": np.inf}), dtype=array.dtype)
+    if back.size == array.size:
+        back = back.reshape(array.shape)
+    if back.shape != array.shape or back.tobytes() != array.tobytes():
+        raise AssertionError("array literal does not round-trip")  # a bug in parity, not a user error
+    return text
+
+
+@dataclass(frozen=True)
+class Ran:
+    """What running a script here gave: its findings (``--json FILE``) and what it printed."""
+
+    found: dict[str, Any] | None
+    printed: str
+    problem: str  # why it did not run ("" when it did)
+
+
+def run_script(path: Path, python: str = sys.executable, timeout: float = 300.0) -> Ran:
+    """Run a written script as a user would (``python SCRIPT --json FILE``), collecting its findings."""
+    with tempfile.TemporaryDirectory() as tmp:
+        found = Path(tmp) / "found.json"
+        try:
+            proc = subprocess.run(
+                [python, str(path), "--json", str(found)], capture_output=True, text=True, timeout=timeout, check=False
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return Ran(None, "", f"could not run {path.name}: {exc}")
+        if proc.returncode != 0 or not found.exists():
+            tail = " ".join(proc.stderr.strip().splitlines()[-3:])
+            return Ran(None, proc.stdout, f"{path.name} exited with {proc.returncode}: {tail}")
+        return Ran(json.loads(found.read_text()), proc.stdout, "")
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What a stored run (``--results DIR``) knows about one case."""
+
+    versions: dict[str, str]
+    machine: str
+    comparisons: tuple[Comparison, ...]
+
+
+def stored(results_dir: Path, case_id: str) -> Stored:
+    from parity.engine import results
+
+    versions, machine = results.read_environment(results_dir)
+    record = results.read_records(results_dir).get(case_id)
+    return Stored(versions, machine, record.comparisons if record else ())
+
+
+def table(header: list[str], rows: list[list[str]]) -> list[str]:
+    """A Markdown table whose cells stay cells (``|`` escaped, newlines flattened)."""
+    cells = [[c.replace("|", "\\|").replace("\n", " ") for c in row] for row in rows]
+    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header), *("| " + " | ".join(r) + " |" for r in cells)]
+
+
+def versions_lines(found: dict[str, str] | None, run: Stored | None) -> list[str]:
+    """The environment section: the script's own versions, else the stored run's."""
+    if found:
+        return [f"- {k}: {v}" for k, v in found.items()]
+    if run and run.versions:
+        return [f"- {k}: {v}" for k, v in run.versions.items()] + ([f"- machine: {run.machine}"] if run.machine else [])
+    return ["- (unknown: run the script, its first lines print them)"]
+
+
+def verdict_lines(run: Stored | None) -> list[str]:
+    """The stored run's verdicts of the case, as a Markdown table (nothing without a stored run)."""
+    if not run or not run.comparisons:
+        return []
+    head = ["", "Verdicts of the stored parity run:", ""]
+    return head + table(["pair", "verdict", "message"],
+                        [[f"{c.actual} vs {c.expected}", c.verdict.value, c.message] for c in run.comparisons])

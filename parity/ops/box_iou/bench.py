@@ -1,0 +1,145 @@
+"""``parity bench --op box_iou``: how fast each box_iou implementation is, on the box counts
+detectors compare.
+
+torchvision float32 and float64, MindSpore float32 (the mapped call) and the float64 reference
+(as a case's reference worker runs it: the ratio and its rounding bound), each in its own worker
+(parity.engine.bench), the workers taking turns so that no two share the CPU while timed.
+Boxes are drawn once per workload from a seeded generator inside the documented domain and sent
+to every worker as float64; each worker converts them to its job's dtype outside the clock.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from parity.engine import bench
+from parity.engine.bench import Job, Row
+from parity.engine.errors import UsageError
+from parity.engine.pool import Worker
+
+_MODULE = "parity.ops.box_iou.bench_runner"
+#: A worker may take this long for all its jobs of one workload.
+_TIMEOUT = 3600.0
+#: The JSON name of each row's ratio (the same as roi_align's bench rows).
+RATIO_KEY = "ratio_to_torchvision_f32"
+
+
+@dataclass(frozen=True)
+class Workload:
+    """``n`` boxes against ``m``, corners of boxes 8 to 300 wide in an 800 x 800 image (a seeded draw)."""
+
+    name: str
+    description: str
+    n: int
+    m: int
+    seed: int
+
+    def inputs(self) -> dict[str, np.ndarray]:
+        rng = np.random.default_rng(self.seed)
+
+        def boxes(k: int) -> np.ndarray:
+            xy, wh = rng.uniform(0, 500, (k, 2)), rng.uniform(8, 300, (k, 2))
+            return np.concatenate([xy, xy + wh], axis=1)
+
+        return {"boxes1": boxes(self.n), "boxes2": boxes(self.m)}
+
+
+WORKLOADS: dict[str, Workload] = {
+    w.name: w
+    for w in (
+        Workload("B0", "tiny: 8 x 6 boxes (the protocol's cost)", 8, 6, 0),
+        Workload("B1", "1000 x 1000 boxes", 1000, 1000, 1),
+        Workload("B2", "5000 x 5000 boxes", 5000, 5000, 2),
+        Workload("B3", "detector: 2000 anchors x 100 gt boxes", 2000, 100, 3),
+    )
+}
+DEFAULT_WORKLOADS = "B1,B2,B3"
+
+JOBS: tuple[Job, ...] = (
+    Job("torchvision", "torchvision", "float32"),
+    Job("torchvision", "torchvision", "float64"),
+    Job("mindspore", "mindspore", "float32"),
+    Job("reference", "reference", "float64"),
+)
+#: The job every ratio is taken against.
+BASELINE = "torchvision-float32"
+
+
+def parse_workloads(text: str) -> list[Workload]:
+    names = [t.strip() for t in text.split(",") if t.strip()]
+    unknown = [t for t in names if t not in WORKLOADS]
+    if unknown or not names:
+        raise UsageError(f"unknown workload {', '.join(unknown) or repr(text)} for --workloads; choose from {', '.join(WORKLOADS)}")
+    return [WORKLOADS[t] for t in names]
+
+
+def run(
+    workloads: list[Workload], repeat: int, threads: int, log_dir: str | Path | None = None,
+    say: Callable[[str], None] = lambda line: None, budget_s: float = bench.QUICK_BUDGET_S,
+) -> tuple[list[Row], dict[str, str]]:
+    """Time every job on every workload; the rows and the versions each worker reported."""
+    logs = Path(log_dir or tempfile.mkdtemp(prefix="parity-bench-"))
+    workers = {
+        f: Worker(f, logs / f"{f}.log", module=_MODULE, timeout=_TIMEOUT, env=bench.bench_env(f, threads))
+        for f in dict.fromkeys(j.framework for j in JOBS)
+    }
+    versions: dict[str, str] = {}
+    rows: list[Row] = []
+    try:
+        for wl in workloads:
+            arrays = wl.inputs()
+            seconds: dict[str, tuple[float, ...]] = {}
+            errors: dict[str, str] = {}
+            for framework, worker in workers.items():
+                jobs = [j for j in JOBS if j.framework == framework]
+                say(f"{wl.name}: {framework} ({', '.join(j.name for j in jobs)})")
+                header = {"jobs": [{"name": j.name, "dtype": j.dtype} for j in jobs], "calls": repeat,
+                          "budget_s": budget_s, "warmup": 1}
+                got, error = bench.send(worker, wl.name, header, arrays)
+                versions.update({k: v for k, v in (worker.versions or {}).items() if k != "threads"})
+                for j in jobs:
+                    if error:
+                        errors[j.name] = error
+                    else:
+                        seconds[j.name] = tuple(float(s) for s in got[j.name])
+            rows += bench.rows_of(wl.name, JOBS, BASELINE, threads, seconds, errors)
+    finally:
+        for worker in workers.values():
+            worker.stop()
+    return rows, versions
+
+
+def row_json(row: Row) -> dict[str, object]:
+    """A row as ``--json`` prints it: roi_align's bench row shape (``pass`` is always forward)."""
+    return {**row.to_json(RATIO_KEY), "pass": "forward"}
+
+
+def print_table(rows: list[Row], versions: dict[str, str], threads: int) -> None:
+    from rich.table import Table
+
+    from parity.reporters.terminal import console
+
+    out = console()
+    out.print(f"threads per worker: {threads}; cpus: {os.cpu_count()}; python {sys.version.split()[0]}", markup=False)
+    out.print("versions: " + ", ".join(f"{k} {v}" for k, v in sorted(versions.items())), markup=False)
+    table = Table(title="box_iou timings (ms; ratio = median / torchvision float32 median of the same run)")
+    for col in ("workload", "implementation", "dtype", "median", "min", "max", "ratio", "runs"):
+        table.add_column(col, justify="left" if col in ("workload", "implementation", "dtype") else "right")
+    for r in rows:
+        j = r.to_json()
+        if r.error:
+            table.add_row(r.workload, r.job.implementation, r.job.dtype, "-", "-", "-", "-", "0")
+            continue
+        ratio = "-" if r.ratio is None else f"{r.ratio:.2f}"
+        table.add_row(r.workload, r.job.implementation, r.job.dtype, f"{j['median_ms']:.3g}", f"{j['min_ms']:.3g}",
+                      f"{j['max_ms']:.3g}", ratio, str(j["runs"]))
+    out.print(table)
+    for r in rows:
+        if r.error:
+            out.print(f"{r.workload} {r.job.name}: {r.error}", markup=False)
