@@ -82,6 +82,9 @@ def reference_timeout(case: Case, header: dict, timeout: float, grad: bool) -> f
     samples = 0.0
     try:
         for sem in header["semantics"]:
+            if sem["sampling_ratio"] > 0:  # a fixed grid: no geometry needed to count samples (at most this many)
+                samples += float(len(case.rois) * sem["sampling_ratio"] ** 2) * channels * ph * pw
+                continue
             gh, gw, _ = reference.sampling_grid(
                 case.rois, len(case.features), case.attrs.output_size, case.attrs.spatial_scale,
                 sem["sampling_ratio"], reference.Convention(**sem["convention"]),
