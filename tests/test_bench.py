@@ -48,3 +48,11 @@ def test_suite_row_reports_cases_per_second():
     assert row["workload"] == "suite:seed" and row["cases"] == len(generate.cases_for("seed"))
     assert row["cases_per_s"] > 0 and 0 <= row["startup_s"] <= row["wall_s"]
     assert row["runners"] == ["torchvision", "mindspore", "reference"]
+
+
+def test_default_workloads_are_the_quick_ones_and_full_takes_all():
+    from parity.ops.roi_align import bench as b
+
+    assert [w.name for w in b.parse_workloads(None)] == ["W1", "W2", "W3"]
+    assert [w.name for w in b.parse_workloads(None, full=True)] == ["W1", "W2", "W2a", "W3", "W4"]
+    assert [w.name for w in b.parse_workloads("W4,W1", full=False)] == ["W4", "W1"]

@@ -30,6 +30,11 @@ UNIT_ROUNDOFF = {"float16": 2.0**-11, "float32": 2.0**-24, "float64": 2.0**-53}
 DECISIVE = 0.1
 
 
+#: Elements compared at once: a slice's float64 temporaries stay in cache.  A detection-sized
+#: result (25M elements) compared whole makes a dozen 200 MB temporaries: seconds per comparison.
+_SLICE = 1 << 16
+
+
 def undecided(
     tol: Tolerance,
     bound: np.ndarray | float,
@@ -50,15 +55,66 @@ def undecided(
       another framework's documentation, or a declared prediction), some element where the two
       differ by more than the dtype table's tolerance must have an allowance of at most DECISIVE x
       that difference; otherwise no element could have told them apart.
-    Returns the evidence when either test fails (None: the comparison decides).
+    Returns the evidence when either test fails (None: the comparison decides).  Both tests are
+    first run slice by slice; the evidence is gathered over the whole arrays only when one fails.
     """
-    e = np.asarray(expected, dtype=np.float64)
-    a = np.asarray(actual, dtype=np.float64)
+    e_all = np.asarray(expected)
+    views = [_flat(v, e_all.shape) for v in (e_all, actual, bound, scale)]
+    alt_all = None if alternative is None else _flat(alternative, e_all.shape)
+    differs_somewhere = decisive_somewhere = False
+    for lo in range(0, e_all.size, _SLICE):
+        e, a, b, sc = (v if v.ndim == 0 else v[lo:lo + _SLICE] for v in views)
+        finite, base, b, allowance, value = _allowance(tol, b, sc, e.astype(np.float64), a.astype(np.float64))
+        if (finite & (b > DECISIVE * value)).any():
+            return _undecided_whole(tol, bound, scale, expected, actual, alternative)
+        if alt_all is not None:
+            diff = _difference(finite, alt_all[lo:lo + _SLICE].astype(np.float64), e.astype(np.float64))
+            differs = diff > base
+            differs_somewhere = differs_somewhere or bool(differs.any())
+            decisive_somewhere = decisive_somewhere or bool((differs & (allowance <= DECISIVE * diff)).any())
+    if alt_all is None or not differs_somewhere or decisive_somewhere:
+        return None  # the semantics coincide here, or some element tells them apart
+    return _undecided_whole(tol, bound, scale, expected, actual, alternative)
+
+
+def _flat(x: np.ndarray | float, shape: tuple[int, ...]) -> np.ndarray:
+    """``x`` as a flat float array of ``shape``'s size (a view where it can be), a scalar as 0-d."""
+    a = np.asarray(x)
+    if a.dtype.kind != "f":
+        a = a.astype(np.float64)
+    return a if a.ndim == 0 else np.broadcast_to(a, shape).reshape(-1)
+
+
+def _allowance(
+    tol: Tolerance, bound: np.ndarray | float, scale: np.ndarray | float, e: np.ndarray, a: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per element of float64 ``e`` and ``a``: finite, the dtype table's allowance, the bound, the
+    whole allowance and the value the bound is judged against (:func:`undecided`)."""
     finite = np.isfinite(e) & np.isfinite(a)
     base = tol.atol + tol.rtol * np.abs(np.where(finite, e, 0.0))
     b = np.broadcast_to(np.asarray(bound, dtype=np.float64), e.shape)
-    allowance = base + b
     value = np.maximum(np.broadcast_to(np.asarray(scale, dtype=np.float64), e.shape), tol.atol)
+    return finite, base, b, base + b, value
+
+
+def _difference(finite: np.ndarray, alt: np.ndarray, e: np.ndarray) -> np.ndarray:
+    """|alternative - expected| where both sides and the alternative are finite, else 0."""
+    with np.errstate(invalid="ignore"):
+        return np.where(finite & np.isfinite(alt), np.abs(alt - e), 0.0)
+
+
+def _undecided_whole(
+    tol: Tolerance,
+    bound: np.ndarray | float,
+    scale: np.ndarray | float,
+    expected: np.ndarray,
+    actual: np.ndarray,
+    alternative: np.ndarray | None,
+) -> Undecided | None:
+    """:func:`undecided` over the whole arrays, with its evidence."""
+    e = np.asarray(expected, dtype=np.float64)
+    a = np.asarray(actual, dtype=np.float64)
+    finite, base, b, allowance, value = _allowance(tol, bound, scale, e, a)
     with np.errstate(invalid="ignore"):
         exact_error = float(np.max(np.abs(a - e), where=finite, initial=0.0))
     bad_value = finite & (b > DECISIVE * value)
@@ -69,9 +125,7 @@ def undecided(
         return Undecided(int(bad_value.sum()), int(e.size), _index(i), float(allowance[i]), float(value[i]), "value", exact_error)
     if alternative is None:
         return None
-    alt = np.asarray(alternative, dtype=np.float64)
-    with np.errstate(invalid="ignore"):
-        diff = np.where(finite & np.isfinite(alt), np.abs(alt - e), 0.0)
+    diff = _difference(finite, np.asarray(alternative, dtype=np.float64), e)
     differs = diff > base
     if not differs.any() or (differs & (allowance <= DECISIVE * diff)).any():
         return None  # the semantics coincide here, or some element tells them apart
@@ -98,35 +152,54 @@ def metrics(
 ) -> Metrics:
     """Compare in float64.  NaN matches only NaN, +-Inf only the same infinity.
 
-    An element is within tolerance when ``|a - e| <= atol + rtol * |e| + bound``.
+    An element is within tolerance when ``|a - e| <= atol + rtol * |e| + bound``.  Computed slice
+    by slice (_SLICE elements); the pattern of the mismatched elements over the whole arrays.
     """
-    a = np.asarray(actual, dtype=np.float64)
-    e = np.asarray(expected, dtype=np.float64)
-    a_nan, e_nan = np.isnan(a), np.isnan(e)
-    nonfinite = ~np.isfinite(a) | ~np.isfinite(e)
-    special_ok = (a_nan & e_nan) | (np.isinf(a) & (a == e))
-    special_bad = nonfinite & ~special_ok
-    finite = ~nonfinite
-    with np.errstate(invalid="ignore", over="ignore"):
-        diff = np.where(finite, np.abs(a - e), 0.0)
-    bad = special_bad | (finite & (diff > tol.atol + tol.rtol * np.abs(np.where(finite, e, 0)) + bound))
-    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-        rel = np.where(finite, diff / np.maximum(np.abs(np.where(finite, e, 1.0)), np.finfo(np.float64).tiny), 0.0)
-    rel = np.minimum(rel, np.finfo(np.float64).max)  # metrics stay finite numbers (JSON has no inf)
-    with np.errstate(over="ignore"):
-        ulp = np.where(finite, _ulp_distance(np.where(finite, a, 0), np.where(finite, e, 0), dtype), 0.0)
-    ulp = np.minimum(ulp, np.finfo(np.float64).max)
-    index = tuple(int(i) for i in np.unravel_index(int(np.argmax(diff)), diff.shape)) if diff.size else None
-    shape = pattern(a, e, bad) if bad.any() and a.ndim == 4 else ""
+    a_all, e_all = np.broadcast_arrays(np.asarray(actual), np.asarray(expected))
+    shape = e_all.shape
+    flat_a, flat_e, flat_b = _flat(a_all, shape), _flat(e_all, shape), _flat(bound, shape)
+    bad_all = np.zeros(e_all.size, dtype=bool)
+    mismatched = nan_mismatch = 0
+    max_abs, at, max_rel, max_ulp = -1.0, 0, 0.0, 0.0
+    for lo in range(0, e_all.size, _SLICE):
+        a = flat_a[lo:lo + _SLICE].astype(np.float64)
+        e = flat_e[lo:lo + _SLICE].astype(np.float64)
+        b = flat_b if flat_b.ndim == 0 else flat_b[lo:lo + _SLICE]
+        a_nan, e_nan = np.isnan(a), np.isnan(e)
+        nonfinite = ~np.isfinite(a) | ~np.isfinite(e)
+        special_ok = (a_nan & e_nan) | (np.isinf(a) & (a == e))
+        special_bad = nonfinite & ~special_ok
+        finite = ~nonfinite
+        with np.errstate(invalid="ignore", over="ignore"):
+            diff = np.where(finite, np.abs(a - e), 0.0)
+        bad = special_bad | (finite & (diff > tol.atol + tol.rtol * np.abs(np.where(finite, e, 0)) + b))
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            rel = np.where(finite, diff / np.maximum(np.abs(np.where(finite, e, 1.0)), np.finfo(np.float64).tiny), 0.0)
+        rel = np.minimum(rel, np.finfo(np.float64).max)  # metrics stay finite numbers (JSON has no inf)
+        with np.errstate(over="ignore"):
+            ulp = np.where(finite, _ulp_distance(np.where(finite, a, 0), np.where(finite, e, 0), dtype), 0.0)
+        ulp = np.minimum(ulp, np.finfo(np.float64).max)
+        bad_all[lo:lo + _SLICE] = bad
+        mismatched += int(bad.sum())
+        nan_mismatch += int(special_bad.sum())
+        i = int(np.argmax(diff))
+        if diff[i] > max_abs:  # strictly: the first greatest, as argmax over the whole
+            max_abs, at = float(diff[i]), lo + i
+        max_rel = float(np.maximum(max_rel, rel.max()))  # NaN-propagating, as .max() over the whole
+        max_ulp = float(np.maximum(max_ulp, ulp.max()))
+    index = tuple(int(i) for i in np.unravel_index(at, shape)) if e_all.size else None
+    found = ""
+    if mismatched and len(shape) == 4:
+        found = pattern(a_all.astype(np.float64), e_all.astype(np.float64), bad_all.reshape(shape))
     return Metrics(
-        total=int(a.size),
-        mismatched=int(bad.sum()),
-        max_abs=float(diff.max()) if diff.size else 0.0,
+        total=int(e_all.size),
+        mismatched=mismatched,
+        max_abs=max(max_abs, 0.0),
         max_abs_index=index,
-        max_rel=float(rel.max()) if rel.size else 0.0,
-        max_ulp=float(ulp.max()) if ulp.size else 0.0,
-        nan_mismatch=int(special_bad.sum()),
-        pattern=shape,
+        max_rel=max_rel,
+        max_ulp=max_ulp,
+        nan_mismatch=nan_mismatch,
+        pattern=found,
     )
 
 

@@ -19,6 +19,7 @@ from parity import ops
 from parity.engine import results
 from parity.engine.behaviour import describe_behaviour
 from parity.engine.errors import UsageError
+from parity.engine.memory import prefer_small_pages
 from parity.engine.model import Case, Comparison, RunResult
 from parity.engine.op import REFERENCE, Op
 from parity.engine.results import RunMeta
@@ -177,6 +178,7 @@ def run(
     ``profile``, the driver's phases and each worker's seconds are added up there (parity.engine.profile).
     """
     prof = profile if profile is not None else Profile()
+    prefer_small_pages()  # the driver decodes and judges result-sized arrays (parity.engine.memory)
     op = ops.get(meta.op)
     cases = list(cases)
     started = time.perf_counter()

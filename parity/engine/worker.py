@@ -20,6 +20,7 @@ import traceback
 import numpy as np
 
 from parity.engine import protocol
+from parity.engine.memory import prefer_small_pages
 from parity.engine.errors import FrameworkError, Unsupported
 
 
@@ -126,6 +127,7 @@ def isolated(module: object, header: dict, arrays: dict) -> bytes:
 
 
 def main(argv: list[str]) -> int:
+    prefer_small_pages()  # large cases allocate result-sized arrays by the gigabyte (parity.engine.memory)
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     inp = sys.stdin.buffer

@@ -35,6 +35,9 @@ _TIMEOUT = 3600.0
 #: Timed seconds after which a job stops repeating (the row's ``runs`` says how many calls it got).
 QUICK_BUDGET_S = 2.0
 FULL_BUDGET_S = 30.0
+#: Workloads timed unless ``--workloads`` names others: W2a and W4 add a minute or more (a
+#: MindSpore W4 call takes 17-50 s on a loaded 2-core machine), so they come with ``--full``.
+QUICK_WORKLOADS = ("W1", "W2", "W3")
 
 
 @dataclass(frozen=True)
@@ -153,7 +156,10 @@ def _bench_env(runner: str, threads: int) -> dict[str, str]:
     return env
 
 
-def parse_workloads(text: str) -> list[Workload]:
+def parse_workloads(text: str | None, full: bool = False) -> list[Workload]:
+    """The workloads ``--workloads`` names; none named: QUICK_WORKLOADS, or every one with ``--full``."""
+    if text is None:
+        return [WORKLOADS[t] for t in (WORKLOADS if full else QUICK_WORKLOADS)]
     names = [t.strip() for t in text.split(",") if t.strip()]
     unknown = [t for t in names if t not in WORKLOADS]
     if unknown or not names:

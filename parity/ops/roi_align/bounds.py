@@ -51,6 +51,9 @@ def rounding_bound_and_scale(
 
     Also returns the scale of each element, roi_align(|X|) (the mean |sample| of its bin): what
     the bound must be small against for a comparison to decide anything (:func:`undecided`).
+
+    This is the definition; the reference worker computes the same numbers together with the
+    result in one pass per geometry (parity.ops.roi_align.fused, tested bit for bit against this).
     """
     dtype = precision(dtype)
     u = UNIT_ROUNDOFF[dtype]

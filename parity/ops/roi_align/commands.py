@@ -205,20 +205,20 @@ def repro(case_id: str, suite: str, out_dir: Path, results_dir: Path | None, exe
 
 
 @click.command()
-@click.option("--workloads", default="W1,W2,W2a,W3,W4", show_default=True, help="Comma-separated: W1 seed, W2 box head (W2a: adaptive sampling), W3 mask head, W4 large map.")
+@click.option("--workloads", default=None, help="Comma-separated: W1 seed, W2 box head (W2a: adaptive sampling), W3 mask head, W4 large map (default: W1,W2,W3; with --full: all five).")
 @click.option("--repeat", default=5, type=click.IntRange(min=1), show_default=True, help="Timed calls per implementation after one warm-up call (fewer once its calls add up to 2 s; 30 s with --full).")
-@click.option("--full", is_flag=True, help="Give every implementation up to 30 s of timed calls instead of 2 s.")
+@click.option("--full", is_flag=True, help="Every workload, and up to 30 s of timed calls per implementation instead of 2 s.")
 @click.option("--threads", default=1, type=click.IntRange(min=1), show_default=True, help="Threads for every implementation (each runs in its own worker).")
 @click.option("--suite", default="standard", show_default=True, help="Also time `parity run` on this suite (cases/s); 'none' skips it.")
 @click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON instead of a table.")
-def bench(workloads: str, repeat: int, full: bool, threads: int, suite: str, as_json: bool) -> None:
+def bench(workloads: str | None, repeat: int, full: bool, threads: int, suite: str, as_json: bool) -> None:
     """Time torchvision, MindSpore and the float64 reference on workloads W1-W4 (ratios against torchvision float32)."""
     import json
     import tempfile
 
     from parity.ops.roi_align import bench as b
 
-    chosen = b.parse_workloads(workloads)
+    chosen = b.parse_workloads(workloads, full)
     budget = b.FULL_BUDGET_S if full else b.QUICK_BUDGET_S
     with tempfile.TemporaryDirectory() as logs:
         rows, versions = b.run(chosen, repeat, threads, logs, say=lambda line: click.echo(line, err=True), budget_s=budget)

@@ -246,3 +246,131 @@ def magnitude_and_slope(x: np.ndarray, table: np.ndarray) -> None:  # pragma: no
 def _steeper(s: float, d: float) -> float:  # pragma: no cover - compiled
     """np.maximum of two slopes: the larger, NaN if either is NaN."""
     return d if (d > s or d != d) else s
+
+
+@njit(cache=True, nogil=True)
+def values_and_slopes(x: np.ndarray, table: np.ndarray) -> None:  # pragma: no cover - compiled
+    """``table[N * H * W (+ spare rows), 2C]``: ``x`` as float64 in the first C channels, its local slope in the last C.
+
+    One table for everything a case's forward terms read (parity.ops.roi_align.fused): the values
+    (what :func:`channels_last` holds), their magnitudes (``abs`` of them, taken as they are read)
+    and the slopes of :func:`magnitude_and_slope`, computed in float64 from the widened values
+    (exact for any narrower float), so each channel gets the same numbers as there.
+    """
+    n, c, h, w = x.shape
+    for b in range(n):
+        for i in range(h):
+            for j0 in range(0, w, _BLOCK):
+                j1 = min(w, j0 + _BLOCK)
+                row0 = (b * h + i) * w
+                for ch in range(c):
+                    plane = x[b, ch]
+                    for j in range(j0, j1):
+                        v = np.float64(plane[i, j])
+                        s = 0.0
+                        if i > 0:
+                            s = _steeper(s, abs(v - np.float64(plane[i - 1, j])))
+                        if i < h - 1:
+                            s = _steeper(s, abs(v - np.float64(plane[i + 1, j])))
+                        if j > 0:
+                            s = _steeper(s, abs(v - np.float64(plane[i, j - 1])))
+                        if j < w - 1:
+                            s = _steeper(s, abs(v - np.float64(plane[i, j + 1])))
+                        table[row0 + j, ch] = v
+                        table[row0 + j, c + ch] = s
+
+
+@njit(cache=True, nogil=True)
+def forward_terms(
+    table: np.ndarray,
+    h: int,
+    w: int,
+    batch: np.ndarray,
+    ids: np.ndarray,
+    ypos: np.ndarray,
+    yoff: np.ndarray,
+    xpos: np.ndarray,
+    xoff: np.ndarray,
+    origin: bool,
+    first: bool,
+    out: np.ndarray,
+    magnitude: np.ndarray,
+    slope: np.ndarray,
+) -> None:  # pragma: no cover - compiled
+    """:func:`forward` of the values and, from the same samples, of their magnitudes and slopes.
+
+    ``table`` is :func:`values_and_slopes`' (last row: zeros).  Each sample's corners and weights
+    are computed once; the values are read as ``forward`` reads them with ``weighted=False`` (all
+    four corners, into ``out``), magnitudes and slopes as with ``weighted=True`` (a zero-weight
+    corner reads the zero row), into ``magnitude`` and ``slope``, or, unless ``first``, folded
+    into what they hold with NaN-propagating maxima (np.maximum: the bound over two geometries).
+    Per channel the operations are those of ``forward``, in its order, so every number is the one
+    the separate passes give.
+    """
+    _, c, ph, pw = out.shape
+    zero = table.shape[0] - 1
+    acc = np.empty(c)
+    acc_m = np.empty(c)
+    acc_s = np.empty(c)
+    for j in range(len(ids)):
+        k = ids[j]
+        gh = (yoff[j + 1] - yoff[j]) // ph
+        gw = (xoff[j + 1] - xoff[j]) // pw
+        if gh <= 0 or gw <= 0:
+            continue
+        count = float(gh * gw)
+        base = batch[k] * h * w
+        for p in range(ph):
+            for q in range(pw):
+                acc[:] = 0.0
+                acc_m[:] = 0.0
+                acc_s[:] = 0.0
+                for iy in range(gh):
+                    y = ypos[yoff[j] + p * gh + iy]
+                    for ix in range(gw):
+                        x = xpos[xoff[j] + q * gw + ix]
+                        i1, i2, i3, i4, w1, w2, w3, w4, inside = _corners(y, x, h, w)
+                        if not inside:
+                            if origin:
+                                v = table[base]
+                                for ch in range(c):
+                                    acc[ch] += 0.0 * v[ch]
+                                    acc_m[ch] += 0.0 * abs(v[ch])
+                                    acc_s[ch] += 0.0 * v[c + ch]
+                            continue
+                        i1, i2, i3, i4 = base + i1, base + i2, base + i3, base + i4
+                        v1, v2, v3, v4 = table[i1], table[i2], table[i3], table[i4]
+                        m1 = table[i1 if w1 != 0.0 else zero]
+                        m2 = table[i2 if w2 != 0.0 else zero]
+                        m3 = table[i3 if w3 != 0.0 else zero]
+                        m4 = table[i4 if w4 != 0.0 else zero]
+                        for ch in range(c):
+                            acc[ch] += w1 * v1[ch] + w2 * v2[ch] + w3 * v3[ch] + w4 * v4[ch]
+                            acc_m[ch] += w1 * abs(m1[ch]) + w2 * abs(m2[ch]) + w3 * abs(m3[ch]) + w4 * abs(m4[ch])
+                            acc_s[ch] += w1 * m1[c + ch] + w2 * m2[c + ch] + w3 * m3[c + ch] + w4 * m4[c + ch]
+                for ch in range(c):
+                    out[k, ch, p, q] = acc[ch] / count
+                    if first:
+                        magnitude[k, ch, p, q] = acc_m[ch] / count
+                        slope[k, ch, p, q] = acc_s[ch] / count
+                    else:
+                        magnitude[k, ch, p, q] = _steeper(magnitude[k, ch, p, q], acc_m[ch] / count)
+                        slope[k, ch, p, q] = _steeper(slope[k, ch, p, q], acc_s[ch] / count)
+
+
+@njit(cache=True, nogil=True)
+def finish_bound(magnitude: np.ndarray, slope: np.ndarray, steps: np.ndarray, coordinate: np.ndarray, u: float) -> None:  # pragma: no cover
+    """In place: ``slope`` becomes the rounding bound ``u * (steps * magnitude + coordinate * slope)``
+    of parity.ops.roi_align.bounds.rounding_bound_and_scale, ``magnitude`` its scale; a non-finite
+    value of either becomes 0 there (no finite bound).  ``steps`` and ``coordinate`` are per roi."""
+    k = magnitude.shape[0]
+    m2 = magnitude.reshape(k, -1)
+    s2 = slope.reshape(k, -1)
+    for r in range(k):
+        st = steps[r]
+        co = coordinate[r]
+        for e in range(m2.shape[1]):
+            m = m2[r, e]
+            b = u * (st * m + co * s2[r, e])
+            s2[r, e] = b if np.isfinite(b) else 0.0
+            m2[r, e] = m if np.isfinite(m) else 0.0

@@ -23,11 +23,24 @@ def request_header(case: Case, runner: str, frameworks: tuple[str, ...]) -> dict
         "raw": case.invalid,  # call the framework as is: no parity-side dtype gate
     }
     if runner == REFERENCE:
-        header["semantics"] = [
-            {"name": f"s{i}", "key": s.key, "convention": dataclasses.asdict(s.convention), "sampling_ratio": s.sampling_ratio}
-            for i, s in enumerate(reference_semantics(case, frameworks))
-        ]
+        header["semantics"] = []
+        for i, (sem, *same) in enumerate(_by_evaluation(reference_semantics(case, frameworks))):
+            header["semantics"].append({
+                "name": f"s{i}", "key": sem.key, "same": [s.key for s in same],
+                "convention": dataclasses.asdict(sem.convention), "sampling_ratio": sem.sampling_ratio,
+            })
     return header
+
+
+def _by_evaluation(semantics: list) -> list[list]:
+    """Semantics grouped by what the reference computes for them: conventions that differ only in
+    their name and documentation (torchvision ``aligned=False`` and MindSpore ``roi_end_mode=0``)
+    give the same numbers, so the reference evaluates and sends them once."""
+    groups: dict[tuple, list] = {}
+    for sem in semantics:
+        rules = dataclasses.replace(sem.convention, name="", documented_by="")
+        groups.setdefault((rules, sem.sampling_ratio), []).append(sem)
+    return list(groups.values())
 
 
 def stored_arrays(
@@ -44,10 +57,11 @@ def stored_arrays(
 
 def named_reference(result: RunResult, header: dict) -> RunResult:
     """The reference's outputs renamed from the wire names (``s0_bound``) to the judge's keys."""
-    names = {s["name"]: s["key"] for s in header["semantics"]}
+    keys = {s["name"]: [s["key"], *s.get("same", ())] for s in header["semantics"]}
     suffixes = ("bound", "scale", "geom", "invalid", "grad", "grad_bound", "grad_scale", "grad_geom")
-    names.update({f"{n}_{sfx}": f"{k}|{sfx.replace('_', '|')}" for n, k in list(names.items()) for sfx in suffixes})
-    outputs = {names[k]: v for k, v in result.outputs.items()}
+    names = dict(keys)
+    names.update({f"{n}_{sfx}": [f"{k}|{sfx.replace('_', '|')}" for k in ks] for n, ks in keys.items() for sfx in suffixes})
+    outputs = {key: v for name, v in result.outputs.items() for key in names[name]}
     return dataclasses.replace(result, outputs=outputs)
 
 
@@ -68,6 +82,9 @@ def reference_timeout(case: Case, header: dict, timeout: float, grad: bool) -> f
     samples = 0.0
     try:
         for sem in header["semantics"]:
+            if sem["sampling_ratio"] > 0:  # a fixed grid: no geometry needed to count samples (at most this many)
+                samples += float(len(case.rois) * sem["sampling_ratio"] ** 2) * channels * ph * pw
+                continue
             gh, gw, _ = geometry.sampling_grid(
                 case.rois, len(case.features), case.attrs.output_size, case.attrs.spatial_scale,
                 sem["sampling_ratio"], geometry.Convention(**sem["convention"]),

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from parity.ops.roi_align import float16_serial, geometry, reference
+from parity.ops.roi_align import float16_serial, fused, geometry, reference
 from parity.engine.compare import precision
 from parity.ops.roi_align.bounds import gradient_scale, rounding_bound_and_scale, rounding_bound_grad
 from parity.engine.errors import InvalidInput, Unsupported
@@ -32,7 +32,7 @@ def run(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[str, np.n
     semantics finds the input undefined is the case rejected as a whole.
     """
     dtype = precision(str(arrays["features"].dtype))
-    features = arrays["features"].astype(np.float64)
+    features = _Features(arrays["features"])
     rois = arrays["rois"].astype(np.float64)
     attrs = Attrs.from_json(header["attrs"])
     outputs: dict[str, np.ndarray] = {}
@@ -50,7 +50,42 @@ def run(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[str, np.n
     return outputs
 
 
-def _evaluate(name: str, features: np.ndarray, args: tuple, weight: np.ndarray | None, dtype: str) -> dict[str, np.ndarray]:
+class _Features:
+    """A case's features, in the forms its semantics read: as sent (with the channels-last table
+    the fused forward shares across semantics, parity.ops.roi_align.fused) and as float64, each
+    made on first use."""
+
+    def __init__(self, features: np.ndarray):
+        self.sent = features
+        self.fused = fused.FeatureTable(features)
+        self._float64: np.ndarray | None = None
+
+    @property
+    def float64(self) -> np.ndarray:
+        if self._float64 is None:
+            self._float64 = self.sent.astype(np.float64)
+        return self._float64
+
+
+def _evaluate(name: str, x: _Features, args: tuple, weight: np.ndarray | None, dtype: str) -> dict[str, np.ndarray]:
+    convention = args[-1]
+    if fused.fusable(x.sent, args[0], args[1], convention):
+        terms = fused.forward_terms(x.fused, *args, dtype=dtype)
+        out = {name: terms.result, name + "_bound": terms.bound, name + "_scale": terms.scale, name + "_geom": terms.geom}
+    else:
+        out = _forward(name, x.float64, args, dtype)
+    if weight is not None and convention.accumulate != "float16":  # the exact vector-Jacobian product of sum(W * out)
+        features = x.float64
+        shape = features.shape
+        out[name + "_grad"] = reference.roi_align_backward(weight, shape, *args)
+        out[name + "_grad_bound"] = rounding_bound_grad(shape, args[0], weight, *args[1:], dtype=dtype)
+        out[name + "_grad_scale"] = gradient_scale(shape, args[0], weight, *args[1:], dtype=dtype)
+        out[name + "_grad_geom"] = reference.roi_align_backward(weight, shape, *args, geometry_dtype=dtype)
+    return out
+
+
+def _forward(name: str, features: np.ndarray, args: tuple, dtype: str) -> dict[str, np.ndarray]:
+    """The forward terms from separate passes: result, bound and scale, dtype-geometry result."""
     convention = args[-1]
     if convention.accumulate == "float16":  # a prediction of a float16 kernel: its bounds are the allowance
         lo, hi = float16_serial.float16_serial_interval(features, *args)
@@ -63,10 +98,4 @@ def _evaluate(name: str, features: np.ndarray, args: tuple, weight: np.ndarray |
     out = {name: reference.roi_align(features, *args)}
     out[name + "_bound"], out[name + "_scale"] = rounding_bound_and_scale(features, *args, dtype=dtype)
     out[name + "_geom"] = out[name] if dtype == "float64" else reference.roi_align(features, *args, geometry_dtype=dtype)
-    if weight is not None:  # the exact vector-Jacobian product of sum(W * out)
-        shape = features.shape
-        out[name + "_grad"] = reference.roi_align_backward(weight, shape, *args)
-        out[name + "_grad_bound"] = rounding_bound_grad(shape, args[0], weight, *args[1:], dtype=dtype)
-        out[name + "_grad_scale"] = gradient_scale(shape, args[0], weight, *args[1:], dtype=dtype)
-        out[name + "_grad_geom"] = reference.roi_align_backward(weight, shape, *args, geometry_dtype=dtype)
     return out
