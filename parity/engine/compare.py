@@ -1,6 +1,8 @@
 """Tolerance policy, float64 error metrics and the one mismatch-message shape."""
 from __future__ import annotations
 
+from typing import SupportsInt
+
 import numpy as np
 
 from parity.engine.model import Metrics, Tolerance, Undecided
@@ -135,7 +137,7 @@ def _undecided_whole(
     return Undecided(n, int(e.size), _index(i), float(allowance[i]), float(diff[i]), "documented difference", exact_error)
 
 
-def _index(i: tuple) -> tuple[int, ...]:
+def _index(i: tuple[SupportsInt, ...]) -> tuple[int, ...]:
     return tuple(int(v) for v in i)
 
 
@@ -144,7 +146,8 @@ def _ulp_distance(actual: np.ndarray, expected: np.ndarray, dtype: str) -> np.nd
     dtype = precision(dtype)
     spacing = np.spacing(np.abs(expected).astype(dtype)).astype(np.float64)
     tiny = np.finfo(dtype).smallest_subnormal
-    return np.abs(actual - expected) / np.maximum(spacing, tiny)
+    distance: np.ndarray = np.abs(actual - expected) / np.maximum(spacing, tiny)
+    return distance
 
 
 def metrics(

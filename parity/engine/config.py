@@ -63,7 +63,7 @@ def load(folder: Path | None = None) -> dict[str, Any]:
     return settings
 
 
-class _RunDefaults(dict):
+class _RunDefaults(dict[str, dict[str, Any]]):
     """Read only when ``parity run`` asks (click looks sub-commands up with ``get``), so a bad
     ``[tool.parity]`` never stops ``--version``, ``-h``, ``gate`` or ``translate``."""
 

@@ -19,7 +19,7 @@ import os
 import stat
 import tempfile
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO, Any, Iterator, Literal, overload
 
 from parity.engine.errors import UsageError
 
@@ -61,7 +61,13 @@ def _open_flags(mode: str) -> int:
     return flags | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 
 
-def open_nofollow(path: Path, mode: str = "rb", encoding: str | None = None) -> IO:
+@overload
+def open_nofollow(path: Path, mode: Literal["rb", "ab"] = "rb", encoding: None = None) -> IO[bytes]: ...
+@overload
+def open_nofollow(path: Path, mode: Literal["r", "a"], encoding: str | None = None) -> IO[str]: ...
+
+
+def open_nofollow(path: Path, mode: str = "rb", encoding: str | None = None) -> IO[Any]:
     """``open(path, mode)`` that refuses a symbolic link as the last component (``r``/``rb``/``a``/``ab``)."""
     try:
         fd = os.open(path, _open_flags(mode), 0o666)

@@ -14,6 +14,7 @@ import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from parity.engine import files
 from parity.engine.errors import FixtureError, UsageError
@@ -43,7 +44,7 @@ class Baseline:
     runners: tuple[str, ...]
     cases: dict[str, dict[str, Entry]]
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {
             "schema": BASELINE_SCHEMA,
             "suite": self.suite,
@@ -148,16 +149,16 @@ def check(baseline: Baseline, meta: RunMeta, records: dict[str, CaseRecord], sco
         before_pairs = expected.get(case_id, {})
         for c in record.comparisons:
             result.compared += 1
-            pair, entry = pair_label(c), before_pairs.get(pair_label(c))
-            before = entry.verdict if entry else None
-            change = Change(case_id, pair, before, c.verdict, c.message, entry.divergence if entry else None, c.divergence)
+            pair, known = pair_label(c), before_pairs.get(pair_label(c))
+            before = known.verdict if known else None
+            change = Change(case_id, pair, before, c.verdict, c.message, known.divergence if known else None, c.divergence)
             if c.verdict.unexpected and c.verdict is not before:
                 result.regressions.append(change)
-            elif before is c.verdict is Verdict.EXPECTED_DIVERGENCE and _names(entry.divergence) != _names(c.divergence):
+            elif known is not None and before is c.verdict is Verdict.EXPECTED_DIVERGENCE and _names(known.divergence) != _names(c.divergence):
                 result.explanations.append(change)
             elif before is not None and before.unexpected and not c.verdict.unexpected:
                 result.improved.append(change)
-            elif entry is None:
+            elif known is None:
                 result.new.append(change)
             elif before is not c.verdict:
                 result.changed.append(change)
@@ -224,12 +225,12 @@ def require_whole(meta: RunMeta, results_dir: Path) -> None:
         raise UsageError(f"{results_dir} holds shard {i}/{n} only; merge the shards first (parity merge OUT SHARD_DIR...)")
 
 
-def _change_json(ch: Change) -> dict:
+def _change_json(ch: Change) -> dict[str, str | None]:
     return {"case": ch.case_id, "pair": ch.pair, "before": ch.before.value if ch.before else None,
             "after": ch.after.value if ch.after else None, "message": ch.message}
 
 
-def to_json(result: GateResult, baseline_path: Path) -> dict:
+def to_json(result: GateResult, baseline_path: Path) -> dict[str, Any]:
     """``parity gate --format json``: every finding, machine-readable."""
     kinds = ("regressions", "explanations", "disappeared", "improved", "changed", "new")
     return {

@@ -65,7 +65,11 @@ def check_timeout(seconds: float, option: str = "--timeout") -> float:
     return float(seconds)
 
 
-def structure(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> tuple:
+#: What makes cases "alike" (:func:`structure`): strings, header values and a flag.
+Structure = tuple[object, ...]
+
+
+def structure(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> Structure:
     """What makes cases "alike" for crash containment: input dtypes and ranks, box form, layout,
     and whether the call is raw (robustness); not the values or the attributes."""
     return (
@@ -80,7 +84,7 @@ class _Request(NamedTuple):
     case_id: str
     message: bytes
     timeout: float
-    structure: tuple
+    structure: Structure
     isolated: bool  # sent to run in a child forked from the warm worker
 
 
@@ -116,8 +120,8 @@ class Worker:
     pending: deque[_Request] = field(default_factory=deque)
     notices: list[str] = field(default_factory=list)  # what the driver should tell the user (crash containment)
     _outbox: queue.Queue[bytes | None] | None = None
-    _streaks: dict[tuple, int] = field(default_factory=dict)  # structure -> consecutive crashes
-    _isolated: set[tuple] = field(default_factory=set)  # structures run in forked children
+    _streaks: dict[Structure, int] = field(default_factory=dict)  # structure -> consecutive crashes
+    _isolated: set[Structure] = field(default_factory=set)  # structures run in forked children
     _startup: float = 0.0  # seconds the last start took (imports and hello): what a restart costs
 
     def start(self) -> None:
@@ -205,7 +209,7 @@ class Worker:
         self._count_crash(kind, case_id, status is Status.CRASH)
         return RunResult(case_id, self.runner, status, arrays, header["message"], header["seconds"], header.get("determinism", {}))
 
-    def _count_crash(self, kind: tuple, case_id: str, crashed: bool) -> None:
+    def _count_crash(self, kind: Structure, case_id: str, crashed: bool) -> None:
         """After CRASH_STREAK crashes in a row on cases of one structure, run the next such cases in
         children forked from the warm worker: a framework that dies on every call then costs a
         fork per case, not a restart (its results stay CRASH, measured, never assumed)."""
@@ -221,7 +225,7 @@ class Worker:
                 f"forked from the warm {self.runner} worker instead of restarting it for each crash"
             )
 
-    def _check_fork_cost(self, kind: tuple, seconds: float) -> None:
+    def _check_fork_cost(self, kind: Structure, seconds: float) -> None:
         """Forking pays only where it is cheaper than a restart: a framework whose forked child is
         slower than a fresh worker's start (measured: MindSpore 2.10, ~22 s a case) goes back to
         restarting after crashes."""

@@ -27,7 +27,9 @@ def encode(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> bytes:
     head = json.dumps(header).encode()
     buf = io.BytesIO()
     if arrays:
-        np.savez(buf, **arrays)
+        # numpy's default, spelled out so that **arrays cannot supply it; the reader
+        # (decode_payload) loads with allow_pickle=False.
+        np.savez(buf, allow_pickle=True, **arrays)
     body = buf.getvalue()
     return _LEN.pack(len(head)) + head + _LEN.pack(len(body)) + body
 
@@ -36,11 +38,10 @@ def complete(frame: bytes) -> bool:
     """Whether ``frame`` is exactly one whole message (a writer that died mid-way leaves less)."""
     if len(frame) < _LEN.size:
         return False
-    head = _LEN.unpack_from(frame)[0]
-    at = _LEN.size + head
+    at = _LEN.size + _field(frame, 0)
     if len(frame) < at + _LEN.size:
         return False
-    return len(frame) == at + _LEN.size + _LEN.unpack_from(frame, at)[0]
+    return len(frame) == at + _LEN.size + _field(frame, at)
 
 
 def decode_payload(body: bytes) -> dict[str, np.ndarray]:
@@ -75,7 +76,13 @@ def _size(raw: bytes) -> int:
     """A length field's value; EOFError when the stream ended inside it."""
     if len(raw) != _LEN.size:
         raise EOFError(f"stream ended after {len(raw)} of {_LEN.size} bytes of a length")
-    return _LEN.unpack(raw)[0]
+    return _field(raw, 0)
+
+
+def _field(frame: bytes, at: int) -> int:
+    """The length field at byte ``at`` of ``frame``."""
+    value: int = _LEN.unpack_from(frame, at)[0]
+    return value
 
 
 def _read_exact(stream: BinaryIO, n: int) -> bytes:

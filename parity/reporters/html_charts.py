@@ -159,7 +159,7 @@ def histogram(pair: str, values: list[tuple[float, Verdict]], lo: int, hi: int, 
         x = left + i * bw
         if tick.startswith("1e") and (int(tick[2:]) % stride or x - last < 34):
             tick = ""
-        y = top + plot_h
+        y: float = top + plot_h
         for group, colour in GROUPS:
             n = c.get(group, 0)
             if n:

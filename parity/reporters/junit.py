@@ -48,8 +48,8 @@ def document(report: RunReport) -> ET.ElementTree:
         "skipped": str(sum(c.verdict in _SKIPPED for c in report.comparisons)),
         "time": f"{report.wall_seconds:.3f}",
     }
-    root = ET.Element("testsuites", name="parity", **counts)
-    suite = ET.SubElement(root, "testsuite", name=f"parity.{report.suite}", **counts)
+    root = ET.Element("testsuites", {"name": "parity", **counts})
+    suite = ET.SubElement(root, "testsuite", {"name": f"parity.{report.suite}", **counts})
     props = ET.SubElement(suite, "properties")
     for name, value in [*sorted(report.versions.items()), ("machine", report.machine), ("runners", ",".join(report.runners))]:
         ET.SubElement(props, "property", name=_clean(name), value=_clean(value))

@@ -90,8 +90,8 @@ def print_summary(report: RunReport, written: list[str]) -> None:
     table.add_column("pair")
     for v in verdicts:
         table.add_column(v, justify="right", style=_STYLE[v])
-    for pair, c in counts.items():
-        table.add_row(safe(pair), *(str(c.get(v, 0)) for v in verdicts))
+    for pair, tally in counts.items():
+        table.add_row(safe(pair), *(str(tally.get(v, 0)) for v in verdicts))
     out.print(table)
     matrix = summary.robustness_matrix(report)
     if matrix:

@@ -9,12 +9,13 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
 from parity.engine.errors import ParityError
 from parity.shells import cli_forward, cli_list, cli_stored
-from parity.shells.cli_run import run  # also reached as parity.shells.cli.run (parity check invokes it)
+from parity.shells.cli_run import run as run  # also reached as parity.shells.cli.run (parity check invokes it)
 
 
 class _Group(click.Group):
@@ -64,7 +65,7 @@ def _resume_hint(ctx: click.Context) -> str:
     return f"; the finished cases are kept in {Path(out) / 'results.jsonl'}, continue with: {commands.resume(out)}"
 
 
-def _fail(message: str, status: int) -> None:
+def _fail(message: str, status: int) -> NoReturn:
     import traceback
 
     from parity.reporters.terminal import error

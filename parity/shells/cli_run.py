@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 import click
 
@@ -194,7 +194,7 @@ def _check_resume(ctx: click.Context, stored: RunMeta, resume_dir: Path) -> None
         return ctx.get_parameter_source(name) not in sources
 
     p = ctx.params
-    asked = {
+    asked: dict[str, Callable[[], object]] = {
         "suite": lambda: p["suite"],
         "keyword": lambda: p["keyword"],
         "runners": lambda: session.parse_runners(p["runners"], stored.op),

@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
+    from _pytest._code.code import TerminalRepr
+
     from parity.engine.model import Case, Comparison
     from parity.engine.results import ResultsTail, RunMeta
 
@@ -177,12 +179,12 @@ class ParityItem(pytest.Item):
         self.first = first  # the case's first item also answers for comparisons no item names
 
     def runtest(self) -> None:
-        plugin: ParityPlugin = self.config.pluginmanager.get_plugin("parity-suite")
-        assert plugin.run is not None
+        plugin = self.config.pluginmanager.get_plugin("parity-suite")
+        assert isinstance(plugin, ParityPlugin) and plugin.run is not None
         comparisons = plugin.run.comparisons(self.case_id)
         outcome(self, comparisons)
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str | TerminalRepr:
         if isinstance(excinfo.value, VerdictFailure):
             return str(excinfo.value)
         return super().repr_failure(excinfo, style)

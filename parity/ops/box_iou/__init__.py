@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from parity.engine.model import Case, RunResult
+from parity.engine.model import Case, Comparison, RunResult
 from parity.engine.op import REFERENCE, Op
 from parity.ops.box_iou import invalid, semantics, signature, suites
 
@@ -47,7 +47,7 @@ def _request(case: Case, runner: str, frameworks: tuple[str, ...], grad: bool) -
     return header, dict(case.inputs)
 
 
-def _judge(case: Case, results: dict[str, RunResult], ref: RunResult) -> list:
+def _judge(case: Case, results: dict[str, RunResult], ref: RunResult) -> list[Comparison]:
     from parity.ops.box_iou.judge import judge
 
     return judge(case, results, ref)
@@ -86,7 +86,7 @@ def _load_fixtures(folder: Path, max_case_bytes: int, keyword: str | None) -> li
     return [c for c in load(folder, max_case_bytes) if selected(c)]
 
 
-def _divergences() -> tuple:
+def _divergences() -> tuple[Any, ...]:
     from parity.ops.box_iou.divergences import DIVERGENCES
 
     return DIVERGENCES

@@ -10,6 +10,8 @@ overlap / gt area) needs boxes with an extent, ``x0 < x1`` and ``y0 < y1``, and 
 """
 from __future__ import annotations
 
+from typing import Mapping
+
 import numpy as np
 
 MINDSPORE_DTYPES = ("float16", "float32", "float64")
@@ -36,7 +38,7 @@ def _coordinates(name: str, b: np.ndarray, nonnegative: bool) -> str | None:
     return None
 
 
-def problem(inputs: dict[str, np.ndarray], framework: str, mode: str = "iou") -> str | None:
+def problem(inputs: Mapping[str, np.ndarray], framework: str, mode: str = "iou") -> str | None:
     """Why ``inputs`` lie outside ``framework``'s documented box_iou (None: inside)."""
     b1, b2 = np.asarray(inputs["boxes1"]), np.asarray(inputs["boxes2"])
     torchvision = framework == "torchvision"

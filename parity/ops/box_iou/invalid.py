@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Iterator
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from parity.engine.model import Case, Port
 from parity.ops.box_iou.signature import Attrs
@@ -18,7 +19,7 @@ GOOD1 = [[0, 0, 2, 2], [1, 1, 3, 3]]
 GOOD2 = [[1, 1, 3, 3], [0, 0, 1, 1]]
 
 
-def _case(name: str, boxes1, boxes2=None, attrs: Attrs | None = None, port: Port = Port.MAPPED) -> Case:
+def _case(name: str, boxes1: ArrayLike, boxes2: ArrayLike | None = None, attrs: Attrs | None = None, port: Port = Port.MAPPED) -> Case:
     b2 = np.array(GOOD2, np.float32) if boxes2 is None else np.asarray(boxes2)
     inputs = {"boxes1": np.asarray(boxes1), "boxes2": b2}
     return Case(f"box_iou[invalid]-{name}", "invalid", attrs or Attrs(), inputs, port, ("invalid", name), op="box_iou")

@@ -17,7 +17,7 @@ import numpy as np
 
 from parity.engine import compare
 from parity.engine.behaviour import behaviour, describe_behaviour, failure_verdict
-from parity.engine.model import EXPLAINED, NOT_BLAMED, Case, Comparison, RunResult, Status, Tolerance, Verdict
+from parity.engine.model import EXPLAINED, NOT_BLAMED, Case, Comparison, Metrics, RunResult, Status, Tolerance, Verdict
 from parity.engine.op import REFERENCE
 from parity.ops.box_iou import divergences, semantics
 from parity.ops.box_iou.reference import OUT_OF_RANGE, Semantics, arithmetic, result_dtype
@@ -40,7 +40,7 @@ def _beyond_range(bound: np.ndarray | float, expected: np.ndarray) -> np.ndarray
     return np.broadcast_to(np.asarray(bound) >= OUT_OF_RANGE, e.shape) & np.isfinite(e)
 
 
-def _within(out: np.ndarray, expected: np.ndarray, bound: np.ndarray, tol: Tolerance, dtype: str, want: str | None = None) -> tuple[bool, object, str]:
+def _within(out: np.ndarray, expected: np.ndarray, bound: np.ndarray | float, tol: Tolerance, dtype: str, want: str | None = None) -> tuple[bool, Metrics | None, str]:
     """Shape, then (with ``want``) the result dtype, then the values; metrics whenever shapes agree."""
     problem = compare.shape_problem(out, expected)
     if problem:
@@ -54,7 +54,7 @@ def _within(out: np.ndarray, expected: np.ndarray, bound: np.ndarray, tol: Toler
     return m.mismatched == 0, m, compare.describe(m, tol) + note
 
 
-def _decide(c: Comparison, tol: Tolerance, bound: np.ndarray, expected: np.ndarray, out: np.ndarray) -> Comparison:
+def _decide(c: Comparison, tol: Tolerance, bound: np.ndarray | float, expected: np.ndarray, out: np.ndarray) -> Comparison:
     """PASS / EXPECTED_DIVERGENCE only where the dtype can decide; UNDECIDABLE with its evidence otherwise."""
     beyond = _beyond_range(bound, expected)
     u = compare.undecided(tol, bound, np.abs(expected), expected, np.where(beyond, expected, out))
@@ -63,7 +63,7 @@ def _decide(c: Comparison, tol: Tolerance, bound: np.ndarray, expected: np.ndarr
     return Comparison(c.case_id, c.actual, c.expected, Verdict.UNDECIDABLE, c.tolerance, c.metrics, f"{u.describe()}. {c.message}", c.divergence, u)
 
 
-def _held(case: Case, out: np.ndarray, sem: Semantics, ref: dict[str, np.ndarray]) -> tuple[bool, object, str, Tolerance]:
+def _held(case: Case, out: np.ndarray, sem: Semantics, ref: dict[str, np.ndarray]) -> tuple[bool, Metrics | None, str, Tolerance]:
     """``out`` against ``sem``'s result: its dtype, then its values within ``sem``'s rounding."""
     dtype = sem.compute or arithmetic(case.dtype)
     tol = _tolerance(dtype)

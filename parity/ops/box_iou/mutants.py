@@ -82,8 +82,11 @@ def _mutated(mutant: Mutant) -> Iterator[types.ModuleType]:
             modules[name] = module
         yield modules["reference"]
     finally:
-        for name, module in saved.items():
-            sys.modules[f"{_PACKAGE}.{name}"] = module
+        for name, previous in saved.items():
+            if previous is None:
+                sys.modules.pop(f"{_PACKAGE}.{name}", None)
+            else:
+                sys.modules[f"{_PACKAGE}.{name}"] = previous
 
 
 @dataclass(frozen=True)

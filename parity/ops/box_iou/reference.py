@@ -8,6 +8,7 @@ gt box, whose index is the row of its result).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -42,7 +43,7 @@ class Semantics:
     #: the dtype of the result ("": the case's float dtype; float32 for integer inputs, as torch's true division)
     result: str = ""
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -51,7 +52,8 @@ def _shifted(boxes: np.ndarray, sem: Semantics) -> np.ndarray:
     if not sem.shift:
         return b.astype(np.float64)
     delta = np.array([0, 0, sem.shift, sem.shift], dtype=b.dtype if sem.dtype_shift else np.float64)
-    return (b - delta).astype(np.float64) if sem.dtype_shift else b.astype(np.float64) - delta
+    shifted: np.ndarray = (b - delta).astype(np.float64) if sem.dtype_shift else b.astype(np.float64) - delta
+    return shifted
 
 
 def pairwise(rows: np.ndarray, cols: np.ndarray, sem: Semantics, dtype: str, compute: str = "") -> tuple[np.ndarray, np.ndarray]:
@@ -119,12 +121,12 @@ def arithmetic(dtype: str) -> str:
     return dtype if dtype in UNIT_ROUNDOFF else "float32"
 
 
-def result_dtype(inputs: dict[str, np.ndarray], sem: Semantics) -> str:
+def result_dtype(inputs: Mapping[str, np.ndarray], sem: Semantics) -> str:
     """The dtype ``sem`` says the result has."""
     return sem.result or arithmetic(str(inputs["boxes1"].dtype))
 
 
-def evaluate(inputs: dict[str, np.ndarray], sem: Semantics) -> tuple[np.ndarray, np.ndarray]:
+def evaluate(inputs: Mapping[str, np.ndarray], sem: Semantics) -> tuple[np.ndarray, np.ndarray]:
     """``sem`` on a case's inputs: (result, rounding bound) in the orientation ``sem`` names.
 
     Raises InvalidInput where the input lies outside ``sem``'s domain (parity.ops.box_iou.domain)

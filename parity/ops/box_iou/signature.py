@@ -8,7 +8,7 @@ gt by anchor), ``mode`` "iou" (overlap / union) or "iof" (overlap / area of the 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from parity.engine.model import Port
 
@@ -70,7 +70,8 @@ def torchvision_call(attrs: Attrs, port: Port) -> str:
     return "torchvision.ops.box_iou(boxes1, boxes2)"
 
 
-CALLS = {
+#: runner -> the call it makes for a case's attrs and port, as a user would write it
+CALLS: dict[str, Callable[[Attrs, Port], str]] = {
     "torchvision": torchvision_call,
     "mindspore": lambda attrs, port: to_mindspore(attrs, port).render(),
 }

@@ -65,7 +65,7 @@ def standard_cases() -> Iterator[Case]:
         yield _family("standard", name, Attrs("iof"), "float32", Port.MAPPED)
 
 
-def _edge_inputs() -> Iterator[tuple[str, list, list]]:
+def _edge_inputs() -> Iterator[tuple[str, list[list[float]], list[list[float]]]]:
     yield "empty-boxes1", [], [[0, 0, 1, 1]]
     yield "empty-both", [], []
     yield "identical", [[2, 3, 7, 9]], [[2, 3, 7, 9]]

@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from parity.engine.model import Case, RunResult
+from parity.engine.model import Case, Comparison, RunResult
 from parity.engine.op import REFERENCE, Op
 from parity.ops.nms import semantics, signature, suites
 
@@ -43,7 +43,7 @@ def _request(case: Case, runner: str, frameworks: tuple[str, ...], grad: bool) -
     return header, dict(case.inputs)
 
 
-def _judge(case: Case, results: dict[str, RunResult], ref: RunResult) -> list:
+def _judge(case: Case, results: dict[str, RunResult], ref: RunResult) -> list[Comparison]:
     from parity.ops.nms.judge import judge
 
     return judge(case, results, ref)
@@ -61,7 +61,7 @@ def _calls(case: Case, runners: tuple[str, ...]) -> dict[str, str]:
     return {r: signature.CALLS[r](case.attrs, case.port) for r in runners if r in signature.CALLS}
 
 
-def _divergences() -> tuple:
+def _divergences() -> tuple[Any, ...]:
     from parity.ops.nms.divergences import DIVERGENCES
 
     return DIVERGENCES

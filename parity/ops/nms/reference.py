@@ -16,6 +16,7 @@ already kept box has IoU > threshold with it.  IoU = overlap / union with contin
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 
@@ -33,7 +34,7 @@ class Semantics:
     output: str = "input"
     padding: str = "skip"  # a sort slot past the input: "skip" it, or keep it selected ("slot", MindSpore)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -121,7 +122,8 @@ def _clamped(width: np.ndarray) -> np.ndarray:
 
 def _representable(x: np.ndarray, low: np.dtype) -> np.ndarray:
     with np.errstate(over="ignore", invalid="ignore"):
-        return np.isfinite(x) & (x.astype(low).astype(np.float64) == x)
+        exact: np.ndarray = np.isfinite(x) & (x.astype(low).astype(np.float64) == x)
+    return exact
 
 
 def threshold_of(threshold: float, sem: Semantics, dtype: str) -> float:
@@ -140,14 +142,15 @@ def nms(boxes: np.ndarray, scores: np.ndarray, threshold: float, sem: Semantics,
     alive = np.ones(len(order), dtype=bool)
     padding = order >= n  # a sort slot read past the input (+inf scores in MindSpore's network)
     alive[padding] = False
-    kept_pos, near = [], []
+    kept: list[int] = []
+    near: list[tuple[int, int, float, float]] = []
     for p in range(len(order)):
         if padding[p] and sem.padding == "slot" and sem.output == "position":
-            kept_pos.append(p)  # the slot stays selected; what it holds is not an input box
+            kept.append(p)  # the slot stays selected; what it holds is not an input box
         if not alive[p]:
             continue
         i = int(order[p])
-        kept_pos.append(p)
+        kept.append(p)
         rest = np.flatnonzero(alive[p + 1:]) + p + 1
         if not len(rest):
             continue
@@ -161,7 +164,7 @@ def nms(boxes: np.ndarray, scores: np.ndarray, threshold: float, sem: Semantics,
         alive[killed] = False
         suppressor[order[killed]] = i
         pair_iou[order[killed]] = iou[hit]
-    kept_pos = np.asarray(kept_pos, dtype=np.int64)
+    kept_pos = np.asarray(kept, dtype=np.int64)
     keep = kept_pos if sem.output == "position" else order[kept_pos]
     return {"keep": keep.astype(np.int64), "suppressor": suppressor, "suppressor_iou": pair_iou,
             "near": np.asarray(near, dtype=np.float64).reshape(-1, 4), "order": order[:n].astype(np.int64)}

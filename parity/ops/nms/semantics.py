@@ -21,14 +21,14 @@ def documented(framework: str, case: Case) -> Semantics:
 def predicted(framework: str, case: Case) -> list[tuple[str, Semantics]]:
     """(divergence names, the semantics they predict together) for every combination of the
     applicable predictions, smallest first: the judge names the fewest that explain a result."""
-    found = [d for d in applicable(case, framework) if d.predict is not None]
+    found = [(d.name, d.predict) for d in applicable(case, framework) if d.predict is not None]
     out = []
     for size in range(1, len(found) + 1):
         for combo in combinations(found, size):
             sem = documented(framework, case)
-            for d in combo:
-                sem = d.predict(sem)
-            out.append((", ".join(d.name for d in combo), sem))
+            for _, predict in combo:
+                sem = predict(sem)
+            out.append((", ".join(name for name, _ in combo), sem))
     return out
 
 

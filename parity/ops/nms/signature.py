@@ -50,7 +50,8 @@ def offset_boxes(boxes: np.ndarray, idxs: np.ndarray) -> np.ndarray:
     if not len(boxes):
         return boxes
     one = boxes.dtype.type(1)
-    return boxes + (idxs.astype(boxes.dtype) * (boxes.max() + one))[:, None]
+    offset: np.ndarray = boxes + (idxs.astype(boxes.dtype) * (boxes.max() + one))[:, None]
+    return offset
 
 
 def mindspore_inputs(boxes: np.ndarray, scores: np.ndarray, idxs: np.ndarray | None, attrs: Attrs, port: Port) -> tuple[np.ndarray, float, np.ndarray | None]:

@@ -2,9 +2,10 @@
 domain, and a seeded random suite.  Every case's arrays derive from its id (parity.engine.seeds)."""
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterator, Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from parity.engine.model import Case, Port
 from parity.engine.seeds import seed_of
@@ -25,7 +26,7 @@ DOC_BBOX = [[100.0, 100.0, 50.0, 68.0, 0.63], [150.0, 75.0, 165.0, 115.0, 0.55],
 ASCEND_LIMIT = 2864
 
 
-def case(case_id: str, suite: str, attrs: Attrs, boxes, scores, dtype: str, port: Port, tags: tuple[str, ...], idxs=None) -> Case:
+def case(case_id: str, suite: str, attrs: Attrs, boxes: ArrayLike, scores: ArrayLike, dtype: str, port: Port, tags: tuple[str, ...], idxs: ArrayLike | None = None) -> Case:
     inputs = {"boxes": np.asarray(boxes, dtype=dtype).reshape(-1, 4), "scores": np.asarray(scores, dtype=dtype).reshape(-1)}
     if attrs.batched:
         inputs["idxs"] = np.asarray(idxs, dtype=np.int64).reshape(-1)
@@ -70,7 +71,7 @@ def standard_cases() -> Iterator[Case]:
                 yield _random_case("standard", Attrs(0.5, batched=True), dtype, port, n)
 
 
-def _edge_inputs() -> Iterator[tuple[str, float, list, list]]:
+def _edge_inputs() -> Iterator[tuple[str, float, Sequence[Sequence[float]], Sequence[float]]]:
     """(name, threshold, boxes, scores)."""
     yield "duplicates", 0.5, [[0, 0, 10, 10]] * 3 + [[20, 20, 30, 30]], [0.9, 0.8, 0.7, 0.6]
     yield "duplicates-equal-scores", 0.5, [[0, 0, 10, 10]] * 3, [0.5, 0.5, 0.5]

@@ -50,6 +50,7 @@ def check(boxes: np.ndarray, scores: np.ndarray, threshold: float, dtype: str) -
     c = case("translate-check", "translate", Attrs(threshold), boxes, scores, dtype, Port.MAPPED, ())
     kernel = semantics.predicted("mindspore", c)[-1][1]  # every declared divergence together
     bboxes, t, order = mindspore_inputs(c.inputs["boxes"], c.scores, None, Attrs(threshold), Port.TRANSLATED)
+    assert order is not None  # the translated call always reads the mask through torchvision's order
     got = order[nms(bboxes[:, :4], bboxes[:, 4], t, dataclasses.replace(kernel, threshold="exact"), dtype)["keep"]]
     want = nms(c.inputs["boxes"], c.scores, threshold, semantics.documented("torchvision", c), dtype)["keep"]
     return bool(np.array_equal(got, want))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 import math
 import operator
-from typing import Any
+from typing import Any, Callable
 
 from parity.engine.errors import UsageError
 from parity.ops.roi_align.attrs import Attrs
@@ -22,8 +22,8 @@ PARAMETERS = ("input", "boxes", "output_size", "spatial_scale", "sampling_ratio"
 DEFAULTS = {"spatial_scale": 1.0, "sampling_ratio": -1, "aligned": False}
 MAX_TEXT = 2000
 
-_BINARY = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv, ast.Pow: operator.pow}
-_UNARY = {ast.UAdd: operator.pos, ast.USub: operator.neg}
+_BINARY: dict[type[ast.operator], Callable[[float, float], float]] = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv, ast.Pow: operator.pow}
+_UNARY: dict[type[ast.unaryop], Callable[[float], float]] = {ast.UAdd: operator.pos, ast.USub: operator.neg}
 
 
 def number(text: str, what: str) -> float:

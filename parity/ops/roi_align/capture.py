@@ -80,7 +80,8 @@ def _pair(size: Any) -> tuple[int, int]:
 
 
 def _numpy(t: Any) -> "np.ndarray":
-    return t.detach().cpu().numpy().copy()
+    values: np.ndarray = t.detach().cpu().numpy().copy()
+    return values
 
 
 def _rois(boxes: Any) -> tuple["np.ndarray", str, int]:
@@ -103,7 +104,7 @@ class _Recorder:
         self.cases: list[Case] = []
         self.active = True
 
-    def record(self, args: tuple, kwargs: dict, frame: FrameType | None) -> None:
+    def record(self, args: tuple[Any, ...], kwargs: dict[str, Any], frame: FrameType | None) -> None:
         from parity.ops.roi_align.generate import DT
         from parity.engine.model import Case, Port
         from parity.ops.roi_align.attrs import Attrs
@@ -144,7 +145,7 @@ class _Recorder:
         s.scales.append(attrs.spatial_scale)
 
 
-def _bindings(original: Callable) -> list[tuple[ModuleType, str]]:
+def _bindings(original: Callable[..., Any]) -> list[tuple[ModuleType, str]]:
     """Every (module, global name) currently bound to ``original``: where callers look it up."""
     found = []
     for module in list(sys.modules.values()):

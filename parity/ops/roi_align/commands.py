@@ -101,7 +101,7 @@ def translate(
     if (features_file is None) != (rois_file is None):
         raise UsageError("--features and --rois go together: pass both to verify on your arrays, or neither")
     user_inputs = None
-    if features_file is not None:
+    if features_file is not None and rois_file is not None:
         from parity.ops.roi_align import user_arrays, user_check
 
         features, rois = user_check.check_arrays(user_arrays.load(features_file, "features"), user_arrays.load(rois_file, "rois"))

@@ -138,7 +138,8 @@ def _float16_partial_overflow(case: Case, sem: Semantics) -> np.ndarray:
     gh, gw, _ = sampling_grid(r, x.shape[0], a.output_size, a.spatial_scale, sem.sampling_ratio, sem.convention)
     count = np.maximum(gh * gw, 1)[:, None, None, None]
     args = (r, a.output_size, a.spatial_scale, sem.sampling_ratio, sem.convention)
-    return (roi_align(np.abs(x), *args) * count > 65504.0) & (np.abs(roi_align(x, *args)) * count <= 65504.0)
+    mask: np.ndarray = (roi_align(np.abs(x), *args) * count > 65504.0) & (np.abs(roi_align(x, *args)) * count <= 65504.0)
+    return mask
 
 
 #: Named output elements a prediction may leave unspecified: rule(case, documented semantics) -> a
@@ -317,7 +318,8 @@ def unspecified(framework: str, case: Case) -> np.ndarray | None:
     if not rules:
         return None
     sem = documented_semantics(framework, case.attrs, case.port)
-    return np.logical_or.reduce([np.broadcast_to(UNSPECIFIED[name](case, sem), _out_shape(case)) for name in rules])
+    mask: np.ndarray = np.logical_or.reduce([np.broadcast_to(UNSPECIFIED[name](case, sem), _out_shape(case)) for name in rules])
+    return mask
 
 
 def _out_shape(case: Case) -> tuple[int, int, int, int]:

@@ -10,7 +10,8 @@ from typing import Iterator
 
 import numpy as np
 
-from parity.ops.roi_align.generate import DT, seed_of
+from parity.ops.roi_align.generate import DT
+from parity.engine.seeds import seed_of
 from parity.engine.model import Case
 from parity.ops.roi_align.attrs import Attrs
 
@@ -71,6 +72,6 @@ def edge_cases() -> Iterator[Case]:
         rois = [[0, 1, 1, 1.4, 1.3], [1, -20, -20, 60, 50], [0, 2, 2, 5, 4]]
         yield _case("adaptive-extremes", Attrs(out, 1.0, sr, aligned), "float32", rois)
     rng = np.random.default_rng(seed_of("edge-extremes"))
-    roi_set = [[0, 0.5, 0.5, 6.5, 5.5], [1, -2, -2, 4, 3], [0, 3, 2, 9.8, 7.9], [1, 8, 6, 12, 10]]
+    roi_set: list[list[float]] = [[0, 0.5, 0.5, 6.5, 5.5], [1, -2, -2, 4, 3], [0, 3, 2, 9.8, 7.9], [1, 8, 6, 12, 10]]
     for (name, (dtype, features)), aligned in itertools.product(_extremes(rng).items(), (False, True)):
         yield _case(name, Attrs((3, 3), 1.0, 2, aligned), dtype, roi_set, features)

@@ -10,6 +10,7 @@ zip timestamps), so regenerating a suite with the same seed gives identical byte
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -19,14 +20,15 @@ import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, NoReturn
 
 import numpy as np
 
 from parity.engine import files, limits
 from parity.ops.roi_align import limits as roi_limits
 from parity.engine.errors import FixtureError
-from parity.ops.roi_align.generate import GENERATOR_VERSION, seed_of
+from parity.ops.roi_align.generate import GENERATOR_VERSION
+from parity.engine.seeds import seed_of
 from parity.engine.model import Case, Port
 from parity.ops.roi_align.attrs import Attrs
 
@@ -142,7 +144,7 @@ class _Fields:
         if extra:
             self.fail(_show(extra[0]), "is not a field parity knows")
 
-    def fail(self, field: str, problem: str) -> None:
+    def fail(self, field: str, problem: str) -> NoReturn:
         where = f"{self.case} field {field}" if field else self.case
         raise FixtureError(f"fixture folder {self.folder}: {where} {problem}; regenerate it with parity generate")
 
@@ -159,7 +161,7 @@ class _Fields:
 
     def choice(self, field: str, allowed: tuple[str, ...]) -> str:
         value = self.get(field)
-        if value not in allowed:
+        if not isinstance(value, str) or value not in allowed:
             self.fail(field, f"must be one of {', '.join(allowed)}, got {_show(value)}")
         return value
 
@@ -191,7 +193,8 @@ class _Fields:
     def dtype(self, value: Any, field: str) -> np.dtype:
         if value not in DTYPES:
             self.fail(field, f"must be one of {', '.join(DTYPES)}, got {_show(value)}")
-        return np.dtype(value)
+        dtype: np.dtype = np.dtype(value)
+        return dtype
 
     def attrs(self, invalid: bool) -> Attrs:
         a = self.obj("attrs", ("output_size", "spatial_scale", "sampling_ratio", "aligned"))
@@ -286,7 +289,8 @@ def _check_size(folder: Path, entry: Entry, max_case_bytes: int) -> None:
         )
 
 
-def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, shape: tuple[int, ...], dtype: np.dtype, fail) -> np.ndarray:
+def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, shape: tuple[int, ...], dtype: np.dtype,
+                 fail: Callable[[str], NoReturn]) -> np.ndarray:
     """One array, header first: nothing is decompressed beyond the header until it matches the manifest."""
     nbytes = math.prod(shape) * dtype.itemsize
     if info.flag_bits & 0x1:
@@ -324,7 +328,7 @@ def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, shape: tuple[int, .
 def _load_arrays(folder: Path, entry: Entry) -> dict[str, np.ndarray]:
     path = folder / entry.file
 
-    def fail(problem: str, name: str = "") -> None:
+    def fail(problem: str, name: str = "") -> NoReturn:
         what = f"{entry.file} member {name}.npy" if name else entry.file
         raise FixtureError(f"fixture folder {folder}: case {entry.case_id!r} file {what} {problem}; regenerate it with parity generate")
 
@@ -346,7 +350,7 @@ def _load_arrays(folder: Path, entry: Entry) -> dict[str, np.ndarray]:
                 fail(f"must hold {' and '.join(wanted)} once each, holds {_show(members)}")
             for name in ARRAYS:
                 arrays[name] = _read_member(zf, zf.getinfo(f"{name}.npy"), entry.shapes[name], entry.dtypes[name],
-                                            lambda problem, name=name: fail(problem, name))
+                                            functools.partial(fail, name=name))
             zf.close()
     except FileNotFoundError:
         raise FixtureError(f"fixture file {path} is missing (case {entry.case_id!r})") from None

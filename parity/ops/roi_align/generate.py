@@ -24,7 +24,7 @@ DT = {"float16": "f16", "float32": "f32", "float64": "f64"}
 N, C, H, W = 3, 3, 12, 14
 
 
-def _uniform(rng: np.random.Generator, lo: float, hi: float, k: int) -> np.ndarray:
+def _uniform(rng: np.random.Generator, lo: float | np.ndarray, hi: float | np.ndarray, k: int) -> np.ndarray:
     return rng.uniform(lo, hi, k)
 
 

@@ -130,7 +130,7 @@ Batch = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 #: Recent geometries: a case evaluates the same rois under the same window rules several times
 #: (result, rounding bound, gradient and its bound), and on small cases the geometry costs more
 #: than the sampling loops.
-_GEOMETRIES: dict[tuple, tuple[Window, list[Batch]]] = {}
+_GEOMETRIES: dict[tuple[object, ...], tuple[Window, list[Batch]]] = {}
 _GEOMETRIES_KEPT = 8
 #: Geometries with more sample positions than this are not kept (their loops dwarf them).
 _GEOMETRY_KEPT_POSITIONS = 1 << 16
@@ -240,7 +240,8 @@ def batch_indices(b: np.ndarray, conv: Convention) -> np.ndarray:
     """
     b = np.asarray(b, dtype=np.float64)
     if conv.batch_index == "trunc":
-        return np.trunc(b)
+        truncated: np.ndarray = np.trunc(b)
+        return truncated
     return np.rint((b + 0.00007).astype(np.float32)).astype(np.float64)
 
 
@@ -297,5 +298,5 @@ def _grid(bins: np.ndarray, conv: Convention) -> np.ndarray:
     limit = 1 << 20
     if np.any(np.abs(bins.astype(np.float64)) > limit):
         raise InvalidInput(f"adaptive sampling would need {math.ceil(float(np.max(bins)))} samples per bin side")
-    rounded = np.ceil(bins) if conv.adaptive_grid == "ceil" else np.floor(bins)
+    rounded: np.ndarray = np.ceil(bins) if conv.adaptive_grid == "ceil" else np.floor(bins)
     return rounded.astype(np.float64).astype(np.int64)

@@ -9,8 +9,9 @@ from __future__ import annotations
 from typing import Iterator
 
 import numpy as np
+from numpy.typing import ArrayLike
 
-from parity.ops.roi_align.generate import seed_of
+from parity.engine.seeds import seed_of
 from parity.engine.model import Case
 from parity.ops.roi_align.attrs import Attrs
 
@@ -18,7 +19,7 @@ N, C, H, W = 2, 3, 8, 10
 GOOD_ROIS = [[0, 1, 1, 6, 5], [1, 2, 0.5, 9, 7]]
 
 
-def _case(name: str, attrs: Attrs | None = None, rois=None, features=None, layout: str = "contiguous") -> Case:
+def _case(name: str, attrs: Attrs | None = None, rois: ArrayLike | None = None, features: ArrayLike | None = None, layout: str = "contiguous") -> Case:
     attrs = attrs or Attrs((2, 2), 1.0, 2, False)
     case_id = f"roi_align[invalid]-{name}"
     rng = np.random.default_rng(seed_of(case_id))

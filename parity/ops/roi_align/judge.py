@@ -18,13 +18,14 @@ from parity.engine.model import Case, Comparison, RunResult, Status, Verdict
 from parity.engine.op import REFERENCE
 from parity.ops.roi_align.divergence import documented_semantics, predicted_semantics
 from parity.ops.roi_align.judge_own import GRAD, gradient_against_reference, own_verdict
-from parity.ops.roi_align.judge_pair import numeric_pair, pair_evidence, pair_verdict
+from parity.ops.roi_align.judge_pair import documented_keys, numeric_pair, pair_evidence, pair_verdict
 from parity.ops.roi_align.judge_scope import in_scope
+from parity.ops.roi_align.mapping import Semantics
 
 
-def reference_semantics(case: Case, frameworks: tuple[str, ...]) -> list:
+def reference_semantics(case: Case, frameworks: tuple[str, ...]) -> list[Semantics]:
     """Every reference evaluation this case's verdicts need (documented + predicted), deduplicated."""
-    wanted = {}
+    wanted: dict[str, Semantics] = {}
     for fw in frameworks:
         documented = documented_semantics(fw, case.attrs, case.port)
         for sem in (documented, predicted_semantics(fw, case), predicted_semantics(fw, case, backward=True)):
@@ -69,7 +70,7 @@ def _gradients(
     source = with_grad[0]
     for target in with_grad[1:]:
         pair = (source, target)
-        keys = tuple(documented_semantics(f, case.attrs, case.port).key + GRAD for f in pair)
+        keys = documented_keys(case, source, target, GRAD)
         if any(k not in ref for k in keys):
             continue  # one side's gradient is undefined: its own comparison says so
         outputs = (results[source].outputs["grad"], results[target].outputs["grad"])

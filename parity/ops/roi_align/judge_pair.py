@@ -23,6 +23,11 @@ def _pair_tolerance(dtype: str) -> Tolerance:
     return Tolerance(2 * base.rtol, 2 * base.atol, reason)
 
 
+def documented_keys(case: Case, a: str, b: str, suffix: str = "") -> tuple[str, str]:
+    """The reference outputs holding what ``a`` and ``b`` document for ``case`` (``suffix``: GRAD for gradients)."""
+    return (documented_semantics(a, case.attrs, case.port).key + suffix, documented_semantics(b, case.attrs, case.port).key + suffix)
+
+
 def pair_evidence(ref: dict[str, np.ndarray], keys: tuple[str, str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """For a pair whose documented semantics are ``keys``: the pair's bound (twice the larger of
     the two), the scale, and each side's exact result (their difference is what the pair must see)."""
@@ -46,12 +51,12 @@ def pair_verdict(
         if ba == bb == "raises":
             return Comparison(case.id, b, a, Verdict.PASS, None, None, f"both raise. {msg}")
         if all(own[f].verdict in NOT_BLAMED for f in (a, b)) and any(own[f].divergence for f in (a, b)):
-            names = ", ".join(own[f].divergence for f in (a, b) if own[f].divergence)
+            names = ", ".join(d for d in (own[a].divergence, own[b].divergence) if d)
             return Comparison(case.id, b, a, Verdict.EXPECTED_DIVERGENCE, None, None, f"declared ({names}): {msg}", names)
         down = ra if ra.status is not Status.OK else rb
         verdict = Verdict.MISMATCH if case.invalid and down.status is Status.ERROR else failure_verdict(down.status)
         return Comparison(case.id, b, a, verdict, None, None, msg)
-    keys = tuple(documented_semantics(f, case.attrs, case.port).key for f in (a, b))
+    keys = documented_keys(case, a, b)
     evidence = None  # the input is undefined for one side: no rounding bound, nothing to decide
     if ref_result.status is Status.OK and all(k in ref_result.outputs for k in keys):
         evidence = pair_evidence(ref_result.outputs, keys)

@@ -35,7 +35,7 @@ def in_scope(case: Case, c: Comparison, results: dict[str, RunResult], ref_resul
     fw = c.actual.removesuffix(" (grad)")
     ref = ref_result.outputs
     own = c.expected.startswith(REFERENCE)
-    frameworks = (fw,) if own else (c.expected.removesuffix(" (grad)"), fw)
+    frameworks: tuple[str, ...] = (fw,) if own else (c.expected.removesuffix(" (grad)"), fw)
     if any(output not in results[f].outputs for f in frameworks):
         return c
     actual = np.asarray(results[fw].outputs[output], np.float64)
@@ -52,7 +52,7 @@ def in_scope(case: Case, c: Comparison, results: dict[str, RunResult], ref_resul
 
     def visible(x: np.ndarray, y: np.ndarray, allowance: np.ndarray | float = bound) -> np.ndarray:
         with np.errstate(invalid="ignore", over="ignore"):
-            same = (np.isnan(x) & np.isnan(y)) | (x == y) | (np.abs(x - y) <= tol.atol + tol.rtol * np.abs(y) + allowance)
+            same: np.ndarray = (np.isnan(x) & np.isnan(y)) | (x == y) | (np.abs(x - y) <= tol.atol + tol.rtol * np.abs(y) + allowance)
         return ~same
 
     def rule(name: str, f: str) -> np.ndarray:

@@ -9,7 +9,7 @@ reference evaluates exactly that, so a framework that departs from it is a findi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, TypedDict
 
 from parity.engine.model import Port
 from parity.ops.roi_align.attrs import Attrs
@@ -281,7 +281,7 @@ def to_onnx(attrs: Attrs, port: Port = Port.MAPPED, opset: int | None = None) ->
     ph, pw = attrs.output_size
     if port is Port.DEFAULTS:  # sampling_ratio=0 and (opset 16) half_pixel
         return OnnxCall(ph, pw, float(attrs.spatial_scale), 0, "half_pixel" if opset >= 16 else None, opset)
-    mode = "half_pixel" if attrs.aligned else "output_half_pixel"
+    mode: str | None = "half_pixel" if attrs.aligned else "output_half_pixel"
     if opset < 16 and not attrs.aligned:
         mode = None
     return OnnxCall(ph, pw, float(attrs.spatial_scale), max(attrs.sampling_ratio, 0), mode, opset)
@@ -309,7 +309,12 @@ class PaddleCall:
         )
 
 
-PADDLE_DEFAULTS = {"sampling_ratio": -1, "aligned": True}
+class _PaddleDefaults(TypedDict):
+    sampling_ratio: int
+    aligned: bool
+
+
+PADDLE_DEFAULTS: _PaddleDefaults = {"sampling_ratio": -1, "aligned": True}
 
 
 def to_paddle(attrs: Attrs, port: Port = Port.MAPPED) -> PaddleCall:

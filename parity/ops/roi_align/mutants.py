@@ -80,7 +80,7 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "round-batch-index",
         "batch index rounded instead of truncated",
-        (("geometry", "        return np.trunc(b)\n", "        return np.rint(b)\n"),),
+        (("geometry", "truncated: np.ndarray = np.trunc(b)", "truncated: np.ndarray = np.rint(b)"),),
     ),
     Mutant(
         "samples-at-bin-start",
@@ -124,11 +124,11 @@ def _mutated(mutant: Mutant) -> Iterator[types.ModuleType]:
             modules[name] = module
         yield modules["reference"]
     finally:
-        for name, module in saved.items():
-            if module is None:
+        for name, previous in saved.items():
+            if previous is None:
                 sys.modules.pop(f"{_PACKAGE}.{name}", None)
             else:
-                sys.modules[f"{_PACKAGE}.{name}"] = module
+                sys.modules[f"{_PACKAGE}.{name}"] = previous
         package.kernel = saved_attr
 
 
@@ -142,9 +142,10 @@ class Outcome:
 def _evaluate(module: types.ModuleType, case: Case, sem: Semantics) -> np.ndarray:
     conv = module.Convention(**{f: getattr(sem.convention, f) for f in sem.convention.__dataclass_fields__})
     a = case.attrs
-    return module.roi_align(
+    out: np.ndarray = module.roi_align(
         case.features.astype(np.float64), case.rois.astype(np.float64), a.output_size, a.spatial_scale, sem.sampling_ratio, conv
     )
+    return out
 
 
 def run(cases: list[Case]) -> list[Outcome]:

@@ -30,7 +30,8 @@ from typing import Iterator
 
 import numpy as np
 
-from parity.ops.roi_align.generate import DT, seed_of
+from parity.ops.roi_align.generate import DT
+from parity.engine.seeds import seed_of
 from parity.engine.model import Case, Port
 from parity.ops.roi_align.attrs import Attrs
 

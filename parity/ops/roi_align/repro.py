@@ -170,7 +170,7 @@ def script(case: Case) -> str:
 class Ran:
     """What running the script here gave: its findings (``--json``) and what it printed."""
 
-    found: dict | None
+    found: dict[str, Any] | None
     printed: str
     problem: str  # why it did not run ("" when it did)
 
@@ -215,7 +215,7 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header), *("| " + " | ".join(r) + " |" for r in cells)]
 
 
-def _versions_lines(found: dict | None, run: Stored | None) -> list[str]:
+def _versions_lines(found: dict[str, Any] | None, run: Stored | None) -> list[str]:
     if found:
         return [f"- {k}: {v}" for k, v in found.items()]
     if run and run.versions:
@@ -223,7 +223,7 @@ def _versions_lines(found: dict | None, run: Stored | None) -> list[str]:
     return ["- (unknown: run the script, its first lines print them)"]
 
 
-def _arrays(case: Case, found: dict) -> list[str]:
+def _arrays(case: Case, found: dict[str, Any]) -> list[str]:
     """Full outputs and references when they are small enough to read."""
     from parity.ops.roi_align import reference
     from parity.engine.errors import InvalidInput

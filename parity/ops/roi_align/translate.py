@@ -185,7 +185,7 @@ def verification_inputs(attrs: Attrs) -> list[tuple[str, np.ndarray, np.ndarray]
 
 
 def verify(
-    attrs: Attrs, call: MindSporeCall, tv_shift: RoiShift, ms_shift: RoiShift, log_dir,
+    attrs: Attrs, call: MindSporeCall, tv_shift: RoiShift, ms_shift: RoiShift, log_dir: str,
     inputs: list[tuple[str, np.ndarray, np.ndarray]] | None = None,
 ) -> list[Check]:
     """Run torchvision (``attrs``, rois + ``tv_shift``) and MindSpore (``call``, rois + ``ms_shift``)

@@ -71,7 +71,8 @@ def _torch_file(path: Path, role: str) -> np.ndarray:
         if proc.returncode != 0 or not out.is_file():
             lines = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()]
             raise UsageError(f"--{role} {path}: {lines[-1] if lines else f'could not be read (exit {proc.returncode})'}")
-        return np.load(out, allow_pickle=False)
+        array: np.ndarray = np.load(out, allow_pickle=False)
+        return array
 
 
 def _convert(source: str, role: str, target: str) -> int:

@@ -3,6 +3,7 @@ reference's output names, its deadline, and what is stored per case."""
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import numpy as np
 
@@ -13,7 +14,7 @@ from parity.engine.op import REFERENCE
 from parity.engine.model import Case, RunResult
 
 
-def request_header(case: Case, runner: str, frameworks: tuple[str, ...]) -> dict:
+def request_header(case: Case, runner: str, frameworks: tuple[str, ...]) -> dict[str, Any]:
     """The op-specific fields of a worker request (the reference also gets every semantics to evaluate)."""
     header = {
         "attrs": case.attrs.to_json(),
@@ -55,7 +56,7 @@ def stored_arrays(
     return arrays
 
 
-def named_reference(result: RunResult, header: dict) -> RunResult:
+def named_reference(result: RunResult, header: dict[str, Any]) -> RunResult:
     """The reference's outputs renamed from the wire names (``s0_bound``) to the judge's keys."""
     keys = {s["name"]: [s["key"], *s.get("same", ())] for s in header["semantics"]}
     suffixes = ("bound", "scale", "geom", "invalid", "grad", "grad_bound", "grad_scale", "grad_geom")
@@ -71,7 +72,7 @@ def named_reference(result: RunResult, header: dict) -> RunResult:
 REFERENCE_SECONDS_PER_SAMPLE = 2e-7
 
 
-def reference_timeout(case: Case, header: dict, timeout: float, grad: bool) -> float:
+def reference_timeout(case: Case, header: dict[str, Any], timeout: float, grad: bool) -> float:
     """The oracle's deadline for ``case``: the framework timeout plus its own expected time,
     scaled to the samples it evaluates (a large case must not turn into parity's failure)."""
     from parity.ops.roi_align import geometry
@@ -106,7 +107,7 @@ def grad_weight(case: Case) -> np.ndarray | None:
     return rng.standard_normal((len(r), case.features.shape[1], ph, pw)).astype(case.features.dtype)
 
 
-def request(case: Case, runner: str, frameworks: tuple[str, ...], grad: bool) -> tuple[dict, dict[str, np.ndarray]]:
+def request(case: Case, runner: str, frameworks: tuple[str, ...], grad: bool) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """The header fields and input arrays of ``runner``'s request for ``case``."""
     arrays = {"features": case.features, "rois": case.rois}
     weight = grad_weight(case) if grad else None

@@ -81,7 +81,8 @@ def _session(call: OnnxCall, x_dtype: str, rois_dtype: str) -> Any:
         elem = dtype if isinstance(dtype, int) else helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
         return helper.make_tensor_value_info(name, elem, [f"{name}_{i}" for i in range(rank)])
 
-    node = helper.make_node("RoiAlign", ["X", "rois", "batch_indices"], ["Y"], **call.attributes())
+    attributes: dict[str, Any] = call.attributes()  # make_node's **kwargs (typed Any by onnx) are the node's attributes
+    node = helper.make_node("RoiAlign", ["X", "rois", "batch_indices"], ["Y"], **attributes)
     graph = helper.make_graph(
         [node],
         "roi_align",

@@ -42,4 +42,6 @@ def run(header: dict[str, Any], arrays: dict[str, np.ndarray], device: str = "cp
             return {"out": out.detach().cpu().numpy()}
         # gradient of sum(W * out) w.r.t. the features, by autograd
         (out * torch.from_numpy(arrays["grad_weight"]).to(device)).sum().backward()
+        if leaf.grad is None:
+            raise RuntimeError("backward() left no gradient on the features")
         return {"out": out.detach().cpu().numpy(), "grad": leaf.grad.cpu().numpy()}
