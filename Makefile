@@ -30,7 +30,7 @@ browser:
 test: $(TEST_STAMP) browser lint
 	$(VENV)/bin/pytest -n 2; rc=$$?; if [ $$rc -eq 5 ]; then rc=0; fi; exit $$rc
 
-# ruff (pyflakes, pycodestyle, bugbear) and mypy, strict for parity/engine: pyproject.toml configures both.
+# ruff (pyflakes, pycodestyle, bugbear) and mypy (strict, the whole package): pyproject.toml configures both.
 lint: $(TEST_STAMP)
 	$(VENV)/bin/ruff check parity tests
 	$(VENV)/bin/mypy

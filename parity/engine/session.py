@@ -11,7 +11,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 
@@ -20,7 +20,7 @@ from parity.engine import results
 from parity.engine.behaviour import describe_behaviour
 from parity.engine.errors import UsageError
 from parity.engine.memory import prefer_small_pages
-from parity.engine.model import Case, Comparison, RunResult
+from parity.engine.model import Case, Comparison, RunResult, Verdict
 from parity.engine.op import REFERENCE, Op
 from parity.engine.results import RunMeta
 from parity.engine.pool import Worker
@@ -96,7 +96,7 @@ def _start(op: Op, runners: tuple[str, ...], out_dir: Path, timeout: float, pyth
 
 def _send_case(
     op: Op, case: Case, workers: dict[str, Worker], frameworks: tuple[str, ...], meta: RunMeta, timeout: float
-) -> dict[str, dict]:
+) -> dict[str, dict[str, Any]]:
     """Queue the case on every worker (they compute side by side); returns the headers sent."""
     extra = {"case_id": case.id, "repeat": meta.repeat, "deterministic": meta.deterministic}
     headers = {}
@@ -110,7 +110,7 @@ def _send_case(
     return headers
 
 
-def _collect_case(op: Op, case: Case, workers: dict[str, Worker], headers: dict[str, dict]) -> tuple[dict[str, RunResult], RunResult]:
+def _collect_case(op: Op, case: Case, workers: dict[str, Worker], headers: dict[str, dict[str, Any]]) -> tuple[dict[str, RunResult], RunResult]:
     """Every worker's result for ``case`` (the oldest case in flight)."""
     results = {r: w.receive(case.id) for r, w in workers.items()}
     return results, op.name_reference(results.pop(REFERENCE), headers[REFERENCE])
@@ -125,7 +125,7 @@ def _run_case(
 def _save_arrays(out_dir: Path, arrays: dict[str, np.ndarray], case_id: str) -> None:
     path = arrays_path(out_dir, case_id)
     path.parent.mkdir(exist_ok=True)
-    np.savez(path, **arrays)
+    np.savez(path, allow_pickle=False, **arrays)
 
 
 def _shrink_failures(
@@ -146,7 +146,7 @@ def _shrink_failures(
         if not keys:
             continue
 
-        def still_fails(candidate: Case, keys: set = keys) -> bool:
+        def still_fails(candidate: Case, keys: set[tuple[str, str, Verdict]] = keys) -> bool:
             outs, ref = _run_case(op, candidate, workers, frameworks, meta, timeout)
             return any((c.actual, c.expected, c.verdict) in keys for c in op.judge(candidate, outs, ref))
 

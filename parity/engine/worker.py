@@ -16,6 +16,7 @@ import signal
 import sys
 import time
 import traceback
+from typing import Any
 
 import numpy as np
 
@@ -40,7 +41,7 @@ def _where(exc: BaseException) -> str:
     return f"{os.path.relpath(f.filename) if not f.filename.startswith('<') else f.filename}:{f.lineno} in {f.name}"
 
 
-def _repeat(module: object, header: dict, arrays: dict, first: dict) -> dict:
+def _repeat(module: object, header: dict[str, Any], arrays: dict[str, np.ndarray], first: dict[str, np.ndarray]) -> dict[str, dict[str, Any]]:
     """Run the case ``repeat`` times in all: per output, distinct bit patterns and spread from the first."""
     digests = {k: {hashlib.sha256(v.tobytes()).hexdigest()} for k, v in first.items()}
     spread = dict.fromkeys(first, 0.0)
@@ -54,11 +55,11 @@ def _repeat(module: object, header: dict, arrays: dict, first: dict) -> dict:
     return {k: {"distinct": len(digests[k]), "spread": spread[k]} for k in first}
 
 
-def execute(module: object, header: dict, arrays: dict) -> tuple[dict, dict]:
+def execute(module: object, header: dict[str, Any], arrays: dict[str, np.ndarray]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Run one request; returns the reply header and the outputs."""
     start = time.perf_counter()
-    outputs: dict = {}
-    determinism: dict = {}
+    outputs: dict[str, np.ndarray] = {}
+    determinism: dict[str, dict[str, Any]] = {}
     try:
         outputs = module.run(header, arrays)  # type: ignore[attr-defined]
         if int(header.get("repeat", 1)) > 1:
@@ -89,7 +90,7 @@ def _die_with_parent() -> None:
         pass
 
 
-def isolated(module: object, header: dict, arrays: dict) -> bytes:
+def isolated(module: object, header: dict[str, Any], arrays: dict[str, np.ndarray]) -> bytes:
     """Run one request in a forked child of this warm worker and return the framed reply.
 
     The driver asks for this once a framework has crashed on several cases like this one in a row

@@ -73,13 +73,14 @@ def rounding_bound_and_scale(
         table[-1] = 0.0
         kernel.magnitude_and_slope(np.ascontiguousarray(x), table)
     rois = np.asarray(rois, dtype=np.float64)
-    both = None
+    both: np.ndarray | None = None
     for g in ("float64",) if dtype == "float64" else ("float64", dtype):
         one = reference.roi_align_channels_last(
             table, (n, 2 * c, h, w), rois, geometry.pooled_shape(output_size), spatial_scale, sampling_ratio,
             convention, nan_mode="weighted", geometry_dtype=g,
         )
         both = one if both is None else np.maximum(both, one, out=both)
+    assert both is not None  # the loop runs at least once
     magnitude, slope = both[:, :c], both[:, c:]
     bound = u * (steps * magnitude + COORDINATE_ROUNDINGS * np.maximum(reach, 1.0)[:, None, None, None] * slope)
     # NaN, +inf: no finite bound (every term is >= 0)
@@ -131,4 +132,5 @@ def gradient_scale(
     args = (rois, output_size, spatial_scale, sampling_ratio, convention)
     geometries = ("float64",) if precision(dtype) == "float64" else ("float64", precision(dtype))
     scale = np.maximum.reduce([reference.roi_align_backward(np.abs(weight), shape, *args, geometry_dtype=g) for g in geometries])
-    return np.nan_to_num(scale, nan=0.0, posinf=0.0)
+    finite: np.ndarray = np.nan_to_num(scale, nan=0.0, posinf=0.0)
+    return finite

@@ -12,6 +12,8 @@ from parity.engine.seeds import seed_of
 from parity.ops.roi_align.judge import reference_semantics
 from parity.engine.op import REFERENCE
 from parity.engine.model import Case, RunResult
+from parity.ops.roi_align import geometry
+from parity.ops.roi_align.mapping import Semantics
 
 
 def request_header(case: Case, runner: str, frameworks: tuple[str, ...]) -> dict[str, Any]:
@@ -33,11 +35,11 @@ def request_header(case: Case, runner: str, frameworks: tuple[str, ...]) -> dict
     return header
 
 
-def _by_evaluation(semantics: list) -> list[list]:
+def _by_evaluation(semantics: list[Semantics]) -> list[list[Semantics]]:
     """Semantics grouped by what the reference computes for them: conventions that differ only in
     their name and documentation (torchvision ``aligned=False`` and MindSpore ``roi_end_mode=0``)
     give the same numbers, so the reference evaluates and sends them once."""
-    groups: dict[tuple, list] = {}
+    groups: dict[tuple[geometry.Convention, int], list[Semantics]] = {}
     for sem in semantics:
         rules = dataclasses.replace(sem.convention, name="", documented_by="")
         groups.setdefault((rules, sem.sampling_ratio), []).append(sem)
@@ -75,7 +77,6 @@ REFERENCE_SECONDS_PER_SAMPLE = 2e-7
 def reference_timeout(case: Case, header: dict[str, Any], timeout: float, grad: bool) -> float:
     """The oracle's deadline for ``case``: the framework timeout plus its own expected time,
     scaled to the samples it evaluates (a large case must not turn into parity's failure)."""
-    from parity.ops.roi_align import geometry
     from parity.engine.pool import MAX_TIMEOUT
 
     channels = case.features.shape[1] if case.features.ndim == 4 else 1

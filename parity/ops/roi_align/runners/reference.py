@@ -12,6 +12,9 @@ from parity.ops.roi_align.bounds import gradient_scale, rounding_bound_and_scale
 from parity.engine.errors import InvalidInput, Unsupported
 from parity.ops.roi_align.attrs import Attrs
 
+#: What every reference entry point takes after the features: rois, pooled size, scale, sampling ratio, convention.
+Args = tuple[np.ndarray, tuple[int, int], float, int, geometry.Convention]
+
 
 def versions() -> dict[str, str]:
     return {"numpy": np.__version__}
@@ -39,7 +42,7 @@ def run(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[str, np.n
     reasons = []
     for sem in header["semantics"]:
         convention = geometry.Convention(**sem["convention"])
-        args = (rois, attrs.output_size, attrs.spatial_scale, sem["sampling_ratio"], convention)
+        args: Args = (rois, attrs.output_size, attrs.spatial_scale, sem["sampling_ratio"], convention)
         try:
             outputs.update(_evaluate(sem["name"], features, args, arrays.get("grad_weight"), dtype))
         except InvalidInput as exc:  # undefined under this semantics: a fact about the input
@@ -67,7 +70,7 @@ class _Features:
         return self._float64
 
 
-def _evaluate(name: str, x: _Features, args: tuple, weight: np.ndarray | None, dtype: str) -> dict[str, np.ndarray]:
+def _evaluate(name: str, x: _Features, args: Args, weight: np.ndarray | None, dtype: str) -> dict[str, np.ndarray]:
     convention = args[-1]
     if fused.fusable(x.sent, args[0], args[1], convention):
         terms = fused.forward_terms(x.fused, *args, dtype=dtype)
@@ -84,7 +87,7 @@ def _evaluate(name: str, x: _Features, args: tuple, weight: np.ndarray | None, d
     return out
 
 
-def _forward(name: str, features: np.ndarray, args: tuple, dtype: str) -> dict[str, np.ndarray]:
+def _forward(name: str, features: np.ndarray, args: Args, dtype: str) -> dict[str, np.ndarray]:
     """The forward terms from separate passes: result, bound and scale, dtype-geometry result."""
     convention = args[-1]
     if convention.accumulate == "float16":  # a prediction of a float16 kernel: its bounds are the allowance
