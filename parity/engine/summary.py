@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from parity import ops
+from parity.engine import pairs
 from parity.engine.model import Comparison, Verdict
+from parity.engine.op import REFERENCE
 from parity.engine.session import RunReport
 
 
@@ -35,8 +37,7 @@ def verdict_counts(report: RunReport) -> dict[str, Counter[str]]:
 
 
 def pair_label(c: Comparison) -> str:
-    expected = "reference" if c.expected.startswith("reference") else c.expected
-    return f"{c.actual} vs {expected}"
+    return pairs.label(c.actual, REFERENCE if c.expected.startswith(REFERENCE) else c.expected)
 
 
 def unexpected(report: RunReport) -> list[Comparison]:

@@ -33,7 +33,6 @@ if TYPE_CHECKING:
     from parity.engine.model import Case, Comparison
     from parity.engine.results import ResultsTail, RunMeta
 
-REFERENCE = "reference"
 _POLL_SECONDS = 0.05
 #: Default seconds a waiting process accepts without a new result before it gives up
 #: (--parity-wait): the run is bounded even if the process running it hangs.
@@ -68,12 +67,11 @@ def pair_slug(pair: str) -> str:
 
 
 def expected_pairs(runners: tuple[str, ...]) -> list[str]:
-    """The comparisons parity.ops.roi_align.judge makes for every case, in its order (known before running):
-    each framework against the reference, then each other framework against the first (the
-    framework migrated from)."""
-    frameworks = [r for r in runners if r != REFERENCE]
-    pairs = [f"{fw} vs {REFERENCE}" for fw in frameworks]
-    return pairs + [f"{target} vs {frameworks[0]}" for target in frameworks[1:]]
+    """The comparisons every op's judge makes for a case, in its order, known before running
+    (parity.engine.pairs owns the list)."""
+    from parity.engine import pairs
+
+    return pairs.expected_labels(runners)
 
 
 class ParityPlugin:
@@ -199,6 +197,7 @@ class VerdictFailure(AssertionError):
 
 def outcome(item: ParityItem, comparisons: list[Comparison]) -> None:
     """Turn the case's comparisons into this item's outcome (raise, skip, xfail or return)."""
+    from parity.engine.op import REFERENCE
     from parity.engine.summary import pair_label
 
     by_pair = {pair_label(c): c for c in comparisons}

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from parity.engine import compare
+from parity.engine import compare, pairs
 from parity.engine.behaviour import behaviour, describe_behaviour, failure_verdict
 from parity.engine.model import EXPLAINED, NOT_BLAMED, Case, Comparison, Metrics, RunResult, Status, Tolerance, Verdict
 from parity.engine.op import REFERENCE
@@ -165,8 +165,6 @@ def judge(case: Case, results: dict[str, RunResult], ref_result: RunResult) -> l
     ref = ref_result.outputs
     own = {fw: _own(case, fw, res, ref, undefined_all) for fw, res in results.items()}
     comparisons = list(own.values())
-    if SOURCE in results:
-        for fw in results:
-            if fw != SOURCE:
-                comparisons.append(_pair(case, fw, results, {k: own[k] for k in (fw, SOURCE)}, ref))
+    for fw, source in pairs.framework_pairs(sorted(results, key=lambda f: f != SOURCE)):  # against torchvision
+        comparisons.append(_pair(case, fw, results, {k: own[k] for k in (fw, source)}, ref))
     return comparisons

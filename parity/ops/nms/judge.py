@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from parity.engine import pairs
 from parity.engine.behaviour import behaviour, describe_behaviour
 from parity.engine.model import Case, Comparison, RunResult, Status, Tolerance, Undecided, Verdict
 from parity.engine.op import REFERENCE
@@ -132,8 +133,6 @@ def judge(case: Case, results: dict[str, RunResult], ref_result: RunResult) -> l
         return [_robust(case, fw, res, outside) if fw == SOURCE else _own(case, fw, res, ref) for fw, res in results.items()]
     own = {fw: _own(case, fw, res, ref) for fw, res in results.items()}
     comparisons = list(own.values())
-    if SOURCE in results:
-        for fw in results:
-            if fw != SOURCE:
-                comparisons.append(_pair(case, fw, results, {k: own[k] for k in (fw, SOURCE)}, ref))
+    for fw, source in pairs.framework_pairs(sorted(results, key=lambda f: f != SOURCE)):  # against torchvision
+        comparisons.append(_pair(case, fw, results, {k: own[k] for k in (fw, source)}, ref))
     return comparisons

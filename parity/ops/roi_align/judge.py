@@ -13,6 +13,7 @@ and backward, and says which reference evaluations they need.
 """
 from __future__ import annotations
 
+from parity.engine import pairs
 from parity.engine.behaviour import describe_behaviour
 from parity.engine.model import Case, Comparison, RunResult, Status, Verdict
 from parity.engine.op import REFERENCE
@@ -48,8 +49,7 @@ def judge(case: Case, results: dict[str, RunResult], ref_result: RunResult) -> l
         return [failed] + [own_verdict(case, fw, results[fw], ref_result) for fw in frameworks if results[fw].status is not Status.OK]
     own = {fw: own_verdict(case, fw, results[fw], ref_result) for fw in frameworks}
     comparisons = list(own.values())
-    source = frameworks[0]  # the framework being migrated from (torchvision when it runs)
-    for target in frameworks[1:]:
+    for target, source in pairs.framework_pairs(frameworks):  # source: the framework migrated from
         comparisons.append(pair_verdict(case, source, target, results, own, ref_result))
     return [in_scope(case, c, results, ref_result) for c in comparisons + _gradients(case, frameworks, results, ref_result, own)]
 
@@ -67,8 +67,7 @@ def _gradients(
     comparisons = list(own.values())
     if len(with_grad) < 2:
         return comparisons
-    source = with_grad[0]
-    for target in with_grad[1:]:
+    for target, source in pairs.framework_pairs(with_grad):
         pair = (source, target)
         keys = documented_keys(case, source, target, GRAD)
         if any(k not in ref for k in keys):
