@@ -44,3 +44,9 @@ def test_mutants_command_prints_a_full_score():
     r = parity("mutants")
     assert r.returncode == 0, r.stdout + r.stderr
     assert f"mutation score: {len(mutants.MUTANTS)}/{len(mutants.MUTANTS)} (100%)" in r.stdout
+
+
+def test_an_unmutated_copy_survives_the_default_suite():
+    """An edit-free copy (kernel included) is told apart by no case: a kill means a fault, never noise."""
+    [outcome] = mutants.run(generate.cases_for("standard"), (mutants.Mutant("none", "no edit", ()),))
+    assert outcome.killed_by is None, outcome.how

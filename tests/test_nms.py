@@ -221,11 +221,22 @@ def test_an_empty_input_does_not_raise_in_mindspore_though_documented():
 def test_every_mutant_is_killed_and_suites_have_unique_ids():
     r = parity("mutants", "--op", "nms")
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "8 of 8 mutants killed" in r.stdout
+    from parity.ops.nms.mutants import MUTANTS
+
+    assert f"mutation score: {len(MUTANTS)}/{len(MUTANTS)} (100%)" in r.stdout and len(MUTANTS) == 8
     op = ops.get("nms")
     for suite in op.suites:
         ids = [c.id for c in op.cases(suite)]
         assert ids and len(ids) == len(set(ids)) and all(i.startswith("nms[") for i in ids)
+
+
+def test_an_unmutated_copy_of_the_nms_reference_survives():
+    from parity.ops.nms import mutants
+
+    cases = [c for s in ("seed", "standard", "edge") for c in ops.get("nms").cases(s)]
+    [outcome] = mutants.run(cases, (mutants.Mutant("none", "no edit", ()),))
+    assert outcome.killed_by is None, outcome.how
+    assert sys.modules["parity.ops.nms.reference"].nms is nms  # the real reference is back
 
 
 def test_run_nms_end_to_end_with_reports_and_gate(tmp_path):

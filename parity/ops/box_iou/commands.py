@@ -28,29 +28,17 @@ def translate() -> None:
 
 
 @click.command()
-@click.option("--suite", "suite_names", default="standard,edge,invalid", show_default=True, help="Suites (comma-separated) whose cases must kill every mutant.")
-def mutants(suite_names: str) -> None:
-    """Inject known faults into a copy of the box_iou reference; every one must be caught by some case."""
-    from rich.markup import escape
-    from rich.table import Table
-
+@click.option("--suite", "suite_spec", default="standard,edge,invalid", show_default=True, help="Suites (comma-separated) whose cases must kill every mutant.")
+def mutants(suite_spec: str) -> None:
+    """Inject known faults into a copy of the box_iou reference; every one must be caught by some case (exit 1 if one survives)."""
     from parity import ops
-    from parity.ops.box_iou import mutants as mutation
-    from parity.reporters.terminal import console
+    from parity.engine import mutation
+    from parity.ops.box_iou import mutants as mutants_of
 
     op = ops.get("box_iou")
-    names = [s.strip() for s in suite_names.split(",") if s.strip()]
-    outcomes = mutation.run([c for name in names for c in op.cases(name)])
-    table = Table(title=f"mutants of the box_iou reference vs suites {', '.join(names)}")
-    for col in ("mutant", "fault", "first killing case", "how"):
-        table.add_column(col, overflow="fold")
-    for o in outcomes:
-        table.add_row(o.mutant.name, o.mutant.fault, escape(o.killed_by or "SURVIVED"), escape(o.how))
-    out = console()
-    out.print(table)
-    killed = sum(o.killed_by is not None for o in outcomes)
-    out.print(f"mutation score: {killed}/{len(outcomes)} ({100 * killed / len(outcomes):.0f}%)")
-    sys.exit(0 if killed == len(outcomes) else 1)
+    names = mutation.suite_names(suite_spec)
+    outcomes = mutants_of.run([c for name in names for c in op.cases(name)])
+    sys.exit(mutation.report(outcomes, f"mutants of the box_iou reference vs suites {', '.join(names)}"))
 
 
 @click.command()

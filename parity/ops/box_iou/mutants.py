@@ -12,33 +12,24 @@ source exactly once is an error, so a mutant cannot silently stop mutating.
 """
 from __future__ import annotations
 
-import sys
 import types
-from contextlib import contextmanager
-from dataclasses import dataclass
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
-from parity.engine import compare
-from parity.engine.errors import InvalidInput, ParityError
+from parity.engine import compare, mutation
+from parity.engine.errors import InvalidInput
 from parity.engine.model import Case
+from parity.engine.mutation import Modules, Mutant, Outcome, Sources
 from parity.ops import box_iou as package
 from parity.ops.box_iou import reference, semantics
 
-_SOURCES = {name: Path(package.__file__).parent / f"{name}.py" for name in ("domain", "reference")}
-_PACKAGE = package.__name__
+__all__ = ["MUTANTS", "Mutant", "Outcome", "run"]
+
+#: The domain first: the reference imports it.
+SOURCES = Sources(package.__name__, tuple(Path(package.__file__).parent / f"{name}.py" for name in ("domain", "reference")))
 FRAMEWORKS = ("torchvision", "mindspore")
-
-
-@dataclass(frozen=True)
-class Mutant:
-    """A named fault: (file, exact source text, replacement) edits."""
-
-    name: str
-    fault: str
-    edits: tuple[tuple[str, str, str], ...]
 
 
 MUTANTS: tuple[Mutant, ...] = (
@@ -61,39 +52,6 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant("negative-coordinates-accepted", "torchvision's 0 <= x1 not checked", (("domain", "if nonnegative and (v < 0).any():", "if False:"),)),
 )
-
-
-@contextmanager
-def _mutated(mutant: Mutant) -> Iterator[types.ModuleType]:
-    """A fresh copy of the reference (importing a fresh copy of the domain) with the edits applied."""
-    sources = {name: path.read_text() for name, path in _SOURCES.items()}
-    for file, old, new in mutant.edits:
-        found = sources[file].count(old)
-        if found != 1:
-            raise ParityError(f"mutant {mutant.name}: {old!r} occurs {found} times in {file}.py (expected once)")
-        sources[file] = sources[file].replace(old, new)
-    saved = {name: sys.modules.get(f"{_PACKAGE}.{name}") for name in _SOURCES}
-    try:
-        modules = {}
-        for name in ("domain", "reference"):  # the domain first: the reference imports it
-            module = types.ModuleType(f"{_PACKAGE}.{name}")
-            sys.modules[module.__name__] = module
-            exec(compile(sources[name], f"<mutant {mutant.name}: {name}.py>", "exec"), module.__dict__)
-            modules[name] = module
-        yield modules["reference"]
-    finally:
-        for name, previous in saved.items():
-            if previous is None:
-                sys.modules.pop(f"{_PACKAGE}.{name}", None)
-            else:
-                sys.modules[f"{_PACKAGE}.{name}"] = previous
-
-
-@dataclass(frozen=True)
-class Outcome:
-    mutant: Mutant
-    killed_by: str | None  # the first case that tells it apart, None if it survived
-    how: str
 
 
 def _semantics(case: Case) -> list[reference.Semantics]:
@@ -130,17 +88,17 @@ def _difference(module: types.ModuleType, case: Case, sem: reference.Semantics, 
     return f"{sem.key}: {m.mismatched}/{m.total} elements{nan}, max finite diff {m.max_abs:.3g}"
 
 
+def _mutated(mutant: Mutant) -> AbstractContextManager[Modules]:
+    """The copies of the domain and the reference with the mutant's edits (sys.modules restored after)."""
+    return mutation.loaded(mutant, SOURCES)
+
+
 def run(cases: list[Case], mutants: tuple[Mutant, ...] = MUTANTS) -> list[Outcome]:
     """Each mutant against the cases, stopping at the first case that kills it."""
     truths = {(c.id, s.key): _truth(c, s) for c in cases for s in _semantics(c)}
-    outcomes = []
-    for mutant in mutants:
-        outcome = Outcome(mutant, None, "")
-        with _mutated(mutant) as module:
-            for case in cases:
-                how = next((d for s in _semantics(case) if (d := _difference(module, case, s, truths[(case.id, s.key)]))), None)
-                if how:
-                    outcome = Outcome(mutant, case.id, how)
-                    break
-        outcomes.append(outcome)
-    return outcomes
+
+    def difference(modules: Modules, case: Case) -> str | None:
+        module = modules["reference"]
+        return next((d for s in _semantics(case) if (d := _difference(module, case, s, truths[(case.id, s.key)]))), None)
+
+    return mutation.run(mutants, cases, SOURCES, difference)

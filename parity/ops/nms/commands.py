@@ -1,4 +1,4 @@
-"""nms's own commands: ``parity mapping --op nms`` and ``parity translate --op nms``."""
+"""nms's own commands: ``parity mapping|translate|mutants --op nms``."""
 from __future__ import annotations
 
 import sys
@@ -27,17 +27,13 @@ def translate() -> None:
 
 
 @click.command()
-@click.option("--suite", "suite_names", multiple=True, default=("seed", "standard", "edge"), show_default=True, help="suites whose cases must kill the mutants")
-def mutants(suite_names: tuple[str, ...]) -> None:
-    """Inject known faults into a copy of the reference NMS: some case must catch each (exit 1 if one survives)."""
+@click.option("--suite", "suite_spec", default="seed,standard,edge", show_default=True, help="Suites (comma-separated) whose cases must kill every mutant.")
+def mutants(suite_spec: str) -> None:
+    """Inject known faults into a copy of the reference NMS; every one must be caught by some case (exit 1 if one survives)."""
+    from parity.engine import mutation
     from parity.ops.nms import OP as op
-    from parity.ops.nms.mutants import MUTANTS, first_kill
+    from parity.ops.nms import mutants as mutants_of
 
-    cases = [c for s in suite_names for c in op.cases(s) if len(c.scores) <= 1000]
-    survivors = 0
-    for m in MUTANTS:
-        killer = first_kill(m, cases)
-        survivors += killer is None
-        click.echo(f"  {m.name:<28} {'killed by ' + killer if killer else 'SURVIVED'}   ({m.fault})")
-    click.echo(f"{len(MUTANTS) - survivors} of {len(MUTANTS)} mutants killed by {len(cases)} cases of {', '.join(suite_names)}")
-    sys.exit(1 if survivors else 0)
+    names = mutation.suite_names(suite_spec)
+    outcomes = mutants_of.run([c for name in names for c in op.cases(name)])
+    sys.exit(mutation.report(outcomes, f"mutants of the nms reference vs suites {', '.join(names)}"))

@@ -242,27 +242,16 @@ def bench(workloads: str | None, repeat: int, full: bool, threads: int, suite: s
 
 
 @click.command()
-@click.option("--suite", default="standard", show_default=True, help="Suite whose cases must kill every mutant.")
-def mutants(suite: str) -> None:
-    """Inject known faults into a copy of the reference; every one must be caught by some case."""
-    from rich.markup import escape
-    from rich.table import Table
-
+@click.option("--suite", "suite_spec", default="standard", show_default=True, help="Suites (comma-separated) whose cases must kill every mutant.")
+def mutants(suite_spec: str) -> None:
+    """Inject known faults into a copy of the reference; every one must be caught by some case (exit 1 if one survives)."""
+    from parity.engine import mutation
     from parity.ops.roi_align import generate
-    from parity.ops.roi_align import mutants as mutation
-    from parity.reporters.terminal import console
+    from parity.ops.roi_align import mutants as mutants_of
 
-    outcomes = mutation.run(generate.cases_for(suite))
-    table = Table(title=f"mutants of the reference vs suite {suite!r}")
-    for col in ("mutant", "fault", "first killing case", "how"):
-        table.add_column(col, overflow="fold")
-    for o in outcomes:
-        table.add_row(o.mutant.name, o.mutant.fault, escape(o.killed_by or "SURVIVED"), o.how)
-    out = console()
-    out.print(table)
-    killed = sum(o.killed_by is not None for o in outcomes)
-    out.print(f"mutation score: {killed}/{len(outcomes)} ({100 * killed / len(outcomes):.0f}%)")
-    sys.exit(0 if killed == len(outcomes) else 1)
+    names = mutation.suite_names(suite_spec)
+    outcomes = mutants_of.run([c for name in names for c in generate.cases_for(name)])
+    sys.exit(mutation.report(outcomes, f"mutants of the roi_align reference vs suites {', '.join(names)}"))
 
 
 @click.command()

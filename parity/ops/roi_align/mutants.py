@@ -1,46 +1,49 @@
-"""Mutation testing of the suite: inject known faults into a copy of the reference and check that
-some case of the suite tells each faulty kernel from the real one.
+"""Mutation testing of roi_align's suite: known faults injected into a copy of the reference
+(parity.engine.mutation runs them); some case of the suite must tell each faulty kernel from the
+real one.
 
-A suite that cannot kill a mutant cannot catch the same bug in a framework (a constant feature
-map passes any sampling offset).  Each mutant is a set of source edits to a fresh copy of the
-reference's modules (parity/ops/roi_align/geometry.py, float16_serial.py, reference.py, and kernel.py:
-the copy of the kernel compiled afresh, uncached); an edit that no longer matches the source exactly
-once is an error, so the mutants cannot silently stop mutating.
+A constant feature map passes any sampling offset: a suite that cannot kill a mutant cannot catch
+the same bug in a framework.  The copies are of parity/ops/roi_align/geometry.py,
+float16_serial.py, reference.py and, for a mutant that edits it, kernel.py (compiled afresh,
+uncached).  A mutant is killed by a case when, under some framework's documented semantics, the
+copy's result differs from the true one beyond the tolerance and rounding bound, or it raises.
 """
 from __future__ import annotations
 
-import sys
 import types
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
-from parity.engine import compare
-from parity.ops import roi_align as package
-from parity.ops.roi_align import bounds
-from parity.ops.roi_align import reference
-from parity.ops.roi_align.divergence import documented_semantics
-from parity.engine.errors import InvalidInput, ParityError
-from parity.ops.roi_align.mapping import Semantics
+from parity.engine import compare, mutation
+from parity.engine.errors import InvalidInput
 from parity.engine.model import Case
+from parity.engine.mutation import Modules, Mutant, Outcome, Sources
+from parity.ops import roi_align as package
+from parity.ops.roi_align import bounds, reference
+from parity.ops.roi_align.divergence import documented_semantics
+from parity.ops.roi_align.mapping import Semantics
 
-#: The reference's modules, each after the ones it imports (a copy imports the copies before it).
-_MODULES = ("kernel", "geometry", "float16_serial", "reference")
-_SOURCES = {name: Path(package.__file__).parent / f"{name}.py" for name in _MODULES}
-_PACKAGE = package.__name__
+__all__ = ["MUTANTS", "Mutant", "Outcome", "run"]
+
+FRAMEWORKS = ("torchvision", "mindspore")
 
 
-@dataclass(frozen=True)
-class Mutant:
-    """A named fault: (file, exact source text, replacement) edits."""
+def _uncached(stem: str, text: str) -> str:
+    """A copy has no file for numba to cache against: its kernel compiles with ``cache=False``."""
+    return text.replace("cache=True", "cache=False") if stem == "kernel" else text
 
-    name: str
-    fault: str
-    edits: tuple[tuple[str, str, str], ...]
 
+#: The reference's modules, each after the ones it imports.  A mutant that leaves the kernel
+#: alone uses the real one (compiling a copy costs seconds); the reference imports the kernel as
+#: ``from parity.ops.roi_align import kernel``, so a copy is also the package's attribute.
+SOURCES = Sources(
+    package.__name__,
+    tuple(Path(package.__file__).parent / f"{name}.py" for name in ("kernel", "geometry", "float16_serial", "reference")),
+    only_if_edited=frozenset({"kernel"}),
+    rebind=("kernel",),
+    prepare=_uncached,
+)
 
 MUTANTS: tuple[Mutant, ...] = (
     Mutant(
@@ -95,50 +98,6 @@ MUTANTS: tuple[Mutant, ...] = (
 )
 
 
-@contextmanager
-def _mutated(mutant: Mutant) -> Iterator[types.ModuleType]:
-    """A fresh copy of the reference's modules (and of the kernel, when the mutant edits it) with the edits applied."""
-    sources = {name: path.read_text() for name, path in _SOURCES.items()}
-    for file, old, new in mutant.edits:
-        found = sources[file].count(old)
-        if found != 1:
-            raise ParityError(f"mutant {mutant.name}: {old!r} occurs {found} times in {file}.py (expected once)")
-        sources[file] = sources[file].replace(old, new)
-    # A copy has no file for numba to cache against; a mutant that leaves the kernel alone uses the real one.
-    edits_kernel = any(file == "kernel" for file, _, _ in mutant.edits)
-    copies = [name for name in _MODULES if name != "kernel" or edits_kernel]
-    sources["kernel"] = sources["kernel"].replace("cache=True", "cache=False")
-    saved = {name: sys.modules.get(f"{_PACKAGE}.{name}") for name in _SOURCES}
-    saved_attr = package.kernel
-    try:
-        modules = {}
-        # in import order: each copy imports the copies before it (``from parity.ops.roi_align.geometry
-        # import ...`` finds them in sys.modules); the package attributes stay the real modules, but
-        # for the kernel, which the reference imports as one
-        for name in copies:
-            module = types.ModuleType(f"{_PACKAGE}.{name}")
-            sys.modules[module.__name__] = module
-            if name == "kernel":
-                package.kernel = module  # `from parity.ops.roi_align import kernel` reads the attribute
-            exec(compile(sources[name], f"<mutant {mutant.name}: {name}.py>", "exec"), module.__dict__)
-            modules[name] = module
-        yield modules["reference"]
-    finally:
-        for name, previous in saved.items():
-            if previous is None:
-                sys.modules.pop(f"{_PACKAGE}.{name}", None)
-            else:
-                sys.modules[f"{_PACKAGE}.{name}"] = previous
-        package.kernel = saved_attr
-
-
-@dataclass(frozen=True)
-class Outcome:
-    mutant: Mutant
-    killed_by: str | None  # the first case that tells it apart, None if it survived
-    how: str
-
-
 def _evaluate(module: types.ModuleType, case: Case, sem: Semantics) -> np.ndarray:
     conv = module.Convention(**{f: getattr(sem.convention, f) for f in sem.convention.__dataclass_fields__})
     a = case.attrs
@@ -148,8 +107,14 @@ def _evaluate(module: types.ModuleType, case: Case, sem: Semantics) -> np.ndarra
     return out
 
 
-def run(cases: list[Case]) -> list[Outcome]:
-    """Each mutant against the suite, stopping at the first case that kills it."""
+def _semantics(case: Case) -> list[Semantics]:
+    """Each documented semantics the case is judged against, once per distinct key."""
+    found = {s.key: s for s in (documented_semantics(fw, case.attrs, case.port) for fw in FRAMEWORKS)}
+    return list(found.values())
+
+
+def run(cases: list[Case], mutants: tuple[Mutant, ...] | None = None) -> list[Outcome]:
+    """Each mutant (default: MUTANTS) against the suite, stopping at the first case that kills it."""
     expected: dict[tuple[str, str], tuple[np.ndarray, np.ndarray] | None] = {}
 
     def truth(case: Case, sem: Semantics) -> tuple[np.ndarray, np.ndarray] | None:
@@ -164,27 +129,19 @@ def run(cases: list[Case]) -> list[Outcome]:
                 expected[key] = None
         return expected[key]
 
-    outcomes = []
-    for mutant in MUTANTS:
-        outcome = Outcome(mutant, None, "")
-        with _mutated(mutant) as module:
-            for case in cases:
-                for sem in {documented_semantics(fw, case.attrs, case.port).key: documented_semantics(fw, case.attrs, case.port) for fw in ("torchvision", "mindspore")}.values():
-                    good = truth(case, sem)
-                    if good is None:
-                        continue
-                    try:
-                        bad = _evaluate(module, case, sem)
-                    except Exception as exc:  # a mutant that breaks is caught as surely as a wrong number
-                        outcome = Outcome(mutant, case.id, f"raises {type(exc).__name__}")
-                        break
-                    m = compare.metrics(bad, good[0], compare.tolerance_for(case.dtype), case.dtype, good[1])
-                    if m.mismatched:
-                        nan = f", {m.nan_mismatch} NaN/Inf where numbers are due" if m.nan_mismatch else ""
-                        how = f"{m.mismatched}/{m.total} elements{nan}, max finite diff {m.max_abs:.3g}"
-                        outcome = Outcome(mutant, case.id, how)
-                        break
-                if outcome.killed_by:
-                    break
-        outcomes.append(outcome)
-    return outcomes
+    def difference(modules: Modules, case: Case) -> str | None:
+        for sem in _semantics(case):
+            good = truth(case, sem)
+            if good is None:
+                continue
+            try:
+                bad = _evaluate(modules["reference"], case, sem)
+            except Exception as exc:  # a mutant that breaks is caught as surely as a wrong number
+                return f"raises {type(exc).__name__}"
+            m = compare.metrics(bad, good[0], compare.tolerance_for(case.dtype), case.dtype, good[1])
+            if m.mismatched:
+                nan = f", {m.nan_mismatch} NaN/Inf where numbers are due" if m.nan_mismatch else ""
+                return f"{m.mismatched}/{m.total} elements{nan}, max finite diff {m.max_abs:.3g}"
+        return None
+
+    return mutation.run(MUTANTS if mutants is None else mutants, cases, SOURCES, difference)
