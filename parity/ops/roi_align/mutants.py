@@ -34,9 +34,10 @@ def _uncached(stem: str, text: str) -> str:
     return text.replace("cache=True", "cache=False") if stem == "kernel" else text
 
 
-#: The reference's modules, each after the ones it imports.  A mutant that leaves the kernel
-#: alone uses the real one (compiling a copy costs seconds); the reference imports the kernel as
-#: ``from parity.ops.roi_align import kernel``, so a copy is also the package's attribute.
+#: The reference's modules, each after the ones it imports.  A copy has no file for numba to
+#: cache against (it compiles afresh, uncached), so a mutant that leaves the kernel alone uses the
+#: real one; the reference imports the kernel as ``from parity.ops.roi_align import kernel``, so a
+#: copy of it is also the package's attribute while it is loaded.
 SOURCES = Sources(
     package.__name__,
     tuple(Path(package.__file__).parent / f"{name}.py" for name in ("kernel", "geometry", "float16_serial", "reference")),
