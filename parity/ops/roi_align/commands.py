@@ -216,10 +216,11 @@ def bench(workloads: str | None, repeat: int, full: bool, threads: int, suite: s
     import json
     import tempfile
 
+    from parity.engine.bench import FULL_BUDGET_S, QUICK_BUDGET_S
     from parity.ops.roi_align import bench as b
 
     chosen = b.parse_workloads(workloads, full)
-    budget = b.FULL_BUDGET_S if full else b.QUICK_BUDGET_S
+    budget = FULL_BUDGET_S if full else QUICK_BUDGET_S
     with tempfile.TemporaryDirectory() as logs:
         rows, versions = b.run(chosen, repeat, threads, logs, say=lambda line: click.echo(line, err=True), budget_s=budget)
         sequential, pipelined = b.protocol_overhead(Path(logs))
@@ -227,7 +228,7 @@ def bench(workloads: str | None, repeat: int, full: bool, threads: int, suite: s
             click.echo(f"suite {suite}: parity run", err=True)
         rate = b.suite_throughput(suite, Path(logs) / "suite") if suite != "none" else None
     if as_json:
-        click.echo(json.dumps([r.to_json() for r in rows] + ([rate.to_json()] if rate else []), indent=1))
+        click.echo(json.dumps([b.row_json(r) for r in rows] + ([rate.to_json()] if rate else []), indent=1))
     else:
         b.print_table(rows, versions, threads)
         if rate:
