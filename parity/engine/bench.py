@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -150,6 +150,16 @@ class Workload(Protocol):
 
 
 W = TypeVar("W", bound=Workload)
+
+
+def named(text: str, workloads: Mapping[str, W], where: str = "") -> list[W]:
+    """The workloads a comma-separated ``text`` names, in its order, or a UsageError naming those
+    unknown (``where`` says which option gave them) and the choices."""
+    names = [t.strip() for t in text.split(",") if t.strip()]
+    unknown = [t for t in names if t not in workloads]
+    if unknown or not names:
+        raise UsageError(f"unknown workload {', '.join(unknown) or repr(text)}{where}; choose from {', '.join(workloads)}")
+    return [workloads[t] for t in names]
 
 
 def run(workloads: Sequence[W], jobs: Sequence[J], baseline: str | Callable[[J], str], module: str, *,

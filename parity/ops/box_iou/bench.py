@@ -19,7 +19,6 @@ import numpy as np
 
 from parity.engine import bench
 from parity.engine.bench import Job, Row
-from parity.engine.errors import UsageError
 
 _MODULE = "parity.ops.box_iou.bench_runner"
 #: The JSON name of each row's ratio (the same as roi_align's bench rows).
@@ -68,11 +67,8 @@ BASELINE = "torchvision-float32"
 
 
 def parse_workloads(text: str) -> list[Workload]:
-    names = [t.strip() for t in text.split(",") if t.strip()]
-    unknown = [t for t in names if t not in WORKLOADS]
-    if unknown or not names:
-        raise UsageError(f"unknown workload {', '.join(unknown) or repr(text)} for --workloads; choose from {', '.join(WORKLOADS)}")
-    return [WORKLOADS[t] for t in names]
+    """The workloads ``--workloads`` names."""
+    return bench.named(text, WORKLOADS, " for --workloads")
 
 
 def run(

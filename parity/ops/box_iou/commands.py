@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from parity.shells.cli_options import repro_options
+
 
 @click.command()
 def mapping() -> None:
@@ -54,12 +56,7 @@ def mutants(suite_names: str) -> None:
 
 
 @click.command()
-@click.argument("case_id")
-@click.option("--suite", default="standard", show_default=True, help="Suite that declares the case.")
-@click.option("--out", "out_dir", default="reports", show_default=True, type=click.Path(path_type=Path), help="Folder for repro_<short>.py and .md.")
-@click.option("--results", "results_dir", default=None, type=click.Path(path_type=Path), help="A stored run to take versions and verdicts from.")
-@click.option("--run/--no-run", "execute", default=True, show_default=True, help="Run the script here to fill in versions and differences.")
-@click.option("--fixtures", "fixtures_dir", default=None, type=click.Path(path_type=Path), help="Take the case from this fixture folder (as parity run --op box_iou --fixtures).")
+@repro_options("parity run --op box_iou --fixtures")
 def repro(case_id: str, suite: str, out_dir: Path, results_dir: Path | None, execute: bool, fixtures_dir: Path | None) -> None:
     """Write a standalone script (no parity import) and a bug-report body reproducing CASE_ID."""
     from parity.engine import results

@@ -25,7 +25,6 @@ import numpy as np
 
 from parity.engine import bench
 from parity.engine.bench import QUICK_BUDGET_S, Row
-from parity.engine.errors import UsageError
 from parity.engine.pool import Worker
 
 _MODULE = "parity.ops.roi_align.runners.bench"
@@ -117,11 +116,7 @@ def parse_workloads(text: str | None, full: bool = False) -> list[Workload]:
     """The workloads ``--workloads`` names; none named: QUICK_WORKLOADS, or every one with ``--full``."""
     if text is None:
         return [WORKLOADS[t] for t in (WORKLOADS if full else QUICK_WORKLOADS)]
-    names = [t.strip() for t in text.split(",") if t.strip()]
-    unknown = [t for t in names if t not in WORKLOADS]
-    if unknown or not names:
-        raise UsageError(f"unknown workload {', '.join(unknown) or repr(text)}; choose from {', '.join(WORKLOADS)}")
-    return [WORKLOADS[t] for t in names]
+    return bench.named(text, WORKLOADS)
 
 
 def run(
