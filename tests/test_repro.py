@@ -296,3 +296,12 @@ def test_printed_repro_command_of_a_fixture_run_finds_its_case(tmp_path):
     assert case_id in (tmp_path / "repro" / (standalone.short_name(case_id) + ".py")).read_text()
     missing = _in(tmp_path, "repro", "no-such-case", "--fixtures", "my fixtures", "--no-run")
     assert missing.returncode == 2 and "fixture folder my fixtures" in missing.stderr
+
+
+def test_an_empty_input_is_refused_with_one_line_not_written_flat():
+    # An empty literal reads back as shape (0,): the script would call the op on other inputs than the case's.
+    case = generate.cases_for("seed")[0]
+    empty = case.with_inputs(rois=np.zeros((0, 5), case.rois.dtype))
+    with pytest.raises(UsageError, match="empty features or rois"):
+        repro.script(empty)
+    assert np.array(eval(standalone.literal(empty.rois))).shape == (0,)  # why: the flat read-back
