@@ -24,6 +24,17 @@ from parity.engine.errors import UsageError
 from parity.engine.model import Case, Comparison
 
 
+def check_folders(out_dir: Path, results_dir: Path | None) -> None:
+    """Refuse, before any work, a ``--results`` folder that holds no stored run and an ``--out``
+    folder parity cannot write (symbolic links where parity writes included): one line each."""
+    from parity.engine import results
+    from parity.engine.files import probe_writable
+
+    if results_dir is not None:
+        results.read_meta(results_dir)
+    probe_writable(out_dir)
+
+
 def pick(case_id: str, cases: Iterable[Case], where: str, listing: str) -> Case:
     """The case ``case_id`` among ``cases`` (those of ``where``, e.g. ``suite 'edge'``), or a
     UsageError with the closest id, else the command (``listing``) that lists the ids."""

@@ -59,14 +59,11 @@ def mutants(suite_names: str) -> None:
 @repro_options("parity run --op box_iou --fixtures")
 def repro(case_id: str, suite: str, out_dir: Path, results_dir: Path | None, execute: bool, fixtures_dir: Path | None) -> None:
     """Write a standalone script (no parity import) and a bug-report body reproducing CASE_ID."""
-    from parity.engine import results
-    from parity.engine.files import probe_writable
+    from parity.engine import standalone
     from parity.ops.box_iou import repro as reproduce
     from parity.reporters.terminal import console
 
-    if results_dir is not None:
-        results.read_meta(results_dir)  # a clear error when it is not a run folder
-    probe_writable(out_dir)  # also refuses symbolic links where parity writes
+    standalone.check_folders(out_dir, results_dir)
     case = reproduce.find_case(case_id, suite, fixtures_dir)
     written = reproduce.write(case, out_dir, execute=execute, results_dir=results_dir)
     out = console()

@@ -185,13 +185,11 @@ def generate(suite: str, out_dir: Path | None) -> None:
 @repro_options("parity run --fixtures")
 def repro(case_id: str, suite: str, out_dir: Path, results_dir: Path | None, execute: bool, fixtures_dir: Path | None) -> None:
     """Write a standalone script (no parity import) and a bug-report body reproducing CASE_ID."""
+    from parity.engine import standalone
     from parity.ops.roi_align import repro as reproduce
-    from parity.engine import results
     from parity.reporters.terminal import console
 
-    if results_dir is not None:
-        results.read_meta(results_dir)  # a clear error when it is not a run folder
-    probe_writable(out_dir)  # also refuses symbolic links where parity writes
+    standalone.check_folders(out_dir, results_dir)
     case = reproduce.find_case(case_id, suite, fixtures_dir)
     written = reproduce.write(case, out_dir, execute=execute, results_dir=results_dir)
     out = console()
