@@ -13,6 +13,7 @@ import pytest
 
 from parity.ops.roi_align import generate, reference, repro
 from parity.ops.roi_align.divergence import applicable, documented_semantics, predicted_semantics
+from parity.engine import standalone
 from parity.engine.errors import InvalidInput, UsageError
 from parity.ops.roi_align.mapping import Semantics
 from parity.engine.model import Case, Comparison, Verdict
@@ -37,7 +38,7 @@ def _imports(source: str) -> set[str]:
 def test_script_runs_standalone_and_prints_the_differences(tmp_path):
     r = parity("repro", SEED, "--suite", "seed", "--out", str(tmp_path), "--no-run")
     assert r.returncode == 0, r.stdout + r.stderr
-    script = tmp_path / f"{repro.short_name(SEED)}.py"
+    script = tmp_path / f"{standalone.short_name(SEED)}.py"
     assert _imports(script.read_text()) <= {"importlib", "json", "math", "os", "platform", "sys", "numpy", "torch",
                                             "torchvision", "mindspore"}
     found = tmp_path / "found.json"
@@ -55,7 +56,7 @@ def test_script_runs_standalone_and_prints_the_differences(tmp_path):
     assert max(diffs.values()) < 1e-5  # the migration note's example agrees everywhere
 
     case = generate.cases_for("seed")[0]
-    md = repro.markdown(case, script.read_text(), repro.Ran(json.loads(found.read_text()), out.stdout, ""), None)
+    md = repro.markdown(case, script.read_text(), standalone.Ran(json.loads(found.read_text()), out.stdout, ""), None)
     for text in ("## Environment", "- torch: 2.", "- mindspore: 2.", "torchvision.ops.roi_align(features, rois, output_size=(3, 3)",
                  "mindspore.ops.ROIAlign(pooled_height=3, pooled_width=3, spatial_scale=0.25, sample_num=2, roi_end_mode=0)",
                  "features: float32 [1, 1, 2, 2]", "| mindspore vs torchvision |", lines[-1], f"python {script.name}"):
@@ -67,7 +68,7 @@ def test_script_runs_standalone_and_prints_the_differences(tmp_path):
 def test_repro_command_runs_the_script_for_the_report(tmp_path):
     r = parity("repro", SEED, "--suite", "seed", "--out", str(tmp_path))
     assert r.returncode == 0 and "did not run" not in r.stdout, r.stdout + r.stderr
-    md = (tmp_path / f"{repro.short_name(SEED)}.md").read_text()
+    md = (tmp_path / f"{standalone.short_name(SEED)}.md").read_text()
     assert "- mindspore: 2." in md and "| torchvision vs reference (torchvision aligned=False) |" in md
 
 
@@ -76,9 +77,9 @@ def _script_namespace(case: Case, folder: Path | None = None) -> dict:
     text = repro.script(case)
     if folder is None:
         namespace: dict = {"__name__": "repro_script"}
-        exec(compile(text, repro.short_name(case.id), "exec"), namespace)  # numpy only: main() does not run
+        exec(compile(text, standalone.short_name(case.id), "exec"), namespace)  # numpy only: main() does not run
         return namespace
-    path = folder / f"{repro.short_name(case.id)}.py"
+    path = folder / f"{standalone.short_name(case.id)}.py"
     path.write_text(text)
     return runpy.run_path(str(path))
 
@@ -226,17 +227,17 @@ def test_case_id_never_becomes_code(tmp_path):
 def test_array_literals_round_trip_bit_for_bit():
     for a in (np.array([[1.5, np.nan], [-np.inf, 1e-45]], np.float32), np.float16([0.1, 65504, -0.0]),
               np.random.default_rng(0).standard_normal((2, 3, 4, 5))):
-        text = repro.literal(a)
+        text = standalone.literal(a)
         back = np.array(eval(text, {"nan": np.nan, "inf": np.inf}), a.dtype)
         assert back.tobytes() == a.tobytes()
 
 
 def test_report_uses_a_stored_run_without_running_the_script(tmp_path):
     case = generate.cases_for("seed")[0]
-    stored = repro.Stored({"torch": "9.9"}, "some machine", (
+    stored = standalone.Stored({"torch": "9.9"}, "some machine", (
         Comparison(case.id, "mindspore", "torchvision", Verdict.MISMATCH, None, None, "Mismatched elements: 2 / 9"),
     ))
-    md = repro.markdown(case, repro.script(case), repro.Ran(None, "", "--no-run"), stored)
+    md = repro.markdown(case, repro.script(case), standalone.Ran(None, "", "--no-run"), stored)
     assert "- torch: 9.9" in md and "- machine: some machine" in md
     assert "| mindspore vs torchvision | MISMATCH | Mismatched elements: 2 / 9 |" in md
     assert "Unexpected in the stored run: mindspore vs torchvision MISMATCH" in md
@@ -254,7 +255,7 @@ def test_bad_requests_are_usage_errors(tmp_path):
     r = parity("repro", SEED, "--suite", "seed", "--out", str(tmp_path), "--no-run", "--results", str(tmp_path / "x"))
     assert r.returncode == 2 and "holds no parity run" in r.stderr
     r = parity("repro", SEED, "--suite", "seed", "--out", str(tmp_path), "--no-run")
-    assert r.returncode == 0 and json.dumps(SEED)[1:-1] in (tmp_path / f"{repro.short_name(SEED)}.py").read_text()
+    assert r.returncode == 0 and json.dumps(SEED)[1:-1] in (tmp_path / f"{standalone.short_name(SEED)}.py").read_text()
 
 
 def _in(folder: Path, *args: str) -> subprocess.CompletedProcess:
@@ -292,6 +293,15 @@ def test_printed_repro_command_of_a_fixture_run_finds_its_case(tmp_path):
     assert listed.stdout.split() == [case_id]
     script = _in(tmp_path, "repro", case_id, "--fixtures", "my fixtures", "--out", "repro", "--no-run")
     assert script.returncode == 0, script.stderr
-    assert case_id in (tmp_path / "repro" / (repro.short_name(case_id) + ".py")).read_text()
+    assert case_id in (tmp_path / "repro" / (standalone.short_name(case_id) + ".py")).read_text()
     missing = _in(tmp_path, "repro", "no-such-case", "--fixtures", "my fixtures", "--no-run")
     assert missing.returncode == 2 and "fixture folder my fixtures" in missing.stderr
+
+
+def test_an_empty_input_is_refused_with_one_line_not_written_flat():
+    # An empty literal reads back as shape (0,): the script would call the op on other inputs than the case's.
+    case = generate.cases_for("seed")[0]
+    empty = case.with_inputs(rois=np.zeros((0, 5), case.rois.dtype))
+    with pytest.raises(UsageError, match="empty features or rois"):
+        repro.script(empty)
+    assert np.array(eval(standalone.literal(empty.rois))).shape == (0,)  # why: the flat read-back

@@ -11,9 +11,11 @@ only figures from one run compare.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
@@ -22,6 +24,8 @@ from parity.engine.errors import UsageError, native
 from parity.engine.model import Status
 from parity.engine.pool import Worker
 
+#: A worker may take this long for all its jobs of one workload.
+TIMEOUT_S = 3600.0
 #: Timed seconds after which a job stops repeating (a row's ``runs`` says how many calls it got).
 QUICK_BUDGET_S = 2.0
 FULL_BUDGET_S = 30.0
@@ -38,6 +42,14 @@ class Job:
     @property
     def name(self) -> str:
         return f"{self.implementation}-{self.dtype}"
+
+    def columns(self) -> dict[str, str]:
+        """What says which job a JSON row times (an op's job with more fields adds them)."""
+        return {"implementation": self.implementation, "dtype": self.dtype}
+
+    def to_header(self) -> dict[str, str]:
+        """What the worker gets of the job: its name (the key of its timings) and what it builds."""
+        return {"name": self.name, "dtype": self.dtype}
 
 
 @dataclass(frozen=True)
@@ -59,8 +71,7 @@ class Row:
         """The JSON row; ``ratio_key`` names the ratio after the op's baseline job."""
         ms = [s * 1e3 for s in self.seconds]
         return {
-            "workload": self.workload, "implementation": self.job.implementation, "dtype": self.job.dtype,
-            "threads": self.threads, "median_ms": self.median_ms, "min_ms": min(ms) if ms else None,
+            "workload": self.workload, **self.job.columns(), "threads": self.threads, "median_ms": self.median_ms, "min_ms": min(ms) if ms else None,
             "max_ms": max(ms) if ms else None, ratio_key: self.ratio, "runs": len(ms), "error": self.error,
         }
 
@@ -111,13 +122,79 @@ def send(worker: Worker, case_id: str, header: dict[str, Any], arrays: dict[str,
     return result.outputs, ""
 
 
-def rows_of(workload: str, jobs: tuple[Job, ...], baseline: str, threads: int, seconds: dict[str, tuple[float, ...]],
-            errors: dict[str, str]) -> list[Row]:
-    """One row per job, its ratio the median over the ``baseline`` job's median of the same run."""
-    base = seconds.get(baseline)
+J = TypeVar("J", bound=Job)
+
+
+def rows_of(workload: str, jobs: Sequence[J], baseline: str | Callable[[J], str], threads: int,
+            seconds: dict[str, tuple[float, ...]], errors: dict[str, str]) -> list[Row]:
+    """One row per job, its ratio the median over the median of the same run's ``baseline`` job
+    (one name, or the name for each job: an op may time passes against a baseline each)."""
+    def baseline_of(job: J) -> str:
+        return baseline(job) if callable(baseline) else baseline
+
     rows = []
     for j in jobs:
-        mine = seconds.get(j.name, ())
+        base, mine = seconds.get(baseline_of(j)), seconds.get(j.name, ())
         ratio = float(np.median(mine) / np.median(base)) if mine and base else None
         rows.append(Row(workload, j, threads, mine, ratio, errors.get(j.name, "")))
     return rows
+
+
+class Workload(Protocol):
+    """What a bench times its jobs on: a name, and the inputs every worker gets."""
+
+    @property
+    def name(self) -> str: ...
+
+    def inputs(self) -> dict[str, np.ndarray]: ...
+
+
+W = TypeVar("W", bound=Workload)
+
+
+def named(text: str, workloads: Mapping[str, W], where: str = "") -> list[W]:
+    """The workloads a comma-separated ``text`` names, in its order, or a UsageError naming those
+    unknown (``where`` says which option gave them) and the choices."""
+    names = [t.strip() for t in text.split(",") if t.strip()]
+    unknown = [t for t in names if t not in workloads]
+    if unknown or not names:
+        raise UsageError(f"unknown workload {', '.join(unknown) or repr(text)}{where}; choose from {', '.join(workloads)}")
+    return [workloads[t] for t in names]
+
+
+def run(workloads: Sequence[W], jobs: Sequence[J], baseline: str | Callable[[J], str], module: str, *,
+        repeat: int, threads: int, budget_s: float, log_dir: str | Path | None = None,
+        say: Callable[[str], None] = lambda line: None, attrs: Callable[[W], dict[str, Any]] = lambda wl: {},
+        timeout: float = TIMEOUT_S) -> tuple[list[Row], dict[str, str]]:
+    """Time every job on every workload, one worker (``module``) per framework, the workers taking
+    turns; each gets the workload's inputs once, its jobs and the op's ``attrs`` of the workload.
+    The rows (ratios: :func:`rows_of`) and the versions each worker reported."""
+    logs = Path(log_dir or tempfile.mkdtemp(prefix="parity-bench-"))
+    workers = {
+        f: Worker(f, logs / f"{f}.log", module=module, timeout=timeout, env=bench_env(f, threads))
+        for f in dict.fromkeys(j.framework for j in jobs)
+    }
+    versions: dict[str, str] = {}
+    rows: list[Row] = []
+    try:
+        for wl in workloads:
+            arrays = wl.inputs()
+            seconds: dict[str, tuple[float, ...]] = {}
+            errors: dict[str, str] = {}
+            for framework, worker in workers.items():
+                mine = [j for j in jobs if j.framework == framework]
+                say(f"{wl.name}: {framework} ({', '.join(j.name for j in mine)})")
+                header = {"jobs": [j.to_header() for j in mine], "calls": repeat, "budget_s": budget_s, "warmup": 1,
+                          **attrs(wl)}
+                got, error = send(worker, wl.name, header, arrays)
+                versions.update({k: v for k, v in (worker.versions or {}).items() if k != "threads"})
+                for j in mine:
+                    if error:
+                        errors[j.name] = error
+                    else:
+                        seconds[j.name] = tuple(float(s) for s in got[j.name])
+            rows += rows_of(wl.name, jobs, baseline, threads, seconds, errors)
+    finally:
+        for worker in workers.values():
+            worker.stop()
+    return rows, versions

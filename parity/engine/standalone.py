@@ -7,18 +7,44 @@ template of its own; these helpers only feed and run it.
 """
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from parity.engine.model import Comparison
+from parity.engine.errors import UsageError
+from parity.engine.model import Case, Comparison
+
+
+def check_folders(out_dir: Path, results_dir: Path | None) -> None:
+    """Refuse, before any work, a ``--results`` folder that holds no stored run and an ``--out``
+    folder parity cannot write (symbolic links where parity writes included): one line each."""
+    from parity.engine import results
+    from parity.engine.files import probe_writable
+
+    if results_dir is not None:
+        results.read_meta(results_dir)
+    probe_writable(out_dir)
+
+
+def pick(case_id: str, cases: Iterable[Case], where: str, listing: str) -> Case:
+    """The case ``case_id`` among ``cases`` (those of ``where``, e.g. ``suite 'edge'``), or a
+    UsageError with the closest id, else the command (``listing``) that lists the ids."""
+    cases = list(cases)
+    for case in cases:
+        if case.id == case_id:
+            return case
+    close = difflib.get_close_matches(case_id, [c.id for c in cases], n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]}?" if close else f"; list the ids with: {listing}"
+    raise UsageError(f"no case {case_id!r} in {where}{hint}")
 
 
 def short_name(case_id: str) -> str:
@@ -105,10 +131,37 @@ def versions_lines(found: dict[str, str] | None, run: Stored | None) -> list[str
     return ["- (unknown: run the script, its first lines print them)"]
 
 
-def verdict_lines(run: Stored | None) -> list[str]:
-    """The stored run's verdicts of the case, as a Markdown table (nothing without a stored run)."""
+def verdict_lines(run: Stored | None, heading: str = "Verdicts of the stored parity run:") -> list[str]:
+    """The stored run's verdicts of the case under ``heading``, as a Markdown table (nothing
+    without a stored run); an op may name its tolerance in the heading."""
     if not run or not run.comparisons:
         return []
-    head = ["", "Verdicts of the stored parity run:", ""]
+    head = ["", heading, ""]
     return head + table(["pair", "verdict", "message"],
                         [[f"{c.actual} vs {c.expected}", c.verdict.value, c.message] for c in run.comparisons])
+
+
+@dataclass(frozen=True)
+class Written:
+    """The two files ``parity repro`` wrote for a case."""
+
+    script: Path
+    report: Path
+    problem: str  # why the script could not be run here ("" when it ran)
+
+
+def write(case: Case, out_dir: Path, script: Callable[[Case], str],
+          markdown: Callable[[Case, str, Ran, Stored | None], str], *, execute: bool = True,
+          python: str = sys.executable, results_dir: Path | None = None) -> Written:
+    """Write ``repro_<short>.py`` (the op's ``script`` of ``case``) and ``repro_<short>.md`` (its
+    ``markdown``, after running the script here unless ``execute`` is false) into ``out_dir``."""
+    text = script(case)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    base = out_dir / short_name(case.id)
+    py, md = base.with_suffix(".py"), base.with_suffix(".md")
+    py.write_text(text)
+    py.chmod(0o755)
+    ran = run_script(py, python) if execute else Ran(None, "", "--no-run")
+    run = stored(results_dir, case.id) if results_dir is not None else None
+    md.write_text(markdown(case, text, ran, run))
+    return Written(py, md, ran.problem)

@@ -27,3 +27,22 @@ def display_name(name: str) -> str:
 def installed(names: tuple[str, ...]) -> tuple[str, ...]:
     """Those of ``names`` whose package is importable here (found, not imported: workers import them)."""
     return tuple(n for n in names if n in FRAMEWORKS and importlib.util.find_spec(FRAMEWORKS[n][1]) is not None)
+
+
+def bench_versions(runner: str, threads: int) -> dict[str, str]:
+    """What a bench worker reports at hello, after pinning its framework's thread count (before any
+    op); a runner that is no framework (the float64 reference) is NumPy under the BLAS thread
+    variables its environment sets."""
+    if runner == "torchvision":
+        from parity.frameworks import torchvision
+
+        return torchvision.pin_threads(threads)
+    if runner == "mindspore":
+        from parity.frameworks import mindspore
+
+        return mindspore.pin_threads(threads)
+    import os
+
+    import numpy as np
+
+    return {"numpy": np.__version__, "threads": os.environ.get("OPENBLAS_NUM_THREADS", "?")}

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,12 +19,8 @@ import numpy as np
 
 from parity.engine import bench
 from parity.engine.bench import Job, Row
-from parity.engine.errors import UsageError
-from parity.engine.pool import Worker
 
 _MODULE = "parity.ops.box_iou.bench_runner"
-#: A worker may take this long for all its jobs of one workload.
-_TIMEOUT = 3600.0
 #: The JSON name of each row's ratio (the same as roi_align's bench rows).
 RATIO_KEY = "ratio_to_torchvision_f32"
 
@@ -72,11 +67,8 @@ BASELINE = "torchvision-float32"
 
 
 def parse_workloads(text: str) -> list[Workload]:
-    names = [t.strip() for t in text.split(",") if t.strip()]
-    unknown = [t for t in names if t not in WORKLOADS]
-    if unknown or not names:
-        raise UsageError(f"unknown workload {', '.join(unknown) or repr(text)} for --workloads; choose from {', '.join(WORKLOADS)}")
-    return [WORKLOADS[t] for t in names]
+    """The workloads ``--workloads`` names."""
+    return bench.named(text, WORKLOADS, " for --workloads")
 
 
 def run(
@@ -84,35 +76,8 @@ def run(
     say: Callable[[str], None] = lambda line: None, budget_s: float = bench.QUICK_BUDGET_S,
 ) -> tuple[list[Row], dict[str, str]]:
     """Time every job on every workload; the rows and the versions each worker reported."""
-    logs = Path(log_dir or tempfile.mkdtemp(prefix="parity-bench-"))
-    workers = {
-        f: Worker(f, logs / f"{f}.log", module=_MODULE, timeout=_TIMEOUT, env=bench.bench_env(f, threads))
-        for f in dict.fromkeys(j.framework for j in JOBS)
-    }
-    versions: dict[str, str] = {}
-    rows: list[Row] = []
-    try:
-        for wl in workloads:
-            arrays = wl.inputs()
-            seconds: dict[str, tuple[float, ...]] = {}
-            errors: dict[str, str] = {}
-            for framework, worker in workers.items():
-                jobs = [j for j in JOBS if j.framework == framework]
-                say(f"{wl.name}: {framework} ({', '.join(j.name for j in jobs)})")
-                header = {"jobs": [{"name": j.name, "dtype": j.dtype} for j in jobs], "calls": repeat,
-                          "budget_s": budget_s, "warmup": 1}
-                got, error = bench.send(worker, wl.name, header, arrays)
-                versions.update({k: v for k, v in (worker.versions or {}).items() if k != "threads"})
-                for j in jobs:
-                    if error:
-                        errors[j.name] = error
-                    else:
-                        seconds[j.name] = tuple(float(s) for s in got[j.name])
-            rows += bench.rows_of(wl.name, JOBS, BASELINE, threads, seconds, errors)
-    finally:
-        for worker in workers.values():
-            worker.stop()
-    return rows, versions
+    return bench.run(workloads, JOBS, BASELINE, _MODULE, repeat=repeat, threads=threads, budget_s=budget_s,
+                     log_dir=log_dir, say=say)
 
 
 def row_json(row: Row) -> dict[str, object]:

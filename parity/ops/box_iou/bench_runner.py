@@ -14,26 +14,15 @@ from typing import Any, Callable
 import numpy as np
 
 from parity.engine.bench import time_jobs
+from parity.frameworks import bench_versions
 
 FRAMEWORK = os.environ.get("PARITY_BENCH_FRAMEWORK", "reference")
 THREADS = int(os.environ.get("PARITY_BENCH_THREADS", "1"))
 
 
 def versions() -> dict[str, str]:
-    """The framework's versions, after pinning its thread count (at hello, before any op)."""
-    if FRAMEWORK == "torchvision":
-        import torch
-        import torchvision
-
-        torch.set_num_threads(THREADS)
-        return {"torch": torch.__version__, "torchvision": torchvision.__version__, "threads": str(torch.get_num_threads())}
-    if FRAMEWORK == "mindspore":
-        import mindspore
-        from mindspore.device_context.cpu import op_tuning
-
-        op_tuning.threads_num(THREADS)
-        return {"mindspore": mindspore.__version__, "threads": str(THREADS)}
-    return {"numpy": np.__version__, "threads": os.environ.get("OPENBLAS_NUM_THREADS", "?")}
+    """The framework's versions, after pinning its thread count (done at hello, before any op)."""
+    return bench_versions(FRAMEWORK, THREADS)
 
 
 def run(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

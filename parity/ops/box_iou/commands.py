@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from parity.shells.cli_options import repro_options
+
 
 @click.command()
 def mapping() -> None:
@@ -42,22 +44,14 @@ def mutants(suite_spec: str) -> None:
 
 
 @click.command()
-@click.argument("case_id")
-@click.option("--suite", default="standard", show_default=True, help="Suite that declares the case.")
-@click.option("--out", "out_dir", default="reports", show_default=True, type=click.Path(path_type=Path), help="Folder for repro_<short>.py and .md.")
-@click.option("--results", "results_dir", default=None, type=click.Path(path_type=Path), help="A stored run to take versions and verdicts from.")
-@click.option("--run/--no-run", "execute", default=True, show_default=True, help="Run the script here to fill in versions and differences.")
-@click.option("--fixtures", "fixtures_dir", default=None, type=click.Path(path_type=Path), help="Take the case from this fixture folder (as parity run --op box_iou --fixtures).")
+@repro_options("parity run --op box_iou --fixtures")
 def repro(case_id: str, suite: str, out_dir: Path, results_dir: Path | None, execute: bool, fixtures_dir: Path | None) -> None:
     """Write a standalone script (no parity import) and a bug-report body reproducing CASE_ID."""
-    from parity.engine import results
-    from parity.engine.files import probe_writable
+    from parity.engine import standalone
     from parity.ops.box_iou import repro as reproduce
     from parity.reporters.terminal import console
 
-    if results_dir is not None:
-        results.read_meta(results_dir)  # a clear error when it is not a run folder
-    probe_writable(out_dir)  # also refuses symbolic links where parity writes
+    standalone.check_folders(out_dir, results_dir)
     case = reproduce.find_case(case_id, suite, fixtures_dir)
     written = reproduce.write(case, out_dir, execute=execute, results_dir=results_dir)
     out = console()

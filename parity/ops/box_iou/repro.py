@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import pprint
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 from typing import Any
@@ -43,8 +42,6 @@ def template() -> Template:
 
 def find_case(case_id: str, suite: str, fixtures: Path | None = None) -> Case:
     """The case ``case_id`` of a suite, or of a fixture folder when one is given."""
-    import difflib
-
     from parity import ops
     from parity.engine import commands, limits
 
@@ -54,14 +51,9 @@ def find_case(case_id: str, suite: str, fixtures: Path | None = None) -> Case:
     else:
         assert op.load_fixtures is not None
         cases = op.load_fixtures(Path(fixtures), limits.DEFAULT_MAX_CASE_BYTES, None)
-    for case in cases:
-        if case.id == case_id:
-            return case
-    close = difflib.get_close_matches(case_id, [c.id for c in cases], n=1, cutoff=0.6)
     source = ["--suite", suite] if fixtures is None else ["--fixtures", str(fixtures)]
-    hint = f"; did you mean {close[0]}?" if close else f"; list the ids with: {commands.command('parity', 'cases', '--op', 'box_iou', *source)}"
     where = f"suite {suite!r}" if fixtures is None else f"fixture folder {fixtures}"
-    raise UsageError(f"no case {case_id!r} in {where} of op box_iou{hint}")
+    return standalone.pick(case_id, cases, f"{where} of op box_iou", commands.command("parity", "cases", "--op", "box_iou", *source))
 
 
 def documented_and_declared(case: Case) -> tuple[dict[str, dict[str, Any]], dict[str, list[dict[str, Any]]]]:
@@ -194,23 +186,7 @@ def markdown(case: Case, script_text: str, ran: standalone.Ran, run: standalone.
     return "\n".join(out)
 
 
-@dataclass(frozen=True)
-class Written:
-    script: Path
-    report: Path
-    problem: str  # why the script could not be run here ("" when it ran)
-
-
 def write(case: Case, out_dir: Path, *, execute: bool = True, python: str = sys.executable,
-          results_dir: Path | None = None) -> Written:
+          results_dir: Path | None = None) -> standalone.Written:
     """Write ``repro_<short>.py`` and ``repro_<short>.md`` for ``case`` into ``out_dir``."""
-    text = script(case)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    base = out_dir / standalone.short_name(case.id)
-    py, md = base.with_suffix(".py"), base.with_suffix(".md")
-    py.write_text(text)
-    py.chmod(0o755)
-    ran = standalone.run_script(py, python) if execute else standalone.Ran(None, "", "--no-run")
-    run = standalone.stored(results_dir, case.id) if results_dir is not None else None
-    md.write_text(markdown(case, text, ran, run))
-    return Written(py, md, ran.problem)
+    return standalone.write(case, out_dir, script, markdown, execute=execute, python=python, results_dir=results_dir)

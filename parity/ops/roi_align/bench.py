@@ -3,20 +3,19 @@
 Every framework runs in its own worker process (parity.engine.pool), never in the driver: importing
 MindSpore pins OMP_NUM_THREADS=1 for every child started afterwards, and forking after it ran an op
 can hang.  Each worker gets the same explicit thread count, the timing loop runs inside the worker
-(parity.ops.roi_align.runners.bench), and the workers take turns, so no two implementations share the CPU while
+(parity.ops.roi_align.runners.bench, through parity.engine.bench), and the workers take turns, so no two implementations share the CPU while
 timed.  Inputs are generated once per workload from a seeded generator and sent to every worker.
 Ratios are taken against torchvision float32 measured in the same run: on a shared machine only
 figures from one run compare.
 
-By default a job stops repeating once its timed calls add up to QUICK_BUDGET_S (one warm-up call
-and at least one timed call always run), so the whole bench takes a few minutes; ``--full`` gives
-every job FULL_BUDGET_S.  :func:`suite_throughput` adds the cases per second of a whole suite.
+By default a job stops repeating once its timed calls add up to parity.engine.bench.QUICK_BUDGET_S
+(one warm-up call and at least one timed call always run), so the whole bench takes a few minutes;
+``--full`` gives every job FULL_BUDGET_S.  :func:`suite_throughput` adds the cases per second of a whole suite.
 """
 from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,17 +23,13 @@ from typing import Any
 
 import numpy as np
 
-from parity.engine import pool
-from parity.engine.errors import UsageError
-from parity.engine.model import Status
+from parity.engine import bench
+from parity.engine.bench import QUICK_BUDGET_S, Row
 from parity.engine.pool import Worker
 
 _MODULE = "parity.ops.roi_align.runners.bench"
-#: A worker may take this long for all its jobs of one workload (MindSpore on W4: ~20 s a call).
-_TIMEOUT = 3600.0
-#: Timed seconds after which a job stops repeating (the row's ``runs`` says how many calls it got).
-QUICK_BUDGET_S = 2.0
-FULL_BUDGET_S = 30.0
+#: The JSON name of each row's ratio.
+RATIO_KEY = "ratio_to_torchvision_f32"
 #: Workloads timed unless ``--workloads`` names others: W2a and W4 add a minute or more (a
 #: MindSpore W4 call takes 17-50 s on a loaded 2-core machine), so they come with ``--full``.
 QUICK_WORKLOADS = ("W1", "W2", "W3")
@@ -89,17 +84,20 @@ WORKLOADS: dict[str, Workload] = {
 
 
 @dataclass(frozen=True)
-class Job:
+class Job(bench.Job):
     """One implementation on one pass: what a row of the report times."""
 
-    framework: str  # the worker that runs it
-    implementation: str
-    dtype: str
     pass_: str  # forward | backward
 
     @property
     def name(self) -> str:
         return f"{self.implementation}-{self.dtype}-{self.pass_}"
+
+    def columns(self) -> dict[str, str]:
+        return {**super().columns(), "pass": self.pass_}
+
+    def to_header(self) -> dict[str, str]:
+        return {**super().to_header(), "pass": self.pass_}
 
 
 JOBS: tuple[Job, ...] = (
@@ -114,57 +112,11 @@ JOBS: tuple[Job, ...] = (
 BASELINE = {"forward": "torchvision-float32-forward", "backward": "torchvision-float32-backward"}
 
 
-@dataclass(frozen=True)
-class Row:
-    """Timings of one job on one workload (milliseconds), or why there are none."""
-
-    workload: str
-    job: Job
-    threads: int
-    seconds: tuple[float, ...]
-    ratio: float | None = None
-    error: str = ""
-
-    @property
-    def median_ms(self) -> float | None:
-        return float(np.median(self.seconds)) * 1e3 if self.seconds else None
-
-    def to_json(self) -> dict[str, Any]:
-        ms = [s * 1e3 for s in self.seconds]
-        return {
-            "workload": self.workload,
-            "implementation": self.job.implementation,
-            "dtype": self.job.dtype,
-            "pass": self.job.pass_,
-            "threads": self.threads,
-            "median_ms": self.median_ms,
-            "min_ms": min(ms) if ms else None,
-            "max_ms": max(ms) if ms else None,
-            "ratio_to_torchvision_f32": self.ratio,
-            "runs": len(ms),
-            "error": self.error,
-        }
-
-
-def _bench_env(runner: str, threads: int) -> dict[str, str]:
-    """A suite worker is pinned to one thread (they run side by side); a bench worker runs alone
-    and gets ``threads``, and is told which framework it times."""
-    env = pool.worker_env()
-    n = str(threads)
-    env.update({"OMP_NUM_THREADS": n, "OPENBLAS_NUM_THREADS": n, "MKL_NUM_THREADS": n})
-    env.update({"PARITY_BENCH_FRAMEWORK": runner, "PARITY_BENCH_THREADS": n})
-    return env
-
-
 def parse_workloads(text: str | None, full: bool = False) -> list[Workload]:
     """The workloads ``--workloads`` names; none named: QUICK_WORKLOADS, or every one with ``--full``."""
     if text is None:
         return [WORKLOADS[t] for t in (WORKLOADS if full else QUICK_WORKLOADS)]
-    names = [t.strip() for t in text.split(",") if t.strip()]
-    unknown = [t for t in names if t not in WORKLOADS]
-    if unknown or not names:
-        raise UsageError(f"unknown workload {', '.join(unknown) or repr(text)}; choose from {', '.join(WORKLOADS)}")
-    return [WORKLOADS[t] for t in names]
+    return bench.named(text, WORKLOADS)
 
 
 def run(
@@ -172,62 +124,22 @@ def run(
     say: Callable[[str], None] = lambda line: None, budget_s: float = QUICK_BUDGET_S,
 ) -> tuple[list[Row], dict[str, str]]:
     """Time every job on every workload; returns the rows and the versions each worker reported."""
-    logs = Path(log_dir or tempfile.mkdtemp(prefix="parity-bench-"))
-    workers = {
-        f: Worker(f, logs / f"{f}.log", module=_MODULE, timeout=_TIMEOUT, env=_bench_env(f, threads))
-        for f in dict.fromkeys(j.framework for j in JOBS)
-    }
-    versions: dict[str, str] = {}
-    rows: list[Row] = []
-    try:
-        for wl in workloads:
-            arrays = wl.inputs()
-            seconds: dict[str, tuple[float, ...]] = {}
-            errors: dict[str, str] = {}
-            for framework, worker in workers.items():
-                jobs = [j for j in JOBS if j.framework == framework]
-                say(f"{wl.name}: {framework} ({', '.join(j.name for j in jobs)})")
-                got, error = _time(worker, wl, jobs, arrays, repeat, budget_s)
-                if worker.versions:
-                    versions.update({k: v for k, v in worker.versions.items() if k != "threads"})
-                for j in jobs:
-                    if error:
-                        errors[j.name] = error
-                    else:
-                        seconds[j.name] = tuple(float(s) for s in got[j.name])
-            for j in JOBS:
-                base = seconds.get(BASELINE[j.pass_])
-                mine = seconds.get(j.name, ())
-                ratio = float(np.median(mine) / np.median(base)) if mine and base else None
-                rows.append(Row(wl.name, j, threads, mine, ratio, errors.get(j.name, "")))
-    finally:
-        for worker in workers.values():
-            worker.stop()
-    return rows, versions
+    return bench.run(workloads, JOBS, _baseline, _MODULE, repeat=repeat, threads=threads, budget_s=budget_s,
+                     log_dir=log_dir, say=say, attrs=_attrs)
 
 
-def _time(
-    worker: Worker, wl: Workload, jobs: list[Job], arrays: dict[str, np.ndarray], repeat: int, budget_s: float
-) -> tuple[dict[str, np.ndarray], str]:
-    """Send one workload's jobs to a worker; the timings, or the reason there are none."""
-    header = {
-        "case_id": wl.name,
-        "jobs": [{"name": j.name, "dtype": j.dtype, "pass": j.pass_} for j in jobs],
-        "calls": repeat,  # not "repeat": the worker would rerun the whole header to check determinism
-        "budget_s": budget_s,
-        "warmup": 1,
-        "output_size": list(wl.output_size),
-        "spatial_scale": wl.spatial_scale,
-        "sampling_ratio": wl.sampling_ratio,
-    }
-    try:
-        worker.send(header, arrays)  # a worker that dies reading the inputs is reported by receive()
-    except UsageError as exc:  # the worker could not start (framework missing?)
-        return {}, str(exc)
-    result = worker.receive(wl.name)
-    if result.status is not Status.OK:
-        return {}, f"{result.status.value}: {result.message}"
-    return result.outputs, ""
+def _baseline(job: Job) -> str:
+    return BASELINE[job.pass_]
+
+
+def _attrs(wl: Workload) -> dict[str, Any]:
+    """The pooling every job of the workload calls with."""
+    return {"output_size": list(wl.output_size), "spatial_scale": wl.spatial_scale, "sampling_ratio": wl.sampling_ratio}
+
+
+def row_json(row: Row) -> dict[str, Any]:
+    """A row as ``--json`` prints it."""
+    return row.to_json(RATIO_KEY)
 
 
 def print_table(rows: list[Row], versions: dict[str, str], threads: int) -> None:
@@ -244,12 +156,12 @@ def print_table(rows: list[Row], versions: dict[str, str], threads: int) -> None
     for col in ("workload", "pass", "implementation", "dtype", "median", "min", "max", "ratio", "runs"):
         table.add_column(col, justify="right" if col in ("median", "min", "max", "ratio", "runs") else "left")
     for r in rows:
-        j = r.to_json()
+        j = row_json(r)
         if r.error:
-            table.add_row(r.workload, r.job.pass_, r.job.implementation, r.job.dtype, "-", "-", "-", "-", "0")
+            table.add_row(r.workload, j["pass"], r.job.implementation, r.job.dtype, "-", "-", "-", "-", "0")
             continue
         ratio = "-" if r.ratio is None else f"{r.ratio:.2f}"
-        table.add_row(r.workload, r.job.pass_, r.job.implementation, r.job.dtype, f"{j['median_ms']:.3g}",
+        table.add_row(r.workload, j["pass"], r.job.implementation, r.job.dtype, f"{j['median_ms']:.3g}",
                       f"{j['min_ms']:.3g}", f"{j['max_ms']:.3g}", ratio, str(j["runs"]))
     out.print(table)
     for r in rows:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import click
 
 from parity.engine.files import probe_writable
+from parity.shells.cli_options import repro_options
 
 @click.command()
 def mapping() -> None:
@@ -181,21 +182,14 @@ def generate(suite: str, out_dir: Path | None) -> None:
 
 
 @click.command()
-@click.argument("case_id")
-@click.option("--suite", default="standard", show_default=True, help="Suite that declares the case.")
-@click.option("--out", "out_dir", default="reports", show_default=True, type=click.Path(path_type=Path), help="Folder for repro_<short>.py and .md.")
-@click.option("--results", "results_dir", default=None, type=click.Path(path_type=Path), help="A stored run to take versions and verdicts from.")
-@click.option("--run/--no-run", "execute", default=True, show_default=True, help="Run the script here to fill in versions and differences.")
-@click.option("--fixtures", "fixtures_dir", default=None, type=click.Path(path_type=Path), help="Take the case from this fixture folder (as parity run --fixtures).")
+@repro_options("parity run --fixtures")
 def repro(case_id: str, suite: str, out_dir: Path, results_dir: Path | None, execute: bool, fixtures_dir: Path | None) -> None:
     """Write a standalone script (no parity import) and a bug-report body reproducing CASE_ID."""
+    from parity.engine import standalone
     from parity.ops.roi_align import repro as reproduce
-    from parity.engine import results
     from parity.reporters.terminal import console
 
-    if results_dir is not None:
-        results.read_meta(results_dir)  # a clear error when it is not a run folder
-    probe_writable(out_dir)  # also refuses symbolic links where parity writes
+    standalone.check_folders(out_dir, results_dir)
     case = reproduce.find_case(case_id, suite, fixtures_dir)
     written = reproduce.write(case, out_dir, execute=execute, results_dir=results_dir)
     out = console()
@@ -216,10 +210,11 @@ def bench(workloads: str | None, repeat: int, full: bool, threads: int, suite: s
     import json
     import tempfile
 
+    from parity.engine.bench import FULL_BUDGET_S, QUICK_BUDGET_S
     from parity.ops.roi_align import bench as b
 
     chosen = b.parse_workloads(workloads, full)
-    budget = b.FULL_BUDGET_S if full else b.QUICK_BUDGET_S
+    budget = FULL_BUDGET_S if full else QUICK_BUDGET_S
     with tempfile.TemporaryDirectory() as logs:
         rows, versions = b.run(chosen, repeat, threads, logs, say=lambda line: click.echo(line, err=True), budget_s=budget)
         sequential, pipelined = b.protocol_overhead(Path(logs))
@@ -227,7 +222,7 @@ def bench(workloads: str | None, repeat: int, full: bool, threads: int, suite: s
             click.echo(f"suite {suite}: parity run", err=True)
         rate = b.suite_throughput(suite, Path(logs) / "suite") if suite != "none" else None
     if as_json:
-        click.echo(json.dumps([r.to_json() for r in rows] + ([rate.to_json()] if rate else []), indent=1))
+        click.echo(json.dumps([b.row_json(r) for r in rows] + ([rate.to_json()] if rate else []), indent=1))
     else:
         b.print_table(rows, versions, threads)
         if rate:

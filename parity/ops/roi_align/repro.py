@@ -14,17 +14,14 @@ running the script and, when given, from a stored run.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
-import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from parity.engine import standalone
 from parity.engine.errors import UsageError
 from parity.engine.model import Case, Port
 
@@ -36,6 +33,8 @@ MAX_ELEMENTS = 100_000
 #: The frameworks the script runs.
 FRAMEWORKS = ("torchvision", "mindspore")
 
+#: Heading of the stored run's verdicts in the report.
+VERDICTS_HEADING = "Verdicts of the stored parity run (tolerance: torch.testing's dtype table plus a rounding bound):"
 #: The script, a ``string.Template`` (``$name`` fields; ``$$`` is a literal dollar sign).
 TEMPLATE_FILE = "templates/repro_script.py.txt"
 
@@ -47,43 +46,15 @@ def template() -> Template:
     return Template(files("parity.ops.roi_align").joinpath(TEMPLATE_FILE).read_text(encoding="utf-8"))
 
 
-def short_name(case_id: str) -> str:
-    """``repro_<10 hex>``: a file and module name for a case id (ids are not file names)."""
-    return "repro_" + hashlib.sha256(case_id.encode()).hexdigest()[:10]
-
-
 def find_case(case_id: str, suite: str, fixtures: Path | None = None) -> Case:
     """The case ``case_id`` of a suite, or of a fixture folder (parity.ops.roi_align.fixtures) when one is given."""
-    import difflib
-
     from parity.engine import commands
     from parity.ops.roi_align import fixtures as fixture_folder, generate
 
     cases = generate.cases_for(suite) if fixtures is None else fixture_folder.load(Path(fixtures))
-    for case in cases:
-        if case.id == case_id:
-            return case
-    close = difflib.get_close_matches(case_id, [c.id for c in cases], n=1, cutoff=0.6)
     source = ["--suite", suite] if fixtures is None else ["--fixtures", str(fixtures)]
-    hint = f"; did you mean {close[0]}?" if close else f"; list the ids with: {commands.command('parity', 'cases', *source)}"
     where = f"suite {suite!r}" if fixtures is None else f"fixture folder {fixtures}"
-    raise UsageError(f"no case {case_id!r} in {where}{hint}")
-
-
-def literal(array: np.ndarray, indent: int = 4) -> str:
-    """Nested-list source text of ``array`` that rebuilds it bit for bit (innermost rows on one line)."""
-
-    def fmt(x: Any, depth: int) -> str:
-        pad = " " * (indent + depth)
-        if not isinstance(x, list) or not x or not isinstance(x[0], list):
-            return pad + repr(x)
-        return pad + "[\n" + ",\n".join(fmt(v, depth + 1) for v in x) + ",\n" + pad + "]"
-
-    text = fmt(array.tolist(), 0)
-    back = np.array(eval(text, {"__builtins__": {}, "nan": np.nan, "inf": np.inf}), dtype=array.dtype)
-    if back.shape != array.shape or back.tobytes() != array.tobytes():
-        raise AssertionError("array literal does not round-trip")  # a bug in parity, not a user error
-    return text
+    return standalone.pick(case_id, cases, where, commands.command("parity", "cases", *source))
 
 
 def semantics_fields(sem: Semantics) -> dict[str, Any]:
@@ -149,12 +120,14 @@ def script(case: Case) -> str:
         raise UsageError(
             f"case {case.id} has {size} input elements; parity repro embeds at most {MAX_ELEMENTS} as literals"
         )
+    if case.features.size == 0 or case.rois.size == 0:  # the template's literals do not keep an empty shape
+        raise UsageError(f"case {case.id} has an empty features or rois array; parity repro embeds non-empty inputs only")
     tv, ms = _calls(case)
     documented, declared = _frameworks_semantics(case)
     fields = {
         "case_id_repr": repr(case.id), "suite_repr": repr(case.suite), "mapping_note": _mapping_note(case),
-        "script_name": short_name(case.id) + ".py", "dtype": case.dtype,
-        "features": literal(case.features), "rois": literal(case.rois), "boxes_as_list": case.boxes == "list",
+        "script_name": standalone.short_name(case.id) + ".py", "dtype": case.dtype,
+        "features": standalone.literal(case.features), "rois": standalone.literal(case.rois), "boxes_as_list": case.boxes == "list",
         "torchvision": repr(tv), "mindspore": repr(ms), "mindspore_roi_shift": repr(_roi_shift(case)),
         "documented": pprint.pformat({fw: semantics_fields(sem) for fw, sem in documented.items()}, width=110,
                                      sort_dicts=False),
@@ -164,63 +137,6 @@ def script(case: Case) -> str:
         ),
     }
     return template().substitute(fields)
-
-
-@dataclass(frozen=True)
-class Ran:
-    """What running the script here gave: its findings (``--json``) and what it printed."""
-
-    found: dict[str, Any] | None
-    printed: str
-    problem: str  # why it did not run ("" when it did)
-
-
-def run_script(path: Path, python: str = sys.executable, timeout: float = 300.0) -> Ran:
-    """Run a written script as a user would, collecting its JSON findings on the side."""
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as tmp:
-        found = Path(tmp) / "found.json"
-        try:
-            proc = subprocess.run(
-                [python, str(path), "--json", str(found)], capture_output=True, text=True, timeout=timeout, check=False
-            )
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            return Ran(None, "", f"could not run {path.name}: {exc}")
-        if proc.returncode != 0 or not found.exists():
-            tail = " ".join(proc.stderr.strip().splitlines()[-3:])
-            return Ran(None, proc.stdout, f"{path.name} exited with {proc.returncode}: {tail}")
-        return Ran(json.loads(found.read_text()), proc.stdout, "")
-
-
-@dataclass(frozen=True)
-class Stored:
-    """What a stored run (``--results DIR``) knows about the case."""
-
-    versions: dict[str, str]
-    machine: str
-    comparisons: tuple[Any, ...]
-
-
-def stored(results_dir: Path, case_id: str) -> Stored:
-    from parity.engine import results
-
-    versions, machine = results.read_environment(results_dir)
-    record = results.read_records(results_dir).get(case_id)
-    return Stored(versions, machine, record.comparisons if record else ())
-
-
-def _table(header: list[str], rows: list[list[str]]) -> list[str]:
-    cells = [[c.replace("|", "\\|").replace("\n", " ") for c in row] for row in rows]
-    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header), *("| " + " | ".join(r) + " |" for r in cells)]
-
-
-def _versions_lines(found: dict[str, Any] | None, run: Stored | None) -> list[str]:
-    if found:
-        return [f"- {k}: {v}" for k, v in found.items()]
-    if run and run.versions:
-        return [f"- {k}: {v}" for k, v in run.versions.items()] + ([f"- machine: {run.machine}"] if run.machine else [])
-    return ["- (unknown: run the script, its first lines print them)"]
 
 
 def _arrays(case: Case, found: dict[str, Any]) -> list[str]:
@@ -247,12 +163,12 @@ def _arrays(case: Case, found: dict[str, Any]) -> list[str]:
     return lines + ["```"]
 
 
-def markdown(case: Case, script_text: str, ran: Ran, run: Stored | None) -> str:
+def markdown(case: Case, script_text: str, ran: standalone.Ran, run: standalone.Stored | None) -> str:
     """The bug-report body: environment, call, inputs, expected vs got, how to reproduce."""
     from parity.ops.roi_align.divergence import applicable
 
     tv, ms = _calls(case)
-    name = short_name(case.id) + ".py"
+    name = standalone.short_name(case.id) + ".py"
     found = ran.found
     rows = (found or {}).get("comparisons", [])
     worst = max((r for r in rows if r["max_abs"] is not None), key=lambda r: r["max_abs"], default=None)
@@ -271,7 +187,7 @@ def markdown(case: Case, script_text: str, ran: Ran, run: Stored | None) -> str:
         "",
         "## Environment",
         "",
-        *_versions_lines((found or {}).get("versions"), run),
+        *standalone.versions_lines((found or {}).get("versions"), run),
         "",
         "## The call",
         "",
@@ -298,7 +214,7 @@ def markdown(case: Case, script_text: str, ran: Ran, run: Stored | None) -> str:
     if found:
         for fw, message in found.get("errors", {}).items():
             out.append(f"- {fw} raised: `{message}`")
-        out += _table(
+        out += standalone.table(
             ["comparison", "max abs diff", "at index", "got", "expected", "NaN positions differing"],
             [[rw["label"], "-" if rw["max_abs"] is None else f"{rw['max_abs']:.6g}", str(tuple(rw["index"] or ())),
               repr(rw["got"]), repr(rw["expected"]), str(rw["nan_mismatch"])] for rw in rows],
@@ -307,10 +223,7 @@ def markdown(case: Case, script_text: str, ran: Ran, run: Stored | None) -> str:
         out += ["", f"Output of `python {name}`:", "", "```", ran.printed.rstrip(), "```"]
     else:
         out.append(f"(not run here: {ran.problem or 'run the script'})")
-    if run and run.comparisons:
-        out += ["", "Verdicts of the stored parity run (tolerance: torch.testing's dtype table plus a rounding bound):", ""]
-        out += _table(["pair", "verdict", "message"],
-                      [[f"{c.actual} vs {c.expected}", c.verdict.value, c.message] for c in run.comparisons])
+    out += standalone.verdict_lines(run, VERDICTS_HEADING)
     declared = applicable(case)
     if declared:
         out += ["", "## Known differences that apply", ""]
@@ -324,23 +237,7 @@ def markdown(case: Case, script_text: str, ran: Ran, run: Stored | None) -> str:
     return "\n".join(out)
 
 
-@dataclass(frozen=True)
-class Written:
-    script: Path
-    report: Path
-    problem: str  # why the script could not be run here ("" when it ran)
-
-
 def write(case: Case, out_dir: Path, *, execute: bool = True, python: str = sys.executable,
-          results_dir: Path | None = None) -> Written:
+          results_dir: Path | None = None) -> standalone.Written:
     """Write ``repro_<short>.py`` and ``repro_<short>.md`` for ``case`` into ``out_dir``."""
-    text = script(case)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    base = out_dir / short_name(case.id)
-    py, md = base.with_suffix(".py"), base.with_suffix(".md")
-    py.write_text(text)
-    py.chmod(0o755)
-    ran = run_script(py, python) if execute else Ran(None, "", "--no-run")
-    run = stored(results_dir, case.id) if results_dir is not None else None
-    md.write_text(markdown(case, text, ran, run))
-    return Written(py, md, ran.problem)
+    return standalone.write(case, out_dir, script, markdown, execute=execute, python=python, results_dir=results_dir)

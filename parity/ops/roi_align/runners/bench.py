@@ -8,11 +8,13 @@ conversions never enter a figure; the driver sends inputs once per workload and 
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+
+from parity.engine.bench import time_jobs
+from parity.frameworks import bench_versions
 
 FRAMEWORK = os.environ.get("PARITY_BENCH_FRAMEWORK", "reference")
 THREADS = int(os.environ.get("PARITY_BENCH_THREADS", "1"))
@@ -22,47 +24,15 @@ Call = Callable[[], object]
 
 def versions() -> dict[str, str]:
     """The framework's versions, after pinning its thread count (done at hello, before any op)."""
-    if FRAMEWORK == "torchvision":
-        import torch
-        import torchvision
-
-        torch.set_num_threads(THREADS)
-        return {"torch": torch.__version__, "torchvision": torchvision.__version__, "threads": str(torch.get_num_threads())}
-    if FRAMEWORK == "mindspore":
-        import mindspore
-        from mindspore.device_context.cpu import op_tuning
-
-        op_tuning.threads_num(THREADS)
-        return {"mindspore": mindspore.__version__, "threads": str(THREADS)}
-    return {"numpy": np.__version__, "threads": os.environ.get("OPENBLAS_NUM_THREADS", "?")}
+    return bench_versions(FRAMEWORK, THREADS)
 
 
 def run(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Time each job of ``header["jobs"]``: ``warmup`` untimed calls, then up to ``calls`` timed ones.
-
-    A job stops early once its timed calls add up to ``budget_s`` seconds (MindSpore takes ~20 s a
-    call on W4: five of them would say little more than two).  Returns one array of seconds per job.
-    """
+    """Time each job of ``header["jobs"]`` (parity.engine.bench.time_jobs): ``warmup`` untimed calls,
+    then up to ``calls`` timed ones, stopping early once they add up to ``budget_s`` seconds
+    (MindSpore takes ~20 s a call on W4: five of them would say little more than two)."""
     make = {"torchvision": _torchvision, "mindspore": _mindspore, "reference": _reference}[FRAMEWORK]
-    from parity.engine.errors import native
-
-    times = {}
-    for job in header["jobs"]:
-        with native(FRAMEWORK):
-            call = make(job, header, arrays)
-        for _ in range(int(header.get("warmup", 1))):
-            with native(FRAMEWORK):
-                call()
-        seconds = []
-        for _ in range(int(header["calls"])):
-            start = time.perf_counter()
-            with native(FRAMEWORK):
-                call()
-            seconds.append(time.perf_counter() - start)
-            if sum(seconds) >= float(header.get("budget_s", float("inf"))):
-                break
-        times[job["name"]] = np.array(seconds)
-    return times
+    return time_jobs(FRAMEWORK, lambda job: make(job, header, arrays), header)
 
 
 def _torchvision(job: dict[str, Any], h: dict[str, Any], arrays: dict[str, np.ndarray]) -> Call:
