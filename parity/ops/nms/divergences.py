@@ -44,6 +44,19 @@ BITONIC = "mindspore-nms-equal-scores-bitonic-order"
 THRESHOLD = "mindspore-nms-threshold-rounded-to-dtype"
 EMPTY = "mindspore-nms-empty-input-does-not-raise"
 INF_SCORE = "mindspore-nms-inf-score-reads-past-input"
+ONNX_CORNERS = "onnxruntime-nms-boxes-are-any-diagonal-corners"
+ONNX_THRESHOLD = "onnxruntime-nms-threshold-is-float32"
+
+
+def _inverted(case: Case) -> bool:
+    b = case.inputs["boxes"]
+    return b.ndim == 2 and b.shape[1:] == (4,) and bool(((b[:, 2] < b[:, 0]) | (b[:, 3] < b[:, 1])).any())
+
+
+def _threshold_not_float32(case: Case) -> bool:
+    t = case.attrs.iou_threshold
+    return bool(float(np.float32(t)) != t)
+
 
 DIVERGENCES: tuple[Divergence, ...] = (
     Divergence(
@@ -109,6 +122,29 @@ DIVERGENCES: tuple[Divergence, ...] = (
         "than or equal to 0'. Measured on CPU (mindspore 2.10.0): NMSWithMask(0.5)(Tensor(zeros((0, 5), float32))) "
         "returns shapes (0, 5), (0,), (0,) and raises nothing.",
         lambda case: len(case.scores) == 0, documented_raises=True,
+    ),
+    # Documented differences: ONNX Runtime follows the ONNX spec (the reference's ``onnx`` semantics);
+    # where that spec's result is not torchvision's, both follow their documentation.
+    Divergence(
+        ONNX_CORNERS, "onnxruntime",
+        "ONNX NonMaxSuppression takes a box as any diagonal pair of corners (normalised to min/max): an inverted box "
+        "[10, 10, 0, 0] is the box [0, 0, 10, 10] and suppresses what overlaps it; torchvision takes (x1, y1, x2, y2) "
+        "as given (an inverted box has a positive area and overlaps nothing).",
+        True,
+        "ONNX spec (onnx.defs NonMaxSuppression, center_point_box=0): '(y1, x1) and (y2, x2) are the coordinates of any "
+        "diagonal pair of box corners'. Measured (onnxruntime 1.32.0): boxes [10,10,0,0], [1,1,11,11], scores [0.9, 0.8], "
+        "t=0.5 keep [0]; torchvision keeps [0, 1].",
+        _inverted,
+    ),
+    Divergence(
+        ONNX_THRESHOLD, "onnxruntime",
+        "ONNX NonMaxSuppression's iou_threshold is a tensor(float): ONNX Runtime compares the float32 IoU with float32(t), "
+        "torchvision with the float64 t, so an IoU equal to float32(t) above t (3/10 at t=0.3) is kept by ONNX Runtime, "
+        "suppressed by torchvision.",
+        True,
+        "ONNX spec: iou_threshold tensor(float), 'Boxes with IoU strictly greater than this threshold are suppressed'. "
+        "Measured (onnxruntime 1.32.0): boxes [0,0,10,1], [0,0,3,1] at t=0.3 in float32 keep [0, 1]; torchvision keeps [0].",
+        _threshold_not_float32,
     ),
 )
 
