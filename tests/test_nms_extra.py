@@ -1,6 +1,7 @@
-"""nms on ONNX Runtime (ONNX NonMaxSuppression): the reference's ``onnx`` semantics (what the ONNX
-spec documents) against ONNX Runtime itself on hand-built cases, each with its expected kept list
-worked out by hand, and the standard suite end to end with every nms runner."""
+"""nms on ONNX Runtime (ONNX NonMaxSuppression) and Paddle (paddle.vision.ops.nms): the reference's
+semantics for each (what each documents, and what each declared divergence predicts) against the
+framework itself on hand-built cases, each with its expected kept list worked out by hand, and the
+standard suite end to end with every nms runner (each framework in a worker process of its own)."""
 import json
 
 import numpy as np
@@ -10,18 +11,26 @@ from parity import ops
 from parity.engine.model import Status
 from parity.engine.pool import Worker
 from parity.ops.nms import divergences, semantics, suites
-from parity.ops.nms.reference import nms
+from parity.ops.nms.reference import Semantics, nms
 from parity.ops.nms.signature import Attrs
 from tests.test_cli import parity
 
 pytest.importorskip("onnxruntime", reason="ONNX Runtime is the onnx extra (pip install -e '.[onnx]')")
+pytest.importorskip("paddle", reason="Paddle is the paddle extra (pip install -e '.[paddle]')")
 
-RUNNERS = ("torchvision", "mindspore", "onnxruntime")
+RUNNERS = ("torchvision", "mindspore", "onnxruntime", "paddle")
 
 
 @pytest.fixture(scope="module")
 def ort(tmp_path_factory):
     w = Worker("onnxruntime", tmp_path_factory.mktemp("logs") / "onnxruntime.log", module=ops.get("nms").runners["onnxruntime"])
+    yield w
+    w.stop()
+
+
+@pytest.fixture(scope="module")
+def pd(tmp_path_factory):
+    w = Worker("paddle", tmp_path_factory.mktemp("logs") / "paddle.log", module=ops.get("nms").runners["paddle"])
     yield w
     w.stop()
 
@@ -40,9 +49,9 @@ def _kept(worker: Worker, boxes, scores, t: float, **kw) -> list[int]:
     return result.outputs["keep"].tolist()
 
 
-def _reference(boxes, scores, t: float, sem) -> list[int]:
-    b, s = np.asarray(boxes, np.float32), np.asarray(scores, np.float32)
-    return nms(b, s, t, sem, "float32")["keep"].tolist()
+def _reference(boxes, scores, t: float, sem, dtype: str = "float32") -> list[int]:
+    b, s = np.asarray(boxes, dtype), np.asarray(scores, dtype)
+    return nms(b, s, t, sem, dtype)["keep"].tolist()
 
 
 # (name, boxes, scores, threshold, kept under the ONNX spec, kept under torchvision's documentation), by hand:
@@ -115,6 +124,53 @@ def test_onnxruntime_takes_float32_only_and_a_threshold_in_0_1(ort):
     assert _kept(ort, np.zeros((0, 4)), np.zeros(0), 0.5) == []
 
 
+PADDLE_THRESHOLD = Semantics("pd_t", threshold="dtype")
+PADDLE_TIES = Semantics("pd_ties", order="introsort")
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name, boxes, scores, t, onnx, tv", HAND, ids=[h[0] for h in HAND])
+def test_paddle_is_its_documented_semantics_but_for_the_float32_threshold(pd, dtype, name, boxes, scores, t, onnx, tv):
+    """Documented: torchvision's semantics (corners as given, IoU > t, decreasing score); declared:
+    the threshold is compared as float32 (iou-3/10-at-0.3 keeps both, float64 included)."""
+    got = _kept(pd, boxes, scores, t, dtype=dtype)
+    hand = [0, 1] if name == "iou-3/10-at-0.3" else tv
+    assert got == hand
+    predicted = divergences.PADDLE_THRESHOLD if name == "iou-3/10-at-0.3" else None
+    case = suites.case("x", "x", Attrs(t), np.array(boxes, float), np.array(scores), dtype, suites.Port.MAPPED, ())
+    assert (predicted in {d.name for d in divergences.applicable(case, "paddle")}) == (predicted is not None)
+    assert _reference(boxes, scores, t, PADDLE_THRESHOLD if predicted else semantics.DOCUMENTED, dtype) == hand
+
+
+def test_paddles_equal_scores_follow_the_predicted_introsort(pd):
+    """Declared: paddle-nms-equal-scores-unstable-argsort; 40 disjoint boxes of one score, by hand
+    (introsort's partitions of 40 equal keys), and overlapping tied sets against the prediction."""
+    disjoint = [[100 * i, 0, 100 * i + 10, 10] for i in range(40)]
+    by_hand = [30, *range(21, 30), 20, *range(31, 40), 10, *range(1, 10), 0, *range(11, 20)]
+    assert _kept(pd, disjoint, [0.5] * 40, 0.5) == by_hand
+    assert _reference(disjoint, [0.5] * 40, 0.5, PADDLE_TIES) == by_hand
+    rng = np.random.default_rng(32)
+    differs = 0
+    for _ in range(20):
+        n = int(rng.integers(17, 120))
+        boxes = suites.detector_boxes(rng, n).astype(np.float32)
+        scores = np.round(rng.uniform(0, 1, n), 1).astype(np.float32)
+        got = _kept(pd, boxes, scores, 0.5)
+        assert got == _reference(boxes, scores, 0.5, PADDLE_TIES)
+        differs += got != _reference(boxes, scores, 0.5, semantics.DOCUMENTED)
+    assert differs > 0  # the stable order would not explain them
+
+
+def test_paddle_batched_nms_and_dtypes(pd):
+    rng = np.random.default_rng(33)
+    n = 60
+    boxes, scores, idxs = suites.detector_boxes(rng, n).astype(np.float32), rng.uniform(0, 1, n).astype(np.float32), rng.integers(0, 3, n)
+    b = boxes.astype(np.float64) + (idxs * (boxes.max() + 1.0))[:, None]
+    assert _kept(pd, boxes, scores, 0.5, idxs=idxs) == nms(b, scores, 0.5, semantics.DOCUMENTED, "float32")["keep"].tolist()
+    assert _send(pd, boxes, scores, 0.5, "float16").status is Status.UNSUPPORTED
+    assert _kept(pd, np.zeros((0, 4)), np.zeros(0), 0.5) == []
+
+
 @pytest.mark.slow
 def test_standard_suite_with_every_nms_runner(tmp_path):
     r = parity("run", "--op", "nms", "--suite", "standard", "--runners", ",".join(RUNNERS), "--out", str(tmp_path))
@@ -123,3 +179,5 @@ def test_standard_suite_with_every_nms_runner(tmp_path):
     assert set(summary["onnxruntime vs reference"]) <= {"PASS", "UNSUPPORTED"}, summary
     assert summary["onnxruntime vs reference"]["PASS"] == sum(1 for c in ops.get("nms").cases("standard") if c.dtype == "float32")
     assert set(summary["onnxruntime vs torchvision"]) <= {"PASS", "EXPECTED_DIVERGENCE", "UNSUPPORTED"}, summary
+    assert set(summary["paddle vs reference"]) <= {"PASS", "EXPECTED_DIVERGENCE", "UNSUPPORTED"}, summary
+    assert set(summary["paddle vs torchvision"]) <= {"PASS", "EXPECTED_DIVERGENCE", "UNSUPPORTED"}, summary

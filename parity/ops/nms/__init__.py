@@ -4,7 +4,7 @@ Modules: ``signature`` (attrs, the input packing and output unpacking as data), 
 (float64 greedy NMS under each semantics, with the decisions rounding could flip),
 ``semantics``, ``divergences`` (declared findings with predictions), ``judge`` and ``explain``
 (exact comparison of kept indices, in words), ``suites``, ``shrink``, ``translate``, and one
-runner module per framework (``torchvision``, ``mindspore``, ``onnxruntime``, ``reference_runner``).  May import:
+runner module per framework (``torchvision``, ``mindspore``, ``onnxruntime``, ``paddle``, ``reference_runner``).  May import:
 parity.engine, parity.frameworks, and this folder.
 """
 from __future__ import annotations
@@ -88,9 +88,10 @@ OP = Op(
         "torchvision": f"{_PACKAGE}.torchvision",
         "mindspore": f"{_PACKAGE}.mindspore",
         "onnxruntime": f"{_PACKAGE}.onnxruntime",
+        "paddle": f"{_PACKAGE}.paddle",
         REFERENCE: f"{_PACKAGE}.reference_runner",
     },
-    frameworks=("torchvision", "mindspore", "onnxruntime"),
+    frameworks=("torchvision", "mindspore", "onnxruntime", "paddle"),
     default_runners=("torchvision", "mindspore"),
     suites={
         "seed": _suite(suites.seed_cases),

@@ -46,11 +46,18 @@ EMPTY = "mindspore-nms-empty-input-does-not-raise"
 INF_SCORE = "mindspore-nms-inf-score-reads-past-input"
 ONNX_CORNERS = "onnxruntime-nms-boxes-are-any-diagonal-corners"
 ONNX_THRESHOLD = "onnxruntime-nms-threshold-is-float32"
+PADDLE_THRESHOLD = "paddle-nms-threshold-is-float32"
+PADDLE_TIES = "paddle-nms-equal-scores-unstable-argsort"
 
 
 def _inverted(case: Case) -> bool:
     b = case.inputs["boxes"]
     return b.ndim == 2 and b.shape[1:] == (4,) and bool(((b[:, 2] < b[:, 0]) | (b[:, 3] < b[:, 1])).any())
+
+
+def _unbatched_ties(case: Case) -> bool:
+    s = case.scores
+    return not case.attrs.batched and len(np.unique(s)) < len(s)
 
 
 def _threshold_not_float32(case: Case) -> bool:
@@ -145,6 +152,29 @@ DIVERGENCES: tuple[Divergence, ...] = (
         "ONNX spec: iou_threshold tensor(float), 'Boxes with IoU strictly greater than this threshold are suppressed'. "
         "Measured (onnxruntime 1.32.0): boxes [0,0,10,1], [0,0,3,1] at t=0.3 in float32 keep [0, 1]; torchvision keeps [0].",
         _threshold_not_float32,
+    ),
+    Divergence(
+        PADDLE_THRESHOLD, "paddle",
+        "paddle.vision.ops.nms takes iou_threshold as a Python float but its kernel keeps it as a float32 attribute: "
+        "IoU is compared with float32(t), so an IoU equal to float32(t) above t (3/10 at t=0.3) is kept, in float64 too; "
+        "torchvision compares with the float64 t and suppresses it.",
+        False,
+        "Documented: 'Boxes with IoU > iou_threshold will be considered as overlapping boxes', iou_threshold(float). "
+        "Measured (paddlepaddle 3.3.1, CPU): boxes [0,0,10,1], [0,0,3,1], scores [0.9, 0.8] at t=0.3 keep [0, 1] in "
+        "float32 and in float64; torchvision keeps [0].",
+        _threshold_not_float32, lambda s: _with(s, "pd_t", threshold="dtype"),
+    ),
+    Divergence(
+        PADDLE_TIES, "paddle",
+        "paddle.vision.ops.nms sorts by paddle.argsort(scores, descending=True), which is not stable: above 16 boxes "
+        "equal scores are visited in the order libstdc++'s introsort leaves them, not by ascending index as torchvision's "
+        "stable sort, so which of two tied overlapping boxes survives, and the kept order, differ. Predicted: that "
+        "introsort step for step (parity.ops.nms.introsort). Batched calls sort per class and again at the end "
+        "(not predicted).",
+        False,
+        "Source: paddle/vision/ops.py nms (argsort without stable=True). Measured (paddlepaddle 3.3.1, CPU): 40 disjoint "
+        "boxes of score 0.5 keep [30, 21, 22, ..., 29, 20, 31, ..., 39, 10, 1, ..., 9, 0, 11, ..., 19], the introsort's order.",
+        _unbatched_ties, lambda s: _with(s, "pd_ties", order="introsort"),
     ),
 )
 

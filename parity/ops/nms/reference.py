@@ -7,8 +7,9 @@ already kept box has IoU > threshold with it.  IoU = overlap / union with contin
 (NaN > t is false).  What a semantics may vary, each measured or documented somewhere:
 
 - ``order``: ``stable`` (equal scores by ascending index, NaN first, as torch.sort(stable=True,
-  descending=True)) or ``bitonic`` (MindSpore's CPU kernel: an ascending bitonic network padded
-  with the dtype's largest value, then read backwards);
+  descending=True)), ``bitonic`` (MindSpore's CPU kernel: an ascending bitonic network padded
+  with the dtype's largest value, then read backwards) or ``introsort`` (Paddle's unstable
+  argsort: libstdc++'s std::sort, parity.ops.nms.introsort);
 - ``threshold``: ``exact`` (the float64 threshold) or ``dtype`` (rounded to the case's dtype first);
 - ``output``: ``input`` (indices of the input boxes) or ``position`` (positions in the sorted order);
 - ``padding``: what a sort slot past the input does (only MindSpore's network, with +inf scores, has one);
@@ -82,6 +83,16 @@ def bitonic_order(scores: np.ndarray) -> np.ndarray:
     return index[:n][::-1].copy()
 
 
+def introsort_order(scores: np.ndarray) -> np.ndarray:
+    """paddle.argsort(scores, descending=True) on CPU (not stable above 16 scores)."""
+    from parity.ops.nms.introsort import paddle_descending
+
+    return np.asarray(paddle_descending(scores.tolist()), dtype=np.int64).reshape(-1)
+
+
+_ORDERS = {"stable": stable_order, "bitonic": bitonic_order, "introsort": introsort_order}
+
+
 def iou_row(boxes: np.ndarray, i: int, others: np.ndarray, dtype: str, coord_error: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """IoU of box ``i`` with ``others`` in float64, and a bound on what the ``dtype`` computes.
 
@@ -141,7 +152,7 @@ def nms(boxes: np.ndarray, scores: np.ndarray, threshold: float, sem: Semantics,
     dtype = dtype if dtype in UNIT_ROUNDOFF else "float64"
     if sem.corners == "any" and len(boxes):
         boxes = normalised(boxes)
-    order = stable_order(scores) if sem.order == "stable" else bitonic_order(scores)
+    order = _ORDERS[sem.order](scores)
     t = threshold_of(threshold, sem, dtype)
     suppressor = np.full(n, -1, dtype=np.int64)
     pair_iou = np.full(n, np.nan)
