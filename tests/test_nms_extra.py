@@ -12,6 +12,7 @@ from parity.engine.model import Status
 from parity.engine.pool import Worker
 from parity.ops.nms import divergences, semantics, suites
 from parity.ops.nms.reference import Semantics, nms
+from parity.ops.nms.reference_runner import per_class
 from parity.ops.nms.signature import Attrs
 from tests.test_cli import parity
 
@@ -168,6 +169,10 @@ def test_paddle_batched_nms_and_dtypes(pd):
     b = boxes.astype(np.float64) + (idxs * (boxes.max() + 1.0))[:, None]
     assert _kept(pd, boxes, scores, 0.5, idxs=idxs) == nms(b, scores, 0.5, semantics.DOCUMENTED, "float32")["keep"].tolist()
     assert _send(pd, boxes, scores, 0.5, "float16").status is Status.UNSUPPORTED
+    ties = np.round(scores, 1).astype(np.float32)  # per category, then all kept boxes: both sorted unstably
+    predicted = per_class(boxes, ties, idxs, 0.5, PADDLE_TIES, "float32")["keep"].tolist()
+    assert _kept(pd, boxes, ties, 0.5, idxs=idxs) == predicted
+    assert predicted != nms(b, ties, 0.5, semantics.DOCUMENTED, "float32")["keep"].tolist()
     assert _kept(pd, np.zeros((0, 4)), np.zeros(0), 0.5) == []
 
 

@@ -55,9 +55,9 @@ def _inverted(case: Case) -> bool:
     return b.ndim == 2 and b.shape[1:] == (4,) and bool(((b[:, 2] < b[:, 0]) | (b[:, 3] < b[:, 1])).any())
 
 
-def _unbatched_ties(case: Case) -> bool:
+def _ties(case: Case) -> bool:
     s = case.scores
-    return not case.attrs.batched and len(np.unique(s)) < len(s)
+    return len(np.unique(s)) < len(s)
 
 
 def _threshold_not_float32(case: Case) -> bool:
@@ -169,12 +169,12 @@ DIVERGENCES: tuple[Divergence, ...] = (
         "paddle.vision.ops.nms sorts by paddle.argsort(scores, descending=True), which is not stable: above 16 boxes "
         "equal scores are visited in the order libstdc++'s introsort leaves them, not by ascending index as torchvision's "
         "stable sort, so which of two tied overlapping boxes survives, and the kept order, differ. Predicted: that "
-        "introsort step for step (parity.ops.nms.introsort). Batched calls sort per class and again at the end "
-        "(not predicted).",
+        "introsort step for step (parity.ops.nms.introsort); batched calls sort each category's boxes and then "
+        "every kept box again, both with that argsort.",
         False,
         "Source: paddle/vision/ops.py nms (argsort without stable=True). Measured (paddlepaddle 3.3.1, CPU): 40 disjoint "
         "boxes of score 0.5 keep [30, 21, 22, ..., 29, 20, 31, ..., 39, 10, 1, ..., 9, 0, 11, ..., 19], the introsort's order.",
-        _unbatched_ties, lambda s: _with(s, "pd_ties", order="introsort"),
+        _ties, lambda s: _with(s, "pd_ties", order="introsort"),
     ),
 )
 
