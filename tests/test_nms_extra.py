@@ -115,6 +115,24 @@ def test_onnxruntime_is_the_onnx_semantics_on_random_sets(ort, batched):
         assert got == nms(b, scores, t, semantics.ONNX, "float32")["keep"].tolist()
 
 
+def test_onnxruntimes_nan_scores_follow_the_predicted_heap(ort):
+    """Declared: onnxruntime-nms-nan-score-heap-order. Disjoint boxes show the visiting order itself."""
+    nan = float("nan")
+    disjoint = [[100 * i, 0, 100 * i + 10, 10] for i in range(6)]
+    scores = [0.1, nan, 0.3, nan, 0.2, 0.9]
+    assert _kept(ort, disjoint, scores, 0.5) == [5, 2, 4, 0, 3, 1]  # NaN last here, not first
+    assert _reference(disjoint, scores, 0.5, Semantics("heap", order="heap")) == [5, 2, 4, 0, 3, 1]
+    assert _reference(disjoint, scores, 0.5, semantics.ONNX) == [1, 3, 5, 2, 4, 0]
+    rng = np.random.default_rng(34)
+    for _ in range(20):
+        n = int(rng.integers(3, 50))
+        boxes = suites.detector_boxes(rng, n).astype(np.float32)
+        s = rng.uniform(0, 1, n).astype(np.float32)
+        s[rng.random(n) < 0.3] = np.nan
+        heap = Semantics("heap", threshold="dtype", corners="any", order="heap")
+        assert _kept(ort, boxes, s, 0.5) == _reference(boxes, s, 0.5, heap)
+
+
 def test_onnxruntime_takes_float32_only_and_a_threshold_in_0_1(ort):
     """The spec's tensor(float) boxes and scores; its iou_threshold range [0, 1]; N = 0 keeps nothing."""
     box = [[0, 0, 10, 10], [1, 1, 11, 11]]

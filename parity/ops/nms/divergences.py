@@ -46,6 +46,7 @@ EMPTY = "mindspore-nms-empty-input-does-not-raise"
 INF_SCORE = "mindspore-nms-inf-score-reads-past-input"
 ONNX_CORNERS = "onnxruntime-nms-boxes-are-any-diagonal-corners"
 ONNX_THRESHOLD = "onnxruntime-nms-threshold-is-float32"
+ONNX_NAN = "onnxruntime-nms-nan-score-heap-order"
 PADDLE_THRESHOLD = "paddle-nms-threshold-is-float32"
 PADDLE_TIES = "paddle-nms-equal-scores-unstable-argsort"
 
@@ -152,6 +153,20 @@ DIVERGENCES: tuple[Divergence, ...] = (
         "ONNX spec: iou_threshold tensor(float), 'Boxes with IoU strictly greater than this threshold are suppressed'. "
         "Measured (onnxruntime 1.32.0): boxes [0,0,10,1], [0,0,3,1] at t=0.3 in float32 keep [0, 1]; torchvision keeps [0].",
         _threshold_not_float32,
+    ),
+    Divergence(
+        ONNX_NAN, "onnxruntime",
+        "ONNX Runtime visits boxes from a std::priority_queue ordered by score (then lower index); a NaN score compares "
+        "false with every score, so NaN boxes are not visited first (as torch sorts NaN, and the reference takes as the "
+        "documented decreasing-score order) but where the heap leaves them, and which boxes they suppress or are "
+        "suppressed by changes. Predicted: that heap (make_heap, then pop_heap per box) step for step. Replace NaN "
+        "scores before calling.",
+        False,
+        "Source: onnxruntime/core/providers/cpu/object_detection/non_max_suppression.cc (priority_queue of score/index "
+        "pairs). Measured (onnxruntime 1.32.0): 6 disjoint boxes with scores [0.1, nan, 0.3, nan, 0.2, 0.9] keep "
+        "[5, 2, 4, 0, 3, 1]; boxes [0,0,10,10], [1,1,11,11], [30,30,40,40] with scores [0.5, nan, 0.9] keep [2, 1] "
+        "where the NaN-first order keeps [1, 2].",
+        lambda case: bool(np.isnan(case.scores).any()), lambda s: _with(s, "heap", order="heap"),
     ),
     Divergence(
         PADDLE_THRESHOLD, "paddle",

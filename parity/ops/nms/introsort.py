@@ -1,7 +1,10 @@
 """libstdc++'s ``std::sort`` (introsort: median-of-three quicksort down to 16 elements, heapsort
 past 2 log2 N levels, a final insertion sort), step for step, so that the order it leaves equal
 keys in can be predicted: Paddle's CPU ``argsort`` (stable=False) is this sort with the
-comparator "NaN first, then greater value" over (value, index) pairs in index order."""
+comparator "NaN first, then greater value" over (value, index) pairs in index order.  Also
+``std::priority_queue`` built from a vector (make_heap, then pop_heap per pop), as ONNX Runtime's
+NonMaxSuppression visits boxes: where a NaN score compares false both ways, that order is neither
+by score nor by index."""
 from __future__ import annotations
 
 import math
@@ -98,6 +101,47 @@ def std_sort(items: Sequence[T], before: Callable[[T, T], bool]) -> list[T]:
     else:
         insertion(0, n)
     return a
+
+
+def _sift(a: list[T], hole: int, length: int, value: T, less: Callable[[T, T], bool]) -> None:
+    """std::__adjust_heap on a[:length]: the hole down to a leaf, then ``value`` back up."""
+    top = child = hole
+    while child < (length - 1) // 2:
+        child = 2 * (child + 1)
+        if less(a[child], a[child - 1]):
+            child -= 1
+        a[hole], hole = a[child], child
+    if length % 2 == 0 and child == (length - 2) // 2:
+        child = 2 * (child + 1)
+        a[hole], hole = a[child - 1], child - 1
+    parent = (hole - 1) // 2
+    while hole > top and less(a[parent], value):
+        a[hole], hole = a[parent], parent
+        parent = (hole - 1) // 2
+    a[hole] = value
+
+
+def priority_queue_order(items: Sequence[T], less: Callable[[T, T], bool]) -> list[T]:
+    """The order ``std::priority_queue(less, std::move(vector))`` pops ``items`` in."""
+    a = list(items)
+    for parent in range((len(a) - 2) // 2, -1, -1):
+        _sift(a, parent, len(a), a[parent], less)
+    out = []
+    while a:
+        out.append(a[0])
+        last = a.pop()
+        if a:
+            _sift(a, 0, len(a), last, less)
+    return out
+
+
+def onnxruntime_descending(scores: Sequence[float]) -> list[int]:
+    """The order ONNX Runtime's NonMaxSuppression visits boxes in: a max-heap on (score, then lower
+    index); without NaN that is decreasing score, equal scores by ascending index."""
+    def less(left: tuple[float, int], right: tuple[float, int]) -> bool:
+        return left[0] < right[0] or (left[0] == right[0] and left[1] > right[1])
+
+    return [i for _, i in priority_queue_order([(float(v), i) for i, v in enumerate(scores)], less)]
 
 
 def paddle_descending(scores: Sequence[float]) -> list[int]:

@@ -17,10 +17,10 @@ in decreasing score, equal scores by ascending index; IoU 3/10 at t=0.3 in float
 (float32(0.3) == float32(3/10)); an inverted box [10, 10, 0, 0] is normalised; float16 and
 float64 models are rejected at load (``Type Error: Type 'tensor(float16)'``: the spec's float
 only); iou_threshold outside [0, 1] raises (``iou_threshold must be in range [0, 1]``); N = 0
-returns no indices.  Departure found: a NaN score breaks the score ordering ORT's priority queue
-relies on (boxes [0,0,10,10], [1,1,11,11], [30,30,40,40], scores [nan, 0.8, 0.9] keep [2, 1]
-where the documented greedy order, NaN first as torch sorts it, keeps [0, 2]); the spec says
-nothing of NaN, and no standard case has one (edge case nan-score).
+returns no indices.  Departure found (declared: onnxruntime-nms-nan-score-heap-order): boxes are
+visited from a std::priority_queue, where a NaN score compares false both ways, so NaN boxes are
+not visited first (as torch sorts them) but where the heap leaves them: boxes [0,0,10,10],
+[1,1,11,11], [30,30,40,40] with scores [nan, 0.8, 0.9] keep [2, 1] where NaN first keeps [0, 2].
 """
 from __future__ import annotations
 

@@ -9,7 +9,8 @@ already kept box has IoU > threshold with it.  IoU = overlap / union with contin
 - ``order``: ``stable`` (equal scores by ascending index, NaN first, as torch.sort(stable=True,
   descending=True)), ``bitonic`` (MindSpore's CPU kernel: an ascending bitonic network padded
   with the dtype's largest value, then read backwards) or ``introsort`` (Paddle's unstable
-  argsort: libstdc++'s std::sort, parity.ops.nms.introsort);
+  argsort: libstdc++'s std::sort, parity.ops.nms.introsort) or ``heap`` (ONNX Runtime's priority
+  queue, which differs from ``stable`` only with NaN scores);
 - ``threshold``: ``exact`` (the float64 threshold) or ``dtype`` (rounded to the case's dtype first);
 - ``output``: ``input`` (indices of the input boxes) or ``position`` (positions in the sorted order);
 - ``padding``: what a sort slot past the input does (only MindSpore's network, with +inf scores, has one);
@@ -90,7 +91,14 @@ def introsort_order(scores: np.ndarray) -> np.ndarray:
     return np.asarray(paddle_descending(scores.tolist()), dtype=np.int64).reshape(-1)
 
 
-_ORDERS = {"stable": stable_order, "bitonic": bitonic_order, "introsort": introsort_order}
+def heap_order(scores: np.ndarray) -> np.ndarray:
+    """ONNX Runtime's NonMaxSuppression priority queue (NaN scores land where the heap leaves them)."""
+    from parity.ops.nms.introsort import onnxruntime_descending
+
+    return np.asarray(onnxruntime_descending(scores.tolist()), dtype=np.int64).reshape(-1)
+
+
+_ORDERS = {"stable": stable_order, "bitonic": bitonic_order, "introsort": introsort_order, "heap": heap_order}
 
 
 def iou_row(boxes: np.ndarray, i: int, others: np.ndarray, dtype: str, coord_error: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
