@@ -1,11 +1,11 @@
-"""nms: ``torchvision.ops.nms`` / ``batched_nms`` vs ``mindspore.ops.NMSWithMask``.
+"""nms: ``torchvision.ops.nms`` / ``batched_nms`` vs ``mindspore.ops.NMSWithMask`` (and ONNX Runtime, Paddle).
 
 Modules: ``signature`` (attrs, the input packing and output unpacking as data), ``reference``
-(float64 greedy NMS under each semantics, with the decisions rounding could flip),
-``semantics``, ``divergences`` (declared findings with predictions), ``judge`` and ``explain``
+(float64 greedy NMS under each semantics, with the decisions rounding could flip), ``introsort``
+(libstdc++'s sort and heap, for Paddle's and ONNX Runtime's visiting orders), ``semantics``, ``divergences`` (declared findings with predictions), ``judge`` and ``explain``
 (exact comparison of kept indices, in words), ``suites``, ``shrink``, ``translate``, and one
-runner module per framework (``torchvision``, ``mindspore``, ``reference_runner``).  May import:
-parity.engine, parity.frameworks, and this folder.
+runner module per framework (``torchvision``, ``mindspore``, ``onnxruntime``, ``paddle``,
+``reference_runner``).  May import: parity.engine, parity.frameworks, and this folder.
 """
 from __future__ import annotations
 
@@ -83,13 +83,15 @@ def _shrink(case: Case, fails: Callable[[Case], bool]) -> Case:
 OP = Op(
     name="nms",
     title="nms",
-    summary="torchvision.ops.nms / batched_nms vs mindspore.ops.NMSWithMask (kept indices, exactly)",
+    summary="torchvision.ops.nms / batched_nms vs mindspore.ops.NMSWithMask, ONNX NonMaxSuppression, paddle.vision.ops.nms (kept indices, exactly)",
     runners={
         "torchvision": f"{_PACKAGE}.torchvision",
         "mindspore": f"{_PACKAGE}.mindspore",
+        "onnxruntime": f"{_PACKAGE}.onnxruntime",
+        "paddle": f"{_PACKAGE}.paddle",
         REFERENCE: f"{_PACKAGE}.reference_runner",
     },
-    frameworks=("torchvision", "mindspore"),
+    frameworks=("torchvision", "mindspore", "onnxruntime", "paddle"),
     default_runners=("torchvision", "mindspore"),
     suites={
         "seed": _suite(suites.seed_cases),

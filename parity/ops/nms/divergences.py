@@ -44,6 +44,27 @@ BITONIC = "mindspore-nms-equal-scores-bitonic-order"
 THRESHOLD = "mindspore-nms-threshold-rounded-to-dtype"
 EMPTY = "mindspore-nms-empty-input-does-not-raise"
 INF_SCORE = "mindspore-nms-inf-score-reads-past-input"
+ONNX_CORNERS = "onnxruntime-nms-boxes-are-any-diagonal-corners"
+ONNX_THRESHOLD = "onnxruntime-nms-threshold-is-float32"
+ONNX_NAN = "onnxruntime-nms-nan-score-heap-order"
+PADDLE_THRESHOLD = "paddle-nms-threshold-is-float32"
+PADDLE_TIES = "paddle-nms-equal-scores-unstable-argsort"
+
+
+def _inverted(case: Case) -> bool:
+    b = case.inputs["boxes"]
+    return b.ndim == 2 and b.shape[1:] == (4,) and bool(((b[:, 2] < b[:, 0]) | (b[:, 3] < b[:, 1])).any())
+
+
+def _ties(case: Case) -> bool:
+    s = case.scores
+    return len(np.unique(s)) < len(s)
+
+
+def _threshold_not_float32(case: Case) -> bool:
+    t = case.attrs.iou_threshold
+    return bool(float(np.float32(t)) != t)
+
 
 DIVERGENCES: tuple[Divergence, ...] = (
     Divergence(
@@ -109,6 +130,66 @@ DIVERGENCES: tuple[Divergence, ...] = (
         "than or equal to 0'. Measured on CPU (mindspore 2.10.0): NMSWithMask(0.5)(Tensor(zeros((0, 5), float32))) "
         "returns shapes (0, 5), (0,), (0,) and raises nothing.",
         lambda case: len(case.scores) == 0, documented_raises=True,
+    ),
+    # Documented differences: ONNX Runtime follows the ONNX spec (the reference's ``onnx`` semantics);
+    # where that spec's result is not torchvision's, both follow their documentation.
+    Divergence(
+        ONNX_CORNERS, "onnxruntime",
+        "ONNX NonMaxSuppression takes a box as any diagonal pair of corners (normalised to min/max): an inverted box "
+        "[10, 10, 0, 0] is the box [0, 0, 10, 10] and suppresses what overlaps it; torchvision takes (x1, y1, x2, y2) "
+        "as given (an inverted box has a positive area and overlaps nothing).",
+        True,
+        "ONNX spec (onnx.defs NonMaxSuppression, center_point_box=0): '(y1, x1) and (y2, x2) are the coordinates of any "
+        "diagonal pair of box corners'. Measured (onnxruntime 1.32.0): boxes [10,10,0,0], [1,1,11,11], scores [0.9, 0.8], "
+        "t=0.5 keep [0]; torchvision keeps [0, 1].",
+        _inverted,
+    ),
+    Divergence(
+        ONNX_THRESHOLD, "onnxruntime",
+        "ONNX NonMaxSuppression's iou_threshold is a tensor(float): ONNX Runtime compares the float32 IoU with float32(t), "
+        "torchvision with the float64 t, so an IoU equal to float32(t) above t (3/10 at t=0.3) is kept by ONNX Runtime, "
+        "suppressed by torchvision.",
+        True,
+        "ONNX spec: iou_threshold tensor(float), 'Boxes with IoU strictly greater than this threshold are suppressed'. "
+        "Measured (onnxruntime 1.32.0): boxes [0,0,10,1], [0,0,3,1] at t=0.3 in float32 keep [0, 1]; torchvision keeps [0].",
+        _threshold_not_float32,
+    ),
+    Divergence(
+        ONNX_NAN, "onnxruntime",
+        "ONNX Runtime visits boxes from a std::priority_queue ordered by score (then lower index); a NaN score compares "
+        "false with every score, so NaN boxes are not visited first (as torch sorts NaN, and the reference takes as the "
+        "documented decreasing-score order) but where the heap leaves them, and which boxes they suppress or are "
+        "suppressed by changes. Predicted: that heap (make_heap, then pop_heap per box) step for step. Replace NaN "
+        "scores before calling.",
+        False,
+        "Source: onnxruntime/core/providers/cpu/object_detection/non_max_suppression.cc (priority_queue of score/index "
+        "pairs). Measured (onnxruntime 1.32.0): 6 disjoint boxes with scores [0.1, nan, 0.3, nan, 0.2, 0.9] keep "
+        "[5, 2, 4, 0, 3, 1]; boxes [0,0,10,10], [1,1,11,11], [30,30,40,40] with scores [0.5, nan, 0.9] keep [2, 1] "
+        "where the NaN-first order keeps [1, 2].",
+        lambda case: bool(np.isnan(case.scores).any()), lambda s: _with(s, "heap", order="heap"),
+    ),
+    Divergence(
+        PADDLE_THRESHOLD, "paddle",
+        "paddle.vision.ops.nms takes iou_threshold as a Python float but its kernel keeps it as a float32 attribute: "
+        "IoU is compared with float32(t), so an IoU equal to float32(t) above t (3/10 at t=0.3) is kept, in float64 too; "
+        "torchvision compares with the float64 t and suppresses it.",
+        False,
+        "Documented: 'Boxes with IoU > iou_threshold will be considered as overlapping boxes', iou_threshold(float). "
+        "Measured (paddlepaddle 3.3.1, CPU): boxes [0,0,10,1], [0,0,3,1], scores [0.9, 0.8] at t=0.3 keep [0, 1] in "
+        "float32 and in float64; torchvision keeps [0].",
+        _threshold_not_float32, lambda s: _with(s, "pd_t", threshold="dtype"),
+    ),
+    Divergence(
+        PADDLE_TIES, "paddle",
+        "paddle.vision.ops.nms sorts by paddle.argsort(scores, descending=True), which is not stable: above 16 boxes "
+        "equal scores are visited in the order libstdc++'s introsort leaves them, not by ascending index as torchvision's "
+        "stable sort, so which of two tied overlapping boxes survives, and the kept order, differ. Predicted: that "
+        "introsort step for step (parity.ops.nms.introsort); batched calls sort each category's boxes and then "
+        "every kept box again, both with that argsort.",
+        False,
+        "Source: paddle/vision/ops.py nms (argsort without stable=True). Measured (paddlepaddle 3.3.1, CPU): 40 disjoint "
+        "boxes of score 0.5 keep [30, 21, 22, ..., 29, 20, 31, ..., 39, 10, 1, ..., 9, 0, 11, ..., 19], the introsort's order.",
+        _ties, lambda s: _with(s, "pd_ties", order="introsort"),
     ),
 )
 

@@ -101,6 +101,8 @@ def _pair(case: Case, fw: str, results: dict[str, RunResult], own: dict[str, Com
         return Comparison(case.id, fw, SOURCE, Verdict.PASS, EXACT, None, f"the same {len(want)} kept boxes in the same order")
     key = semantics.documented(SOURCE, case).key
     why = differences(case, out, want, ref, key, fw).replace("the reference", SOURCE)
+    if not names and all(c.verdict is Verdict.PASS for c in own.values()):  # each as documented: the documentations differ
+        names = tuple(d.name for d in divergences.applicable(case, fw) if d.documented)
     if names and all(c.verdict in _EXPLAINED for c in own.values()):
         size = tuple((n, float(changed(out, want))) for n in names)
         return Comparison(case.id, fw, SOURCE, Verdict.EXPECTED_DIVERGENCE, EXACT, None, f"explained by {', '.join(names)}: {why}", ", ".join(names), explained=size)

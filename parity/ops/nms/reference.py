@@ -7,11 +7,16 @@ already kept box has IoU > threshold with it.  IoU = overlap / union with contin
 (NaN > t is false).  What a semantics may vary, each measured or documented somewhere:
 
 - ``order``: ``stable`` (equal scores by ascending index, NaN first, as torch.sort(stable=True,
-  descending=True)) or ``bitonic`` (MindSpore's CPU kernel: an ascending bitonic network padded
-  with the dtype's largest value, then read backwards);
+  descending=True)), ``bitonic`` (MindSpore's CPU kernel: an ascending bitonic network padded
+  with the dtype's largest value, then read backwards) or ``introsort`` (Paddle's unstable
+  argsort: libstdc++'s std::sort, parity.ops.nms.introsort) or ``heap`` (ONNX Runtime's priority
+  queue, which differs from ``stable`` only with NaN scores);
 - ``threshold``: ``exact`` (the float64 threshold) or ``dtype`` (rounded to the case's dtype first);
 - ``output``: ``input`` (indices of the input boxes) or ``position`` (positions in the sorted order);
-- ``padding``: what a sort slot past the input does (only MindSpore's network, with +inf scores, has one).
+- ``padding``: what a sort slot past the input does (only MindSpore's network, with +inf scores, has one);
+- ``corners``: ``given`` ((x1, y1) and (x2, y2) as given: an inverted box has a positive area and
+  no overlap, torchvision) or ``any`` (any diagonal corner pair, normalised to min/max first: the
+  ONNX NonMaxSuppression spec).
 """
 from __future__ import annotations
 
@@ -33,6 +38,7 @@ class Semantics:
     threshold: str = "exact"
     output: str = "input"
     padding: str = "skip"  # a sort slot past the input: "skip" it, or keep it selected ("slot", MindSpore)
+    corners: str = "given"  # "any": a box is any diagonal corner pair (normalised first, ONNX)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -76,6 +82,23 @@ def bitonic_order(scores: np.ndarray) -> np.ndarray:
             j >>= 1
         i <<= 1
     return index[:n][::-1].copy()
+
+
+def introsort_order(scores: np.ndarray) -> np.ndarray:
+    """paddle.argsort(scores, descending=True) on CPU (not stable above 16 scores)."""
+    from parity.ops.nms.introsort import paddle_descending
+
+    return np.asarray(paddle_descending(scores.tolist()), dtype=np.int64).reshape(-1)
+
+
+def heap_order(scores: np.ndarray) -> np.ndarray:
+    """ONNX Runtime's NonMaxSuppression priority queue (NaN scores land where the heap leaves them)."""
+    from parity.ops.nms.introsort import onnxruntime_descending
+
+    return np.asarray(onnxruntime_descending(scores.tolist()), dtype=np.int64).reshape(-1)
+
+
+_ORDERS = {"stable": stable_order, "bitonic": bitonic_order, "introsort": introsort_order, "heap": heap_order}
 
 
 def iou_row(boxes: np.ndarray, i: int, others: np.ndarray, dtype: str, coord_error: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
@@ -135,7 +158,9 @@ def nms(boxes: np.ndarray, scores: np.ndarray, threshold: float, sem: Semantics,
     kept) and that pair's IoU, and the decisions within rounding of the threshold (i, j, IoU, bound)."""
     n = len(scores)
     dtype = dtype if dtype in UNIT_ROUNDOFF else "float64"
-    order = stable_order(scores) if sem.order == "stable" else bitonic_order(scores)
+    if sem.corners == "any" and len(boxes):
+        boxes = normalised(boxes)
+    order = _ORDERS[sem.order](scores)
     t = threshold_of(threshold, sem, dtype)
     suppressor = np.full(n, -1, dtype=np.int64)
     pair_iou = np.full(n, np.nan)
@@ -168,6 +193,13 @@ def nms(boxes: np.ndarray, scores: np.ndarray, threshold: float, sem: Semantics,
     keep = kept_pos if sem.output == "position" else order[kept_pos]
     return {"keep": keep.astype(np.int64), "suppressor": suppressor, "suppressor_iou": pair_iou,
             "near": np.asarray(near, dtype=np.float64).reshape(-1, 4), "order": order[:n].astype(np.int64)}
+
+
+def normalised(boxes: np.ndarray) -> np.ndarray:
+    """Each box as (min x, min y, max x, max y) of its two corners (exact in any dtype)."""
+    b = np.asarray(boxes)
+    with np.errstate(invalid="ignore"):
+        return np.concatenate([np.minimum(b[:, :2], b[:, 2:]), np.maximum(b[:, :2], b[:, 2:])], axis=1)
 
 
 def batched_boxes(boxes: np.ndarray, idxs: np.ndarray, dtype: str) -> tuple[np.ndarray, float]:

@@ -8,7 +8,7 @@ import numpy as np
 
 from parity.engine.errors import Unsupported
 
-from parity.ops.nms.reference import Semantics, batched_boxes, nms
+from parity.ops.nms.reference import Semantics, batched_boxes, introsort_order, nms
 
 #: The reference's outputs per semantics: ``KEY.keep`` and these.
 FIELDS = ("keep", "suppressor", "suppressor_iou", "near", "order")
@@ -56,14 +56,41 @@ def run(header: dict[str, Any], arrays: dict[str, np.ndarray], kernel: ModuleTyp
     packed = packable(arrays)
     if problem and (packed is None or undefined({**arrays, "scores": packed}, batched)):
         raise Unsupported(f"undefined: {problem}")
-    boxes, scores = arrays["boxes"], arrays["scores"] if packed is None else packed
-    dtype = str(boxes.dtype)
-    coord_error = 0.0
-    if batched:
-        boxes, coord_error = batched_boxes(boxes, arrays["idxs"], dtype)
+    given, scores = arrays["boxes"], arrays["scores"] if packed is None else packed
+    dtype = str(given.dtype)
+    boxes, coord_error = batched_boxes(given, arrays["idxs"], dtype) if batched else (given, 0.0)
     outputs = {UNDEFINED_FOR_TORCHVISION: np.array([1])} if problem else {}
+    threshold = float(header["attrs"]["iou_threshold"])
     for fields in header["semantics"]:
         sem = Semantics(**fields)
-        result = nms_of(boxes, scores, float(header["attrs"]["iou_threshold"]), sem, dtype, coord_error)
+        if batched and sem.order == "introsort":
+            result = per_class(given, scores, arrays["idxs"], threshold, sem, dtype)
+        else:
+            result = nms_of(boxes, scores, threshold, sem, dtype, coord_error)
         outputs.update({f"{sem.key}.{k}": v for k, v in result.items()})
     return outputs
+
+
+def per_class(boxes: np.ndarray, scores: np.ndarray, idxs: np.ndarray, threshold: float, sem: Semantics, dtype: str) -> dict[str, np.ndarray]:
+    """paddle.vision.ops.nms with category_idxs, step for step: NMS per category (its boxes in
+    index order, sorted by Paddle's argsort), then every kept box sorted again by Paddle's argsort
+    (both unstable: parity.ops.nms.introsort), so ties order differently than one NMS
+    over offset boxes."""
+    n = len(scores)
+    kept = np.zeros(n, dtype=bool)
+    suppressor, pair_iou = np.full(n, -1, dtype=np.int64), np.full(n, np.nan)
+    near: list[np.ndarray] = []
+    for category in np.unique(idxs):
+        members = np.flatnonzero(idxs == category)
+        result = nms(boxes[members], scores[members], threshold, sem, dtype)
+        kept[members[result["keep"]]] = True
+        hit = result["suppressor"] >= 0
+        suppressor[members[hit]] = members[result["suppressor"][hit]]
+        pair_iou[members[hit]] = result["suppressor_iou"][hit]
+        rows = result["near"].copy()
+        rows[:, :2] = members[rows[:, :2].astype(np.int64)]
+        near.append(rows)
+    selected = np.flatnonzero(kept)
+    keep = selected[introsort_order(scores[selected])] if len(selected) else selected
+    return {"keep": keep.astype(np.int64), "suppressor": suppressor, "suppressor_iou": pair_iou,
+            "near": np.concatenate(near or [np.zeros((0, 4))]), "order": introsort_order(scores)}

@@ -13,9 +13,14 @@ from parity.ops.nms.reference import Semantics
 #: by ascending index is torchvision's CPU sort (stable=True), which its documentation leaves open.
 DOCUMENTED = Semantics("documented")
 
+#: The ONNX NonMaxSuppression spec (opset 11): greedy, IoU > iou_threshold suppresses, boxes are
+#: "any diagonal pair of box corners", iou_threshold is a tensor(float) (so the comparison is with
+#: float32(t)); selected_indices in decreasing score, which the spec leaves for equal scores.
+ONNX = Semantics("onnx", threshold="dtype", corners="any")
+
 
 def documented(framework: str, case: Case) -> Semantics:
-    return DOCUMENTED
+    return ONNX if framework == "onnxruntime" else DOCUMENTED
 
 
 def predicted(framework: str, case: Case) -> list[tuple[str, Semantics]]:

@@ -85,7 +85,13 @@ def mindspore_call(attrs: Attrs, port: Port) -> str:
     return f"_, idx, mask = ops.NMSWithMask({attrs.iou_threshold:g})(Tensor(concat({boxes}, scores[:, None]))); keep = idx[mask]"
 
 
-CALLS = {"torchvision": torchvision_call, "mindspore": mindspore_call}
+def onnxruntime_call(attrs: Attrs, port: Port) -> str:
+    boxes = "offset_boxes(boxes, idxs)" if attrs.batched else "boxes"
+    return (f"NonMaxSuppression(center_point_box=0)({boxes}[None], scores[None, None], max_output_boxes_per_class=N, "
+            f"iou_threshold=float32({attrs.iou_threshold:g}))[:, 2]")
+
+
+CALLS = {"torchvision": torchvision_call, "mindspore": mindspore_call, "onnxruntime": onnxruntime_call}
 
 #: The mapping table (parity mapping --op nms): torchvision, MindSpore, note.
 TABLE = (
