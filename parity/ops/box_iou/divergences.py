@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
+from parity.engine import declared
+from parity.engine.declared import Declared
 from parity.engine.model import Case, Port
 from parity.ops.box_iou.reference import Semantics
 
@@ -28,14 +29,7 @@ class Behaviour:
 
 
 @dataclass(frozen=True)
-class Divergence:
-    name: str
-    framework: str
-    explanation: str
-    documented: bool
-    evidence: str
-    applies: Callable[[Case], bool]
-    predict: Callable[[Semantics], Semantics] | None = None
+class Divergence(Declared[Semantics]):
     behaviour: Behaviour | None = None
 
 
@@ -188,4 +182,4 @@ DIVERGENCES: tuple[Divergence, ...] = (
 
 
 def applicable(case: Case, framework: str) -> tuple[Divergence, ...]:
-    return tuple(d for d in DIVERGENCES if d.framework == framework and d.applies(case))
+    return declared.applicable(DIVERGENCES, case, framework)

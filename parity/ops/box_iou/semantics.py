@@ -2,6 +2,7 @@
 its call, and what each declared divergence predicts it computes."""
 from __future__ import annotations
 
+from parity.engine import evaluations
 from parity.engine.model import Case
 from parity.ops.box_iou.divergences import applicable
 from parity.ops.box_iou.reference import Semantics
@@ -24,8 +25,5 @@ def predicted(framework: str, case: Case) -> list[tuple[str, Semantics]]:
 
 
 def needed(case: Case, frameworks: tuple[str, ...]) -> list[Semantics]:
-    wanted: dict[str, Semantics] = {}
-    for fw in frameworks:
-        for sem in (documented(fw, case), *(s for _, s in predicted(fw, case))):
-            wanted.setdefault(sem.key, sem)
-    return list(wanted.values())
+    """Every reference evaluation this case's verdicts need (documented + predicted), each once."""
+    return evaluations.needed(frameworks, lambda fw: (documented(fw, case), *(s for _, s in predicted(fw, case))))

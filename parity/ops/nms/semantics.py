@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from itertools import combinations
 
+from parity.engine import evaluations
 from parity.engine.model import Case
 from parity.ops.nms.divergences import applicable
 from parity.ops.nms.reference import Semantics
@@ -38,8 +39,5 @@ def predicted(framework: str, case: Case) -> list[tuple[str, Semantics]]:
 
 
 def needed(case: Case, frameworks: tuple[str, ...]) -> list[Semantics]:
-    wanted: dict[str, Semantics] = {}
-    for fw in frameworks:
-        for sem in (documented(fw, case), *(s for _, s in predicted(fw, case))):
-            wanted.setdefault(sem.key, sem)
-    return list(wanted.values())
+    """Every reference evaluation this case's verdicts need (documented + predicted), each once."""
+    return evaluations.needed(frameworks, lambda fw: (documented(fw, case), *(s for _, s in predicted(fw, case))))

@@ -13,7 +13,7 @@ and backward, and says which reference evaluations they need.
 """
 from __future__ import annotations
 
-from parity.engine import pairs
+from parity.engine import evaluations, pairs
 from parity.engine.behaviour import describe_behaviour
 from parity.engine.model import Case, Comparison, RunResult, Status, Verdict
 from parity.engine.op import REFERENCE
@@ -25,13 +25,10 @@ from parity.ops.roi_align.mapping import Semantics
 
 
 def reference_semantics(case: Case, frameworks: tuple[str, ...]) -> list[Semantics]:
-    """Every reference evaluation this case's verdicts need (documented + predicted), deduplicated."""
-    wanted: dict[str, Semantics] = {}
-    for fw in frameworks:
-        documented = documented_semantics(fw, case.attrs, case.port)
-        for sem in (documented, predicted_semantics(fw, case), predicted_semantics(fw, case, backward=True)):
-            wanted.setdefault(sem.key, sem)
-    return list(wanted.values())
+    """Every reference evaluation this case's verdicts need (documented + predicted), each once."""
+    return evaluations.needed(frameworks, lambda fw: (
+        documented_semantics(fw, case.attrs, case.port), predicted_semantics(fw, case), predicted_semantics(fw, case, backward=True),
+    ))
 
 
 def judge(case: Case, results: dict[str, RunResult], ref_result: RunResult) -> list[Comparison]:
