@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ast
 import operator
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from parity.engine.errors import UsageError
 from parity.engine.model import Case
@@ -105,3 +105,28 @@ def matches(text: str | None, extra: Mapping[str, Callable[[Case], Any]] | None 
     names = {**NAMES, **(extra or {})}
     _check(tree, text, names)
     return lambda case: bool(_value(tree, case, text, names))
+
+
+#: How an op's suite is called (parity.engine.op.Op.suites): keyword, budget, seed -> its cases.
+Suite = Callable[[str | None, int | None, int | None], list[Case]]
+
+
+def suite(make: Callable[[], Iterable[Case]], extra: Mapping[str, Callable[[Case], Any]]) -> Suite:
+    """A fixed suite: the cases ``make`` builds that the keyword selects (budget and seed do not apply)."""
+
+    def cases(keyword: str | None, budget: int | None, seed: int | None) -> list[Case]:
+        selected = matches(keyword, extra)
+        return [c for c in make() if selected(c)]
+
+    return cases
+
+
+def random_suite(make: Callable[[int, int], Iterable[Case]], budget: int, seed: int, extra: Mapping[str, Callable[[Case], Any]]) -> Suite:
+    """A random suite: ``make(budget, seed)`` with the op's defaults where none is given, keyword-selected."""
+
+    def cases(keyword: str | None, given_budget: int | None, given_seed: int | None) -> list[Case]:
+        n = budget if given_budget is None else given_budget
+        s = seed if given_seed is None else given_seed
+        return suite(lambda: make(n, s), extra)(keyword, None, None)
+
+    return cases

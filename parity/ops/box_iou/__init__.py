@@ -17,27 +17,19 @@ from typing import Any, Callable
 
 import numpy as np
 
+from parity.engine import case_filter
 from parity.engine.model import Case, Comparison, RunResult
 from parity.engine.op import REFERENCE, Op
 from parity.ops.box_iou import invalid, semantics, signature, suites
 
 _PACKAGE = "parity.ops.box_iou"
 
-
-def _suite(make: Callable[[], Any]) -> Callable[[str | None, int | None, int | None], list[Case]]:
-    def cases(keyword: str | None, budget: int | None, seed: int | None) -> list[Case]:
-        from parity.engine.case_filter import matches
-
-        selected = matches(keyword, OP.filter_attributes)
-        return [c for c in make() if selected(c)]
-
-    return cases
-
-
-def _random(keyword: str | None, budget: int | None, seed: int | None) -> list[Case]:
-    n = suites.RANDOM_BUDGET if budget is None else budget
-    s = suites.RANDOM_SEED if seed is None else seed
-    return _suite(lambda: suites.random_cases(n, s))(keyword, None, None)
+#: Case-filter names beyond the generic ones (parity run -k 'threshold > 0.5').
+_FILTERS: dict[str, Callable[[Case], Any]] = {
+    "mode": lambda c: c.attrs.mode,
+    "boxes1": lambda c: np.shape(c.boxes1)[0] if np.ndim(c.boxes1) else 0,
+    "boxes2": lambda c: np.shape(c.boxes2)[0] if np.ndim(c.boxes2) else 0,
+}
 
 
 def _request(case: Case, runner: str, frameworks: tuple[str, ...], grad: bool) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -79,10 +71,9 @@ def _save_regression(case: Case, folder: Path) -> None:
 
 
 def _load_fixtures(folder: Path, max_case_bytes: int, keyword: str | None) -> list[Case]:
-    from parity.engine.case_filter import matches
     from parity.ops.box_iou.fixtures import load
 
-    selected = matches(keyword, OP.filter_attributes)
+    selected = case_filter.matches(keyword, _FILTERS)
     return [c for c in load(folder, max_case_bytes) if selected(c)]
 
 
@@ -104,11 +95,11 @@ OP = Op(
     frameworks=("torchvision", "mindspore"),
     default_runners=("torchvision", "mindspore"),
     suites={
-        "seed": _suite(suites.seed_cases),
-        "standard": _suite(suites.standard_cases),
-        "edge": _suite(suites.edge_cases),
-        "invalid": _suite(invalid.invalid_cases),
-        "random": _random,
+        "seed": case_filter.suite(suites.seed_cases, _FILTERS),
+        "standard": case_filter.suite(suites.standard_cases, _FILTERS),
+        "edge": case_filter.suite(suites.edge_cases, _FILTERS),
+        "invalid": case_filter.suite(invalid.invalid_cases, _FILTERS),
+        "random": case_filter.random_suite(suites.random_cases, suites.RANDOM_BUDGET, suites.RANDOM_SEED, _FILTERS),
     },
     request=_request,
     judge=_judge,
@@ -118,6 +109,6 @@ OP = Op(
     shrink=_shrink,
     save_regression=_save_regression,
     load_fixtures=_load_fixtures,
-    filter_attributes={"mode": lambda c: c.attrs.mode, "boxes1": lambda c: np.shape(c.boxes1)[0] if np.ndim(c.boxes1) else 0, "boxes2": lambda c: np.shape(c.boxes2)[0] if np.ndim(c.boxes2) else 0},
+    filter_attributes=_FILTERS,
     commands={name: f"{_PACKAGE}.commands:{name}" for name in ("mapping", "translate", "mutants", "repro", "bench")},
 )

@@ -13,27 +13,19 @@ from typing import Any, Callable
 
 import numpy as np
 
+from parity.engine import case_filter
 from parity.engine.model import Case, Comparison, RunResult
 from parity.engine.op import REFERENCE, Op
 from parity.ops.nms import semantics, signature, suites
 
 _PACKAGE = "parity.ops.nms"
 
-
-def _suite(make: Callable[[], Any]) -> Callable[[str | None, int | None, int | None], list[Case]]:
-    def cases(keyword: str | None, budget: int | None, seed: int | None) -> list[Case]:
-        from parity.engine.case_filter import matches
-
-        selected = matches(keyword, OP.filter_attributes)
-        return [c for c in make() if selected(c)]
-
-    return cases
-
-
-def _random(keyword: str | None, budget: int | None, seed: int | None) -> list[Case]:
-    n = suites.RANDOM_BUDGET if budget is None else budget
-    s = suites.RANDOM_SEED if seed is None else seed
-    return _suite(lambda: suites.random_cases(n, s))(keyword, None, None)
+#: Case-filter names beyond the generic ones (parity run -k 'threshold > 0.5').
+_FILTERS: dict[str, Callable[[Case], Any]] = {
+    "threshold": lambda c: c.attrs.iou_threshold,
+    "batched": lambda c: c.attrs.batched,
+    "boxes": lambda c: len(c.scores),
+}
 
 
 def _request(case: Case, runner: str, frameworks: tuple[str, ...], grad: bool) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -94,12 +86,12 @@ OP = Op(
     frameworks=("torchvision", "mindspore", "onnxruntime", "paddle"),
     default_runners=("torchvision", "mindspore"),
     suites={
-        "seed": _suite(suites.seed_cases),
-        "standard": _suite(suites.standard_cases),
-        "edge": _suite(suites.edge_cases),
-        "random": _random,
-        "invalid": _suite(suites.invalid_cases),
-        "disagreement": _suite(suites.disagreement_cases),
+        "seed": case_filter.suite(suites.seed_cases, _FILTERS),
+        "standard": case_filter.suite(suites.standard_cases, _FILTERS),
+        "edge": case_filter.suite(suites.edge_cases, _FILTERS),
+        "random": case_filter.random_suite(suites.random_cases, suites.RANDOM_BUDGET, suites.RANDOM_SEED, _FILTERS),
+        "invalid": case_filter.suite(suites.invalid_cases, _FILTERS),
+        "disagreement": case_filter.suite(suites.disagreement_cases, _FILTERS),
     },
     request=_request,
     judge=_judge,
@@ -108,10 +100,6 @@ OP = Op(
     shrink=_shrink,
     divergences=_divergences,
     held_notes=_kept_by_whom,
-    filter_attributes={
-        "threshold": lambda c: c.attrs.iou_threshold,
-        "batched": lambda c: c.attrs.batched,
-        "boxes": lambda c: len(c.scores),
-    },
+    filter_attributes=_FILTERS,
     commands={name: f"{_PACKAGE}.commands:{name}" for name in ("mapping", "translate", "mutants")},
 )
