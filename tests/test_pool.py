@@ -61,3 +61,8 @@ def test_a_lying_or_cut_reply_is_a_crash_of_that_case_and_the_worker_restarts(wo
     r = _run(worker, action)
     assert r.status is Status.CRASH and said in r.message
     assert _run(worker, "fine").status is Status.OK
+
+
+def test_a_text_array_crosses_from_a_real_worker(worker):
+    r = _run(worker, "text")
+    assert r.status is Status.OK and r.outputs["why"].item() == "InvalidInput: window outside the image"

@@ -5,9 +5,9 @@ payload is empty when a message carries no arrays; otherwise it is an 8-byte ind
 index (JSON: one ``[name, dtype, shape]`` per array, dtype as NumPy spells it, e.g. ``"<f8"``)
 and then each array's bytes in C order, in index order.
 
-Arrays are data, never code: nothing is unpickled, a dtype outside :data:`DTYPES` (plain
-booleans, integers, floats and complex numbers) is refused, and every array's size must add up to
-the declared payload length.  A frame that lies or breaks off raises :class:`FrameError` or
+Arrays are data, never code: nothing is unpickled, a dtype other than those of :data:`DTYPES`
+(plain booleans, integers, floats and complex numbers) and fixed-width text (``<U85``, ``|S4``)
+is refused, and every array's size must add up to the declared payload length.  A frame that lies or breaks off raises :class:`FrameError` or
 EOFError, never anything worse.  Large replies (the reference's, by the gigabyte) stream: the
 writer hands each array's own buffer to the pipe (:func:`frame_parts`) and the reader fills
 preallocated arrays with ``readinto`` (:func:`read_frame`), so neither side holds a copy of the
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import struct
 from collections.abc import Callable
 from typing import Any, BinaryIO
@@ -39,12 +40,19 @@ DTYPES = frozenset(
     for t in ("?", "i1", "u1", "i2", "u2", "i4", "u4", "i8", "u8", "f2", "f4", "f8", "c8", "c16")
     for order in ("<", ">")
 )
+#: Fixed-width text a frame may carry too (a runner's per-element messages): ``<U85``, ``|S4``.
+_TEXT = re.compile(r"(?:[<>]U|\|S)[1-9][0-9]{0,6}")
 #: Header and index longer than this are refused before they are read (they are small JSON).
 MAX_JSON = 64 << 20
 
 
 class FrameError(ValueError):
     """A frame that is not what the format allows: a lying length, an unknown dtype, a bad index."""
+
+
+def carried(dtype: str) -> bool:
+    """Whether a frame may carry arrays of ``dtype`` (NumPy's spelling): numbers, fixed-width text."""
+    return dtype in DTYPES or _TEXT.fullmatch(dtype) is not None
 
 
 def frame_parts(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> Parts:
@@ -55,7 +63,7 @@ def frame_parts(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> Parts:
         return [_LEN.pack(len(head)) + head + _LEN.pack(0)]
     flat = {name: _contiguous(np.asarray(a)) for name, a in arrays.items()}
     for name, a in flat.items():
-        if a.dtype.str not in DTYPES:
+        if not carried(a.dtype.str):
             raise FrameError(f"array {name!r} has dtype {a.dtype}, which frames do not carry (plain numbers only)")
     index = json.dumps([[name, a.dtype.str, list(a.shape)] for name, a in flat.items()]).encode()
     size = _LEN.size + len(index) + sum(a.nbytes for a in flat.values())
@@ -150,7 +158,7 @@ def _entries(index: Any) -> list[tuple[str, str, tuple[int, ...], int]]:
         if not (isinstance(entry, list) and len(entry) == 3 and isinstance(entry[0], str) and isinstance(entry[2], list)):
             raise FrameError(f"array index entry {str(entry)[:80]!r} is not [name, dtype, shape]")
         name, dtype, shape = entry
-        if dtype not in DTYPES:
+        if not (isinstance(dtype, str) and carried(dtype)):
             raise FrameError(f"array {name!r} has dtype {str(dtype)[:20]!r}, which frames do not carry")
         if not all(type(n) is int and 0 <= n for n in shape) or len(shape) > 32:
             raise FrameError(f"array {name!r} has shape {str(shape)[:80]}, not up to 32 sizes >= 0")
