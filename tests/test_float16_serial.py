@@ -1,7 +1,7 @@
 """The compiled float16 serial sum against NumPy's own float16 arithmetic (the slow loop kept for this).
 
 NumPy's float32 -> float16 conversion is independent of the compiled rounding written out by hand
-(parity.ops.roi_align.float16_serial._half); both must give the same lo/hi bit for bit, NaN where
+(parity.ops.roi_align.float16_kernel._half); both must give the same lo/hi bit for bit, NaN where
 NumPy has NaN (payloads aside), including overflow to inf, subnormals and ties.
 """
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from parity.ops.roi_align import float16_kernel as kernel16
 from parity.ops.roi_align import float16_serial as f16
 
 
@@ -16,7 +17,7 @@ def _both(v_lo: np.ndarray, v_hi: np.ndarray, count: np.float32) -> None:
     slow = f16.serial_sums_numpy(v_lo, v_hi, count)
     shape = (v_lo.shape[0], v_lo.shape[1], v_lo.shape[3], v_lo.shape[5])
     lo, hi = np.empty(shape), np.empty(shape)
-    f16.float16_serial_sums(np.ascontiguousarray(v_lo), np.ascontiguousarray(v_hi), count, lo, hi)
+    kernel16.float16_serial_sums(np.ascontiguousarray(v_lo), np.ascontiguousarray(v_hi), count, lo, hi)
     for want, got in zip(slow, (lo, hi)):
         nan = np.isnan(want)
         assert np.array_equal(nan, np.isnan(got))
@@ -43,7 +44,7 @@ def test_compiled_sums_overflow_to_inf_and_nan():
     v_lo = np.float32([40000, 40000, 1]).reshape(1, 1, 1, 1, 3, 1)
     v_hi = np.float32([40000, 40000, -np.inf]).reshape(1, 1, 1, 1, 3, 1)
     lo, hi = np.empty((1, 1, 1, 1)), np.empty((1, 1, 1, 1))
-    f16.float16_serial_sums(v_lo, v_hi, np.float32(3), lo, hi)
+    kernel16.float16_serial_sums(v_lo, v_hi, np.float32(3), lo, hi)
     assert lo[0, 0, 0, 0] == np.inf and np.isnan(hi[0, 0, 0, 0])
     _both(v_lo, v_hi, np.float32(3))
 
@@ -57,7 +58,7 @@ def test_compiled_rounding_matches_numpy_on_ties_and_edges():
     t = np.concatenate([near, -near])
     with np.errstate(over="ignore"):
         want = t.astype(np.float16).astype(np.float32)
-    got = np.array([f16._half(np.float32(x)) for x in t], dtype=np.float32)
+    got = np.array([kernel16._half(np.float32(x)) for x in t], dtype=np.float32)
     assert np.array_equal(want.view(np.uint32), got.view(np.uint32))
 
 
@@ -65,5 +66,5 @@ def test_compiled_sums_stagnate_as_float16_does():
     """Hand computation: 4096 samples of 1.0 in float16 stop at 2048 (2048 + 1 rounds back to even)."""
     v = np.ones((1, 1, 64, 1, 64, 1), np.float32)
     lo, hi = np.empty((1, 1, 1, 1)), np.empty((1, 1, 1, 1))
-    f16.float16_serial_sums(v, v, np.float32(4096), lo, hi)
+    kernel16.float16_serial_sums(v, v, np.float32(4096), lo, hi)
     assert lo[0, 0, 0, 0] == hi[0, 0, 0, 0] == 0.5
