@@ -54,3 +54,15 @@ def test_queued_cases_survive_a_crash_of_the_case_before_them(worker):
         worker.send({"case_id": action}, {"features": np.ones(3)})
     statuses = [worker.receive(action).status for action in ("fine", "segfault", "fine", "hang", "fine")]
     assert statuses == [Status.OK, Status.CRASH, Status.OK, Status.TIMEOUT, Status.OK]
+
+
+@pytest.mark.parametrize("action, said", [("lying-reply", "malformed reply"), ("cut-reply", "exit code 3")])
+def test_a_lying_or_cut_reply_is_a_crash_of_that_case_and_the_worker_restarts(worker, action, said):
+    r = _run(worker, action)
+    assert r.status is Status.CRASH and said in r.message
+    assert _run(worker, "fine").status is Status.OK
+
+
+def test_a_text_array_crosses_from_a_real_worker(worker):
+    r = _run(worker, "text")
+    assert r.status is Status.OK and r.outputs["why"].item() == "InvalidInput: window outside the image"

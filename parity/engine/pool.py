@@ -6,6 +6,7 @@ and yields TIMEOUT; both are restarted lazily before their next case.
 """
 from __future__ import annotations
 
+import fcntl
 import os
 import queue
 import select
@@ -82,7 +83,7 @@ def structure(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> Structur
 
 class _Request(NamedTuple):
     case_id: str
-    message: bytes
+    message: protocol.Parts  # the frame's pieces (parity.engine.protocol.frame_parts), kept for a re-send
     timeout: float
     structure: Structure
     isolated: bool  # sent to run in a child forked from the warm worker
@@ -119,7 +120,7 @@ class Worker:
     env: dict[str, str] | None = None  # the worker's environment; default worker_env()
     pending: deque[_Request] = field(default_factory=deque)
     notices: list[str] = field(default_factory=list)  # what the driver should tell the user (crash containment)
-    _outbox: queue.Queue[bytes | None] | None = None
+    _outbox: queue.Queue[protocol.Parts | None] | None = None
     _streaks: dict[Structure, int] = field(default_factory=dict)  # structure -> consecutive crashes
     _isolated: set[Structure] = field(default_factory=set)  # structures run in forked children
     _startup: float = 0.0  # seconds the last start took (imports and hello): what a restart costs
@@ -137,6 +138,7 @@ class Worker:
             env=self.env if self.env is not None else worker_env(),
         )
         log.close()
+        _widen_pipes(self.proc)
         self._outbox = queue.Queue()
         threading.Thread(target=_write_all, args=(self.proc.stdin, self._outbox), daemon=True).start()
 
@@ -173,7 +175,7 @@ class Worker:
         fork = kind in self._isolated
         if fork:
             header = {**header, "isolate": True}
-        message = protocol.encode(header, arrays)
+        message = protocol.frame_parts(header, arrays)
         deadline = self.timeout if timeout is None else timeout
         self.pending.append(_Request(header.get("case_id", ""), message, deadline, kind, fork))
         assert self._outbox is not None
@@ -246,27 +248,34 @@ class Worker:
         return result
 
     def _receive(self, deadline: float) -> protocol.Message:
-        """One reply, decoded by the protocol's codec over reads bound by ``deadline``."""
+        """One reply, decoded by the protocol's codec over reads bound by ``deadline``.
+
+        A reply the codec refuses (protocol.FrameError: a lying length, an unknown dtype) leaves
+        the stream out of step: the worker is killed and the case reads as a crash of it.
+        """
         assert self.proc is not None and self.proc.stdout is not None
         fd = self.proc.stdout.fileno()
-        return protocol.read_frame(lambda n: self._read(fd, n, deadline))
+        try:
+            return protocol.read_frame(lambda view: self._readinto(fd, view, deadline))
+        except protocol.FrameError as exc:
+            self.kill()
+            raise _Died(f"worker sent a malformed reply ({exc}); worker killed") from None
 
-    def _read(self, fd: int, n: int, deadline: float) -> bytes:
-        """Exactly ``n`` bytes of the worker's stdout; TimeoutError past ``deadline``, _Died at its end."""
-        chunks: list[bytes] = []
-        while n > 0:
+    def _readinto(self, fd: int, view: memoryview, deadline: float) -> None:
+        """Fill ``view`` from the worker's stdout (straight into the array being received);
+        TimeoutError past ``deadline``, _Died at its end."""
+        got = 0
+        while got < len(view):
             left = deadline - time.monotonic()
             if left <= 0 or not select.select([fd], [], [], left)[0]:
                 raise TimeoutError
-            chunk = os.read(fd, min(n, 1 << 20))
-            if not chunk:
+            n = os.readv(fd, [view[got:]])
+            if not n:
                 assert self.proc is not None
                 code = self.proc.wait()
                 self.proc = None
                 raise _Died(f"worker process died ({signal_name(code)})")
-            chunks.append(chunk)
-            n -= len(chunk)
-        return b"".join(chunks)
+            got += n
 
     def kill(self) -> None:
         if self.proc is not None:
@@ -288,11 +297,26 @@ class Worker:
         self.proc = None
 
 
-def _write_all(stdin: Any, outbox: queue.Queue[bytes | None]) -> None:
+#: Pipe buffer asked for (Linux caps it at /proc/sys/fs/pipe-max-size, 1 MiB by default): a
+#: gigabyte reply then crosses in 1 MiB reads rather than 64 KiB ones.
+PIPE_BYTES = 1 << 20
+
+
+def _widen_pipes(proc: subprocess.Popen[bytes]) -> None:
+    """Larger pipe buffers to and from the worker, where the system allows it (fewer, larger reads)."""
+    for stream in (proc.stdin, proc.stdout):
+        try:
+            fcntl.fcntl(stream.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)  # type: ignore[union-attr]
+        except (OSError, AttributeError, ValueError):
+            pass  # not Linux, or above the system's limit: the default buffer works, more slowly
+
+
+def _write_all(stdin: Any, outbox: queue.Queue[protocol.Parts | None]) -> None:
     """Writer thread: send queued requests in order; close stdin at the end (None) or when the worker is gone."""
     try:
         while (message := outbox.get()) is not None:
-            stdin.write(message)
+            for part in message:
+                stdin.write(part)
             stdin.flush()
     except (OSError, ValueError):
         pass  # the worker died: the reader sees it and reports CRASH

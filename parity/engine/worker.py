@@ -107,7 +107,7 @@ def isolated(module: object, header: dict[str, Any], arrays: dict[str, np.ndarra
             _die_with_parent()
             reply, outputs = execute(module, header, arrays)
             with os.fdopen(write_end, "wb") as pipe:
-                pipe.write(protocol.encode(reply, outputs))
+                protocol.write_frame(pipe, reply, outputs)
         except BaseException:
             code = 70
         finally:
@@ -144,7 +144,7 @@ def main(argv: list[str]) -> int:
             out.write(isolated(module, header, arrays))
         else:
             reply, outputs = execute(module, header, arrays)
-            out.write(protocol.encode(reply, outputs))
+            protocol.write_frame(out, reply, outputs)
         out.flush()
 
 

@@ -1,8 +1,8 @@
 """roi_align: ``torchvision.ops.roi_align`` and its ports (MindSpore, ONNX Runtime, Paddle).
 
 Modules: the signature (``attrs``), the mapping table (``mapping``), the float64 reference
-(``reference``, its windows and samples ``geometry``, a float16 kernel's bounds ``float16_serial``,
-its compiled loops ``kernel``, rounding bounds ``bounds``), the framework calls (``runners``), the
+(``reference``, its windows and samples ``geometry``, a float16 kernel's bounds ``float16_serial``
+and its compiled sum ``float16_kernel``, its compiled loops ``kernel``, rounding bounds ``bounds``), the framework calls (``runners``), the
 divergence machinery and catalogue (``divergence``, ``divergences``), the judge (``judge``, in steps
 ``judge_own``, ``judge_pair``, ``judge_scope``), the suites (``generate``, ``edge``, ``invalid``, ``random_suite``, ``verdict_cases``), shrinking
 and fixtures, translation (``translate``, ``translate_code``), repro scripts, mutants, ``bench``,

@@ -9,8 +9,8 @@ framework that changes yields DIVERGENCE_CHANGED.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import operator
+import weakref
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -279,12 +279,24 @@ VARIANTS: dict[str, Callable[[Semantics], Semantics]] = {
 }
 
 
-@functools.lru_cache(maxsize=64)
-def applicable(case: Case) -> tuple[Divergence, ...]:
-    """The declared divergences whose scope contains this case (cached: judging asks many times)."""
-    from parity.ops.roi_align.divergences import DIVERGENCES
+#: applicable()'s answers, per case object, for as long as the case lives.
+_APPLICABLE: weakref.WeakKeyDictionary[Case, tuple[Divergence, ...]] = weakref.WeakKeyDictionary()
 
-    return tuple(d for d in DIVERGENCES if d.applies(case))
+
+def applicable(case: Case) -> tuple[Divergence, ...]:
+    """The declared divergences whose scope contains this case.
+
+    Cached per case object (cases are frozen and their arrays are not written to): the request
+    header asks when a case is sent and judging asks again when its results are back, often
+    hundreds of cases later in a pipelined suite, which a small LRU cache had already forgotten.
+    The entry goes with the case, so a run's cache never holds arrays the run has let go.
+    """
+    found = _APPLICABLE.get(case)
+    if found is None:
+        from parity.ops.roi_align.divergences import DIVERGENCES
+
+        found = _APPLICABLE[case] = tuple(d for d in DIVERGENCES if d.applies(case))
+    return found
 
 
 def predictions_for(framework: str, case: Case, backward: bool | None = None) -> list[tuple[Divergence, Prediction]]:

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from parity.engine.errors import InvalidInput
+from parity.ops.roi_align.float16_kernel import float16_serial_sums
 from parity.ops.roi_align.geometry import Convention, Window, as_pooled, as_rois, window
 
 #: The float16 emulation holds at most this many sample values at once (it loops over samples).
@@ -80,17 +81,30 @@ def _serial_bounds(
     slack = _SAMPLE_ROUNDINGS16 * _U16 * np.maximum.reduce([m for _, m in both])
     v_lo = _round16(np.minimum.reduce([v for v, _ in both]) - slack, -1).astype(np.float32)
     v_hi = _round16(np.maximum.reduce([v for v, _ in both]) + slack, +1).astype(np.float32)
-    # Half arithmetic as c10 does it: the float32 result of two float16s, rounded to float16.
-    # Rounding is monotone, so sums of the lower (upper) sample values stay below (above) the
-    # kernel's own running sum at every step.
-    s_lo = np.zeros(shape, dtype=np.float16)
-    s_hi = s_lo.copy()
-    for a in range(gh):
-        for b in range(gw):
-            s_lo = (s_lo.astype(np.float32) + v_lo[:, :, a, :, b, :]).astype(np.float16)
-            s_hi = (s_hi.astype(np.float32) + v_hi[:, :, a, :, b, :]).astype(np.float16)
     count = np.float32(np.float16(gh * gw)) if gh * gw < 65520 else np.float32(np.inf)
+    lo, hi = np.empty(shape), np.empty(shape)
+    float16_serial_sums(np.ascontiguousarray(v_lo), np.ascontiguousarray(v_hi), count, lo, hi)
+    return lo, hi
+
+
+def serial_sums_numpy(v_lo: np.ndarray, v_hi: np.ndarray, count: np.float32) -> tuple[np.ndarray, np.ndarray]:
+    """What parity.ops.roi_align.float16_kernel.float16_serial_sums computes, with NumPy's own
+    float16 (a loop over samples).
+
+    Kept as the independent cross-check of the compiled loop (tests/test_float16_serial.py):
+    NumPy's float32 -> float16 conversion is the rounding the compiled loop writes out by hand.
+    Half arithmetic as c10 does it: the float32 result of two float16s, rounded to float16.
+    Rounding is monotone, so sums of the lower (upper) sample values stay below (above) the
+    kernel's own running sum at every step.
+    """
+    k, ph, gh, pw, gw, c = v_lo.shape
+    s_lo = np.zeros((k, ph, pw, c), dtype=np.float16)
+    s_hi = s_lo.copy()
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for a in range(gh):
+            for b in range(gw):
+                s_lo = (s_lo.astype(np.float32) + v_lo[:, :, a, :, b, :]).astype(np.float16)
+                s_hi = (s_hi.astype(np.float32) + v_hi[:, :, a, :, b, :]).astype(np.float16)
         return (s_lo.astype(np.float32) / count).astype(np.float16).astype(np.float64), (
             s_hi.astype(np.float32) / count
         ).astype(np.float16).astype(np.float64)

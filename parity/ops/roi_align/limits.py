@@ -4,7 +4,11 @@ The float64 reference is the largest consumer: for every semantics a case needs 
 output, its rounding bound, the scale that bound is judged against and the output with positions
 rounded to the case's dtype (four ``K x C x PH x PW`` float64 arrays), plus, with ``--grad``, four
 arrays of the features' shape; it also holds the features as float64 twice (the converted copy
-and the sampling table).  A fixture is refused before any array is decompressed when this exceeds
+and the sampling table).  The reply adds no copy: frames are written from the arrays' own
+buffers (parity.engine.protocol); before that, the reply's ``.npz`` and its frame were two more
+copies of the outputs, the worker's peak.  Measured on a W4-sized case (4x256x200x272, 2000 rois,
+7x7, 2 distinct semantics): estimate 2.5 GB, the reference worker's peak RSS 2.9 GB (its runtime
+and the float32 features as sent included; README "Benchmarks").  A fixture is refused before any array is decompressed when this exceeds
 ``--max-case-mb`` (parity.engine.limits).
 """
 from __future__ import annotations
