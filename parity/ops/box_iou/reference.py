@@ -92,10 +92,11 @@ def pairwise(rows: np.ndarray, cols: np.ndarray, sem: Semantics, dtype: str, com
     ih, ihe, ih_low = width(np.maximum(ry1, cy1), np.minimum(ry2, cy2), dtype)
     disjoint = (iw_low <= 0) | (ih_low <= 0)  # the dtype's overlap is exactly 0
     iw, ih = np.maximum(iw, 0.0), np.maximum(ih, 0.0)
-    ra, ca, inter = rw * rh, cw * ch, iw * ih
-    rae = rwe * np.abs(rh) + rhe * np.abs(rw) + u * np.abs(ra)
-    cae = cwe * np.abs(ch) + che * np.abs(cw) + u * np.abs(ca)
-    ie = np.where(disjoint, inter, iwe * ih + ihe * iw + u * inter)
+    with np.errstate(over="ignore", invalid="ignore"):  # an Inf corner (as written): a non-finite bound is out of range below
+        ra, ca, inter = rw * rh, cw * ch, iw * ih
+        rae = rwe * np.abs(rh) + rhe * np.abs(rw) + u * np.abs(ra)
+        cae = cwe * np.abs(ch) + che * np.abs(cw) + u * np.abs(ca)
+        ie = np.where(disjoint, inter, iwe * ih + ihe * iw + u * inter)
     if sem.mode == "iof":
         den, dene = ra + sem.eps, rae + u * np.abs(ra)
         largest = np.abs(ra)
