@@ -259,6 +259,7 @@ def test_translate_and_mapping_for_nms():
     assert "keep = order[mask]" in t.stdout and "25 / 25 sample sets" in t.stdout
     m = parity("mapping", "--op", "nms")
     assert m.returncode == 0 and "output_idx" in m.stdout
+    assert "selected_indices[:, 2]" in m.stdout and "nms(boxes, iou_threshold, scores)" in m.stdout  # ONNX Runtime, Paddle
 
 
 def test_shrinking_keeps_the_two_boxes_that_decide():

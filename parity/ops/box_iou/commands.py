@@ -7,26 +7,23 @@ from pathlib import Path
 import click
 
 from parity.shells.cli_options import repro_options
+from parity.shells.op_commands import Section, mapping_command, translate_command
 
 
-@click.command()
-def mapping() -> None:
-    """Print the box_iou mapping: torchvision.ops.box_iou -> mindspore.ops.iou."""
+def _tables() -> tuple[Section, ...]:
     from parity.ops.box_iou.signature import TABLE
 
-    click.echo("torchvision.ops.box_iou -> mindspore.ops.iou")
-    for tv, ms, note in TABLE:
-        click.echo(f"  {tv:<28} -> {ms:<40} {note}")
+    return (("torchvision.ops.box_iou -> mindspore.ops.iou", TABLE),)
 
 
-@click.command()
-def translate() -> None:
-    """Print the exact MindSpore call for torchvision's box_iou, verified on the reference (exit 1 if not exact)."""
+def _render() -> tuple[str, bool]:
     from parity.ops.box_iou.translate import render
 
-    text, exact = render()
-    click.echo(text)
-    sys.exit(0 if exact else 1)
+    return render()
+
+
+mapping = mapping_command("Print the box_iou mapping: torchvision.ops.box_iou -> mindspore.ops.iou.", _tables)
+translate = translate_command("Print the exact MindSpore call for torchvision's box_iou, verified on the reference (exit 1 if not exact).", _render)
 
 
 @click.command()

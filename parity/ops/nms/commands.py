@@ -5,25 +5,25 @@ import sys
 
 import click
 
-
-@click.command()
-def mapping() -> None:
-    """Print the nms mapping: torchvision.ops.nms / batched_nms -> mindspore.ops.NMSWithMask."""
-    from parity.ops.nms.signature import TABLE
-
-    click.echo("torchvision.ops.nms -> mindspore.ops.NMSWithMask")
-    for tv, ms, note in TABLE:
-        click.echo(f"  {tv:<48} -> {ms:<48} {note}")
+from parity.shells.op_commands import Section, mapping_command, translate_command
 
 
-@click.command()
-def translate() -> None:
-    """Print the exact MindSpore code for torchvision's nms and batched_nms, verified on the reference (exit 1 if not exact)."""
+def _tables() -> tuple[Section, ...]:
+    from parity.ops.nms.signature import TABLES
+
+    return TABLES
+
+
+def _render() -> tuple[str, bool]:
     from parity.ops.nms.translate import render
 
-    text, exact = render()
-    click.echo(text)
-    sys.exit(0 if exact else 1)
+    return render()
+
+
+mapping = mapping_command("Print the nms mapping: torchvision.ops.nms / batched_nms -> MindSpore, ONNX Runtime, Paddle.", _tables)
+translate = translate_command(
+    "Print the exact MindSpore code for torchvision's nms and batched_nms, verified on the reference (exit 1 if not exact).", _render
+)
 
 
 @click.command()

@@ -102,3 +102,30 @@ TABLE = (
     ("batched_nms(boxes, scores, idxs, t)", "NMSWithMask on boxes + idxs * (max + 1)", "the coordinate trick torchvision itself uses on CPU below 1000 boxes"),
     ("N = 0 returns []", "documented: raises ValueError", "measured: returns empty tensors, raises nothing"),
 )
+
+#: ONNX NonMaxSuppression (opset 11, a one-node model run by ONNX Runtime on CPU).
+ONNX_TABLE = (
+    ("boxes [N, 4], scores [N]", "boxes [1, N, 4], scores [1, 1, N]", "one batch, one class; center_point_box = 0"),
+    ("iou_threshold (float, double)", "iou_threshold: tensor(float)", "compared as float32 (onnxruntime-nms-threshold-is-float32)"),
+    ("(keeps every box it does not suppress)", "max_output_boxes_per_class = N, no score_threshold", "so that nothing else is dropped"),
+    ("returns kept indices", "selected_indices[:, 2]", "rows are [batch, class, box]; decreasing score"),
+    ("x1 < x2, y1 < y2", "any diagonal pair of corners", "normalised first (onnxruntime-nms-boxes-are-any-diagonal-corners)"),
+    ("float16, float32, float64", "tensor(float) only", "float16 and float64 cases are UNSUPPORTED"),
+    ("batched_nms(boxes, scores, idxs, t)", "the same call on boxes + idxs * (max + 1)", "one class per offset"),
+)
+
+#: paddle.vision.ops.nms on CPU.
+PADDLE_TABLE = (
+    ("nms(boxes, scores, iou_threshold)", "nms(boxes, iou_threshold, scores)", "argument order"),
+    ("iou_threshold (float, double)", "iou_threshold (float32 attribute)", "paddle-nms-threshold-is-float32"),
+    ("equal scores: ascending index", "paddle.argsort (not stable)", "paddle-nms-equal-scores-unstable-argsort"),
+    ("batched_nms(boxes, scores, idxs, t)", "nms(boxes, t, scores, category_idxs=idxs, categories=sorted(set(idxs)))", "per category"),
+    ("float16, float32, float64", "float32, float64", "float16 is not registered on CPU (UNSUPPORTED)"),
+)
+
+#: ``parity mapping --op nms``: torchvision's call against each framework's.
+TABLES = (
+    ("torchvision.ops.nms -> mindspore.ops.NMSWithMask", TABLE),
+    ("torchvision.ops.nms -> onnx NonMaxSuppression (ONNX Runtime)", ONNX_TABLE),
+    ("torchvision.ops.nms -> paddle.vision.ops.nms", PADDLE_TABLE),
+)

@@ -1,0 +1,39 @@
+"""The commands whose shape every op shares, built from the op's own data: ``parity mapping``
+(tables of torchvision's call against each other framework's) and ``parity translate`` (the exact
+equivalent call, verified on the reference).  An op's ``commands`` module names them in ``Op.commands``."""
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+
+import click
+
+#: One row of a mapping table: torchvision's argument or behaviour, the other framework's, a note.
+Row = tuple[str, str, str]
+#: A mapping table: its title (``torchvision.ops.nms -> mindspore.ops.NMSWithMask``) and its rows.
+Section = tuple[str, Sequence[Row]]
+
+
+def mapping_command(summary: str, sections: Callable[[], Sequence[Section]]) -> click.Command:
+    """``parity mapping --op NAME``: every table, columns as wide as their widest entry."""
+
+    def show() -> None:
+        for n, (title, rows) in enumerate(sections()):
+            click.echo(("\n" if n else "") + title)
+            left = max((len(r[0]) for r in rows), default=0)
+            right = max((len(r[1]) for r in rows), default=0)
+            for source, target, note in rows:
+                click.echo(f"  {source:<{left}} -> {target:<{right}} {note}")
+
+    return click.Command("mapping", callback=show, help=summary)
+
+
+def translate_command(summary: str, render: Callable[[], tuple[str, bool]]) -> click.Command:
+    """``parity translate --op NAME``: the rendered translation; exit 1 when the check finds it not exact."""
+
+    def show() -> None:
+        text, exact = render()
+        click.echo(text)
+        sys.exit(0 if exact else 1)
+
+    return click.Command("translate", callback=show, help=summary)
