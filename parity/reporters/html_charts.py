@@ -68,7 +68,7 @@ def heatmap(a: np.ndarray, e: np.ndarray) -> tuple[str, str]:
     an ``[N, M]`` matrix as it is.
     """
     matrix = a.ndim == 2
-    a4, e4 = (a[:, None, None, :], e[:, None, None, :]) if matrix else (a, e)
+    a4 = a[:, None, None, :] if matrix else a
     rois, _, ph, pw = a4.shape
     k = min(rois, MAX_ROIS)
     nonfinite = ~np.isfinite(a) | ~np.isfinite(e)

@@ -1,12 +1,19 @@
 """The commands whose shape every op shares, built from the op's own data: ``parity mapping``
 (tables of torchvision's call against each other framework's) and ``parity translate`` (the exact
-equivalent call, verified on the reference).  An op's ``commands`` module names them in ``Op.commands``."""
+equivalent call, verified on the reference) and ``parity mutants`` (faults injected into a copy of
+the reference, each to be caught by some case).  An op's ``commands`` module names them in
+``Op.commands``."""
 from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from parity.engine.model import Case
+    from parity.engine.mutation import Outcome
 
 #: One row of a mapping table: torchvision's argument or behaviour, the other framework's, a note.
 Row = tuple[str, str, str]
@@ -37,3 +44,20 @@ def translate_command(summary: str, render: Callable[[], tuple[str, bool]]) -> c
         sys.exit(0 if exact else 1)
 
     return click.Command("translate", callback=show, help=summary)
+
+
+def mutants_command(op: str, default_suites: str, run: Callable[[list[Case]], Sequence[Outcome]]) -> click.Command:
+    """``parity mutants --op NAME [--suite a,b]``: ``run`` (the op's mutants against the cases of the
+    suites) as one table and score; exit 1 when a mutant survives."""
+
+    def show(suite_spec: str) -> None:
+        from parity import ops
+        from parity.engine import mutation
+
+        names = mutation.suite_names(suite_spec)
+        outcomes = run([c for name in names for c in ops.get(op).cases(name)])
+        sys.exit(mutation.report(list(outcomes), f"mutants of the {op} reference vs suites {', '.join(names)}"))
+
+    suite = click.Option(["--suite", "suite_spec"], default=default_suites, show_default=True, help="Suites (comma-separated) whose cases must kill every mutant.")
+    summary = f"Inject known faults into a copy of the {op} reference; every one must be caught by some case (exit 1 if one survives)."
+    return click.Command("mutants", callback=show, params=[suite], help=summary)

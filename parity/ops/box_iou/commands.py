@@ -1,13 +1,18 @@
 """box_iou's own commands: ``parity mapping|translate|mutants|repro|bench --op box_iou``."""
 from __future__ import annotations
 
-import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from parity.shells.cli_options import repro_options
-from parity.shells.op_commands import Section, mapping_command, translate_command
+from parity.ops.box_iou.bench import DEFAULT_WORKLOADS
+from parity.shells.op_commands import Section, mapping_command, mutants_command, translate_command
+
+if TYPE_CHECKING:
+    from parity.engine.model import Case
+    from parity.engine.mutation import Outcome
 
 
 def _tables() -> tuple[Section, ...]:
@@ -26,18 +31,13 @@ mapping = mapping_command("Print the box_iou mapping: torchvision.ops.box_iou ->
 translate = translate_command("Print the exact MindSpore call for torchvision's box_iou, verified on the reference (exit 1 if not exact).", _render)
 
 
-@click.command()
-@click.option("--suite", "suite_spec", default="standard,edge,invalid", show_default=True, help="Suites (comma-separated) whose cases must kill every mutant.")
-def mutants(suite_spec: str) -> None:
-    """Inject known faults into a copy of the box_iou reference; every one must be caught by some case (exit 1 if one survives)."""
-    from parity import ops
-    from parity.engine import mutation
-    from parity.ops.box_iou import mutants as mutants_of
+def _mutants(cases: list[Case]) -> list[Outcome]:
+    from parity.ops.box_iou.mutants import run
 
-    op = ops.get("box_iou")
-    names = mutation.suite_names(suite_spec)
-    outcomes = mutants_of.run([c for name in names for c in op.cases(name)])
-    sys.exit(mutation.report(outcomes, f"mutants of the box_iou reference vs suites {', '.join(names)}"))
+    return run(cases)
+
+
+mutants = mutants_command("box_iou", "standard,edge,invalid", _mutants)
 
 
 @click.command()
@@ -58,7 +58,7 @@ def repro(case_id: str, suite: str, out_dir: Path, results_dir: Path | None, exe
 
 
 @click.command()
-@click.option("--workloads", default="B1,B2,B3", show_default=True, help="Comma-separated: B0 8x6 boxes, B1 1000x1000, B2 5000x5000, B3 2000 anchors x 100 gt.")
+@click.option("--workloads", default=DEFAULT_WORKLOADS, show_default=True, help="Comma-separated: B0 8x6 boxes, B1 1000x1000, B2 5000x5000, B3 2000 anchors x 100 gt.")
 @click.option("--repeat", default=5, type=click.IntRange(min=1), show_default=True, help="Timed calls per implementation after one warm-up call (fewer once its calls add up to 2 s; 30 s with --full).")
 @click.option("--full", is_flag=True, help="Give every implementation up to 30 s of timed calls instead of 2 s.")
 @click.option("--threads", default=1, type=click.IntRange(min=1), show_default=True, help="Threads for every implementation (each runs in its own worker).")

@@ -1,11 +1,13 @@
 """nms's own commands: ``parity mapping|translate|mutants --op nms``."""
 from __future__ import annotations
 
-import sys
+from typing import TYPE_CHECKING
 
-import click
+from parity.shells.op_commands import Section, mapping_command, mutants_command, translate_command
 
-from parity.shells.op_commands import Section, mapping_command, translate_command
+if TYPE_CHECKING:
+    from parity.engine.model import Case
+    from parity.engine.mutation import Outcome
 
 
 def _tables() -> tuple[Section, ...]:
@@ -26,14 +28,10 @@ translate = translate_command(
 )
 
 
-@click.command()
-@click.option("--suite", "suite_spec", default="seed,standard,edge", show_default=True, help="Suites (comma-separated) whose cases must kill every mutant.")
-def mutants(suite_spec: str) -> None:
-    """Inject known faults into a copy of the reference NMS; every one must be caught by some case (exit 1 if one survives)."""
-    from parity.engine import mutation
-    from parity.ops.nms import OP as op
-    from parity.ops.nms import mutants as mutants_of
+def _mutants(cases: list[Case]) -> list[Outcome]:
+    from parity.ops.nms.mutants import run
 
-    names = mutation.suite_names(suite_spec)
-    outcomes = mutants_of.run([c for name in names for c in op.cases(name)])
-    sys.exit(mutation.report(outcomes, f"mutants of the nms reference vs suites {', '.join(names)}"))
+    return run(cases)
+
+
+mutants = mutants_command("nms", "seed,standard,edge", _mutants)

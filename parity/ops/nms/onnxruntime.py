@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from parity.engine.errors import Unsupported, native
-from parity.frameworks.onnxruntime import versions
+from parity.frameworks.onnxruntime import session, versions
 from parity.ops.nms.signature import offset_boxes
 
 __all__ = ["run", "versions"]
@@ -42,7 +42,6 @@ SUPPORTED_DTYPES = ("float32",)
 @lru_cache(maxsize=1)
 def _session() -> Any:
     """The one-node NonMaxSuppression session (dynamic N)."""
-    import onnxruntime as ort
     from onnx import TensorProto, helper
 
     node = helper.make_node("NonMaxSuppression", ["boxes", "scores", "max_output", "iou_threshold"], ["selected"], center_point_box=0)
@@ -59,10 +58,7 @@ def _session() -> Any:
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 11)])
     model.ir_version = 8
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = options.inter_op_num_threads = 1
-    options.log_severity_level = 3
-    return ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    return session(model)
 
 
 def run(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

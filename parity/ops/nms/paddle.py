@@ -18,13 +18,12 @@ boxes (``paddle.argsort`` is not stable).
 """
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
 from parity.engine.errors import Unsupported, native
-from parity.frameworks.paddle import versions
+from parity.frameworks.paddle import module as paddle_module, versions
 
 __all__ = ["run", "versions"]
 
@@ -32,17 +31,11 @@ __all__ = ["run", "versions"]
 SUPPORTED_DTYPES = ("float32", "float64")
 
 
-@lru_cache(maxsize=1)
-def _paddle() -> Any:
-    import paddle
-
-    paddle.set_device("cpu")
-    return paddle
 
 
 def run(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     with native("paddle"):
-        paddle = _paddle()
+        paddle = paddle_module()
         from paddle.vision.ops import nms
 
     boxes, scores = arrays["boxes"], arrays["scores"]

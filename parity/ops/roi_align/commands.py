@@ -12,6 +12,7 @@ import click
 
 from parity.engine.files import probe_writable
 from parity.shells.cli_options import repro_options
+from parity.shells.op_commands import mutants_command
 
 @click.command()
 def mapping() -> None:
@@ -60,6 +61,8 @@ def _output_size(text: str) -> tuple[int, int]:
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from parity.engine.model import Case
+    from parity.engine.mutation import Outcome
     from parity.ops.roi_align.translate import Translation
 
 
@@ -236,17 +239,13 @@ def bench(workloads: str | None, repeat: int, full: bool, threads: int, suite: s
     )
 
 
-@click.command()
-@click.option("--suite", "suite_spec", default="standard", show_default=True, help="Suites (comma-separated) whose cases must kill every mutant.")
-def mutants(suite_spec: str) -> None:
-    """Inject known faults into a copy of the reference; every one must be caught by some case (exit 1 if one survives)."""
-    from parity.engine import mutation
-    from parity.ops.roi_align import generate
-    from parity.ops.roi_align import mutants as mutants_of
+def _mutants(cases: list[Case]) -> list[Outcome]:
+    from parity.ops.roi_align.mutants import run
 
-    names = mutation.suite_names(suite_spec)
-    outcomes = mutants_of.run([c for name in names for c in generate.cases_for(name)])
-    sys.exit(mutation.report(outcomes, f"mutants of the roi_align reference vs suites {', '.join(names)}"))
+    return run(cases)
+
+
+mutants = mutants_command("roi_align", "standard", _mutants)
 
 
 @click.command()

@@ -159,10 +159,6 @@ def _invalid() -> Iterator[Case]:
 
 #: Size and seed of the random suite unless a run says otherwise (--budget, --seed).
 RANDOM_BUDGET, RANDOM_SEED = 200, 0
-#: Suites whose runs compare gradients unless told not to (--no-grad): the ones that explore the
-#: domain, where a backward rule the catalogue does not know shows up.  The standard suite keeps
-#: its forward-only default (its committed baseline is forward-only).
-GRAD_BY_DEFAULT = frozenset({"random", "edge"})
 
 
 def golden_cases() -> Iterator[Case]:

@@ -61,7 +61,7 @@ from parity.engine.errors import Unsupported, native
 from parity.ops.roi_align.mapping import OnnxCall, to_onnx
 from parity.engine.model import Port
 from parity.ops.roi_align.attrs import Attrs
-from parity.frameworks.onnxruntime import versions
+from parity.frameworks.onnxruntime import session, versions
 
 __all__ = ["run", "versions"]
 
@@ -74,7 +74,6 @@ SUPPORTED_DTYPES = ("float16", "float32", "float64")
 @lru_cache(maxsize=256)
 def _session(call: OnnxCall, x_dtype: str, rois_dtype: str) -> Any:
     """An InferenceSession for one node, cached per call and input types."""
-    import onnxruntime as ort
     from onnx import TensorProto, helper
 
     def tensor(name: str, dtype: str | int, rank: int) -> Any:
@@ -91,10 +90,7 @@ def _session(call: OnnxCall, x_dtype: str, rois_dtype: str) -> Any:
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", call.opset)])
     model.ir_version = 8  # accepted by every ORT that runs opset 16
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = options.inter_op_num_threads = 1
-    options.log_severity_level = 3
-    return ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    return session(model)
 
 
 def onnx_call(header: dict[str, Any]) -> OnnxCall:

@@ -39,7 +39,6 @@ Argument checks observed (paddlepaddle 3.3.1, CPU):
 """
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -48,22 +47,12 @@ from parity.engine.errors import Unsupported, native
 from parity.ops.roi_align.mapping import PaddleCall, to_paddle
 from parity.engine.model import Port
 from parity.ops.roi_align.attrs import Attrs
-from parity.frameworks.paddle import versions
+from parity.frameworks.paddle import module as paddle_module, versions
 
 __all__ = ["run", "versions"]
 
 #: Feature dtypes Paddle's CPU roi_align documents (and registers, besides int32).
 SUPPORTED_DTYPES = ("float32", "float64")
-
-
-
-
-@lru_cache(maxsize=1)
-def _paddle() -> Any:
-    import paddle
-
-    paddle.set_device("cpu")
-    return paddle
 
 
 def group_by_image(rois: np.ndarray, batch: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -85,7 +74,7 @@ def group_by_image(rois: np.ndarray, batch: int) -> tuple[np.ndarray, np.ndarray
 
 def run(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     with native("paddle"):
-        paddle = _paddle()
+        paddle = paddle_module()
         from paddle.vision.ops import roi_align
 
     features, rois = arrays["features"], arrays["rois"]
