@@ -5,11 +5,11 @@ then coordinates rounded to integers, and keep any variant that still fails, unt
 """
 from __future__ import annotations
 
-import dataclasses
 from typing import Callable, Iterator
 
 import numpy as np
 
+from parity.engine import regressions
 from parity.engine.model import Case
 
 MAX_TRIES = 200
@@ -30,14 +30,4 @@ def _variants(case: Case) -> Iterator[Case]:
 
 def shrink(case: Case, fails: Callable[[Case], bool]) -> Case:
     """The smallest variant of ``case`` found for which ``fails`` still holds."""
-    current, tries, improved = case, 0, True
-    while improved and tries < MAX_TRIES:
-        improved = False
-        for candidate in _variants(current):
-            tries += 1
-            if fails(candidate):
-                current, improved = candidate, True
-                break
-    # a robustness case stays one (Case.invalid): replayed as a valid case it would be judged on numbers
-    suite = "invalid" if case.invalid else "regressions"
-    return dataclasses.replace(current, id=f"{case.id}-shrunk", suite=suite, tags=(*case.tags, "shrunk"))
+    return regressions.shrink_greedily(case, fails, _variants, MAX_TRIES)

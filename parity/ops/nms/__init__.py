@@ -9,11 +9,12 @@ runner module per framework (``torchvision``, ``mindspore``, ``onnxruntime``, ``
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
-from parity.engine import case_filter
+from parity.engine import case_filter, regressions
 from parity.engine.model import Case, Comparison, RunResult
 from parity.engine.op import REFERENCE, Op
 from parity.ops.nms import semantics, signature, suites
@@ -66,6 +67,23 @@ def _kept_by_whom(comparison: Any, divergence: str) -> list[str]:
     return [comparison.message.split(": ", 1)[1].split("; ")[0]]
 
 
+#: The inputs every nms case has (batched ones add ``idxs``).
+_INPUTS = ("boxes", "scores")
+
+
+def _save_regression(case: Case, folder: Path) -> None:
+    regressions.add(case, folder, "nms", signature.Attrs.from_json, _INPUTS)
+
+
+def _load_fixtures(folder: Path, max_case_bytes: int, keyword: str | None) -> list[Case]:
+    from parity.engine.errors import FixtureError
+
+    if not (folder / regressions.MANIFEST).is_file():
+        raise FixtureError(f"{folder}: no {regressions.MANIFEST}; nms replays the regression folders its random suite writes (--regressions)")
+    selected = case_filter.matches(keyword, _FILTERS)
+    return [c for c in regressions.load(folder, max_case_bytes, "nms", signature.Attrs.from_json, _INPUTS) if selected(c)]
+
+
 def _shrink(case: Case, fails: Callable[[Case], bool]) -> Case:
     from parity.ops.nms.shrink import shrink
 
@@ -98,6 +116,8 @@ OP = Op(
     stored=_stored,
     calls=_calls,
     shrink=_shrink,
+    save_regression=_save_regression,
+    load_fixtures=_load_fixtures,
     divergences=_divergences,
     held_notes=_kept_by_whom,
     filter_attributes=_FILTERS,

@@ -6,6 +6,7 @@ from typing import Callable
 
 import numpy as np
 
+from parity.engine import regressions
 from parity.engine.model import Case
 
 #: Give up after this many attempts (each runs every framework on the candidate).
@@ -18,7 +19,7 @@ def _subset(case: Case, keep: np.ndarray) -> Case:
 
 def shrink(case: Case, fails: Callable[[Case], bool]) -> Case:
     """Delta debugging over boxes: remove halves, then quarters, ... then single boxes."""
-    n = len(case.scores)
+    original, n = case, len(case.scores)
     tries, chunk = 0, max(1, n // 2)
     while chunk >= 1 and n > 1 and tries < MAX_TRIES:
         removed = False
@@ -35,4 +36,4 @@ def shrink(case: Case, fails: Callable[[Case], bool]) -> Case:
                 break
         if not removed:
             chunk //= 2
-    return case
+    return regressions.as_regression(original, case)

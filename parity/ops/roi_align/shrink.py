@@ -12,6 +12,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from parity.ops.roi_align import fixtures
+from parity.engine import regressions
 from parity.engine.model import Case
 from parity.ops.roi_align.attrs import Attrs
 
@@ -43,18 +44,7 @@ def _variants(case: Case) -> Iterator[Case]:
 
 def shrink(case: Case, fails: Callable[[Case], bool]) -> Case:
     """The smallest variant of ``case`` found for which ``fails`` still holds."""
-    current, tries = case, 0
-    improved = True
-    while improved and tries < MAX_TRIES:
-        improved = False
-        for candidate in _variants(current):
-            tries += 1
-            if fails(candidate):
-                current, improved = candidate, True
-                break
-    # a robustness case stays one (Case.invalid): replayed as a valid case it would be judged on numbers
-    suite = "invalid" if case.invalid else "regressions"
-    return dataclasses.replace(current, id=f"{case.id}-shrunk", suite=suite, tags=(*case.tags, "shrunk"))
+    return regressions.shrink_greedily(case, fails, _variants, MAX_TRIES)
 
 
 def save_regression(case: Case, folder: Path) -> None:
