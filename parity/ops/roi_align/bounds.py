@@ -16,6 +16,12 @@ COORDINATE_ROUNDINGS = 4.0
 SAMPLE_ROUNDINGS = 8.0
 
 
+def _geometries(dtype: str) -> tuple[str, ...]:
+    """The sample geometries a bound covers: exact positions, and positions rounded to ``dtype``
+    (the same thing, and evaluated once, when ``dtype`` is float64)."""
+    return ("float64",) if dtype == "float64" else ("float64", dtype)
+
+
 def rounding_bound(
     features: np.ndarray,
     rois: np.ndarray,
@@ -74,7 +80,7 @@ def rounding_bound_and_scale(
         kernel.magnitude_and_slope(np.ascontiguousarray(x), table)
     rois = np.asarray(rois, dtype=np.float64)
     both: np.ndarray | None = None
-    for g in ("float64",) if dtype == "float64" else ("float64", dtype):
+    for g in _geometries(dtype):
         one = reference.roi_align_channels_last(
             table, (n, 2 * c, h, w), rois, geometry.pooled_shape(output_size), spatial_scale, sampling_ratio,
             convention, nan_mode="weighted", geometry_dtype=g,
@@ -111,9 +117,7 @@ def rounding_bound_grad(
     gh, gw, reach = geometry.sampling_grid(rois, shape[0], output_size, spatial_scale, sampling_ratio, convention)
     steps = np.maximum(gh * gw, 1) + SAMPLE_ROUNDINGS + len(rois) + 4 * COORDINATE_ROUNDINGS * np.maximum(reach, 1.0)
     scaled = np.abs(weight) * (u * steps)[:, None, None, None]
-    bound = np.maximum(
-        *(reference.roi_align_backward(scaled, shape, *args, geometry_dtype=g) for g in ("float64", dtype))
-    )
+    bound = np.maximum.reduce([reference.roi_align_backward(scaled, shape, *args, geometry_dtype=g) for g in _geometries(dtype)])
     return np.where(np.isfinite(bound), bound, 0.0)  # NaN, +inf: no finite bound (every term is >= 0)
 
 
@@ -130,7 +134,6 @@ def gradient_scale(
     """Per feature pixel, the sum of |contributions| its gradient collects (the backward of |W|,
     over exact and ``dtype``-rounded positions): the scale a gradient's allowance is judged against."""
     args = (rois, output_size, spatial_scale, sampling_ratio, convention)
-    geometries = ("float64",) if precision(dtype) == "float64" else ("float64", precision(dtype))
-    scale = np.maximum.reduce([reference.roi_align_backward(np.abs(weight), shape, *args, geometry_dtype=g) for g in geometries])
+    scale = np.maximum.reduce([reference.roi_align_backward(np.abs(weight), shape, *args, geometry_dtype=g) for g in _geometries(precision(dtype))])
     finite: np.ndarray = np.nan_to_num(scale, nan=0.0, posinf=0.0)
     return finite
