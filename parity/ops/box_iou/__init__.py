@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from parity.engine import case_filter
+from parity.engine import case_filter, evaluations
 from parity.engine.model import Case, Comparison, RunResult
 from parity.engine.op import REFERENCE, Op
 from parity.ops.box_iou import invalid, semantics, signature, suites
@@ -30,13 +30,6 @@ _FILTERS: dict[str, Callable[[Case], Any]] = {
     "boxes1": lambda c: np.shape(c.boxes1)[0] if np.ndim(c.boxes1) else 0,
     "boxes2": lambda c: np.shape(c.boxes2)[0] if np.ndim(c.boxes2) else 0,
 }
-
-
-def _request(case: Case, runner: str, frameworks: tuple[str, ...], grad: bool) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    header: dict[str, Any] = {"attrs": case.attrs.to_json(), "port": case.port.value}
-    if runner == REFERENCE:
-        header["semantics"] = [s.to_json() for s in semantics.needed(case, frameworks)]
-    return header, dict(case.inputs)
 
 
 def _judge(case: Case, results: dict[str, RunResult], ref: RunResult) -> list[Comparison]:
@@ -101,7 +94,7 @@ OP = Op(
         "invalid": case_filter.suite(invalid.invalid_cases, _FILTERS),
         "random": case_filter.random_suite(suites.random_cases, suites.RANDOM_BUDGET, suites.RANDOM_SEED, _FILTERS),
     },
-    request=_request,
+    request=evaluations.request(semantics.needed),
     judge=_judge,
     stored=_stored,
     calls=_calls,

@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from parity.engine import case_filter, regressions
+from parity.engine import case_filter, evaluations, regressions
 from parity.engine.model import Case, Comparison, RunResult
 from parity.engine.op import REFERENCE, Op
 from parity.ops.nms import semantics, signature, suites
@@ -27,13 +27,6 @@ _FILTERS: dict[str, Callable[[Case], Any]] = {
     "batched": lambda c: c.attrs.batched,
     "boxes": lambda c: len(c.scores),
 }
-
-
-def _request(case: Case, runner: str, frameworks: tuple[str, ...], grad: bool) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    header: dict[str, Any] = {"attrs": case.attrs.to_json(), "port": case.port.value}
-    if runner == REFERENCE:
-        header["semantics"] = [s.to_json() for s in semantics.needed(case, frameworks)]
-    return header, dict(case.inputs)
 
 
 def _judge(case: Case, results: dict[str, RunResult], ref: RunResult) -> list[Comparison]:
@@ -111,7 +104,7 @@ OP = Op(
         "invalid": case_filter.suite(suites.invalid_cases, _FILTERS),
         "disagreement": case_filter.suite(suites.disagreement_cases, _FILTERS),
     },
-    request=_request,
+    request=evaluations.request(semantics.needed),
     judge=_judge,
     stored=_stored,
     calls=_calls,
