@@ -259,3 +259,26 @@ def test_nan_in_the_output_gradient_reaches_every_corner_torchvision_touches():
 def test_backward_refuses_inconsistent_shapes(g_shape, features_shape, match):
     with pytest.raises(InvalidInput, match=match):
         reference.roi_align_backward(np.zeros(g_shape), features_shape, np.array([[0, 0, 0, 1, 1.0]]), 2)
+
+
+def test_float32_features_give_the_float64_tables_numbers_bit_for_bit():
+    """Float32 features are read through a float32 table and widened value by value: the result
+    is the float64 table's, exactly, NaN and Inf included, and on finite values torchvision
+    float64's, with many channels (the vectorised loop) and many rois (visited in cache order,
+    written in roi order)."""
+    rng = np.random.default_rng(20261202)
+    for i in range(40):
+        x, rois, out, scale, sr, aligned = _random_case(rng, ["inside", "border", "tiny"][i % 3])
+        if i % 4 == 0:
+            x = np.repeat(x, 40, axis=1)  # > one vector of channels
+        nonfinite = i % 5 == 0
+        if nonfinite:
+            x.flat[rng.integers(0, x.size, 2)] = [np.nan, np.inf]
+        rois = np.repeat(rois, 1 + i % 3, axis=0)
+        x32 = x.astype(np.float32)
+        conv = TORCHVISION_ALIGNED if aligned else TORCHVISION_UNALIGNED
+        got = roi_align(x32, rois, out, scale, sr, conv)
+        np.testing.assert_array_equal(got, roi_align(x32.astype(np.float64), rois, out, scale, sr, conv))
+        if not nonfinite:
+            expected = tv_roi_align(torch.from_numpy(x32.astype(np.float64)), torch.from_numpy(rois), out, scale, sr, aligned).numpy()
+            np.testing.assert_array_equal(got, expected)

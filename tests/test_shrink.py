@@ -73,3 +73,19 @@ def test_a_shrunk_robustness_case_is_still_judged_on_behaviour(tmp_path):
     save_regression(small, tmp_path)
     [loaded] = fixtures.load(tmp_path)
     assert loaded.invalid
+
+
+def test_float16_large_cases_keep_large_grids_within_the_sample_cap():
+    from parity.ops.roi_align.random_suite import FLOAT16_LARGE_SAMPLES
+
+    cases = [c for c in generate.cases_for("random", budget=1500, seed=5) if c.tags[1] == "float16-large"]
+    assert len(cases) >= 100
+    grids = []
+    for c in cases:
+        n, ch, h, w = c.features.shape
+        (ph, pw), sr = c.attrs.output_size, c.attrs.sampling_ratio
+        side = sr if sr > 0 else max(h, w)
+        assert len(c.rois) * ch * ph * pw * side * side <= FLOAT16_LARGE_SAMPLES or (len(c.rois), ch, ph, pw) == (1, 1, 1, 1), c.id
+        grids.append(sr)
+    assert 256 in grids and 200 in grids and 128 in grids  # the grids this kind is about are still drawn
+    assert any(len(c.rois) > 1 or c.features.shape[1] > 1 for c in cases if c.attrs.sampling_ratio <= 32)

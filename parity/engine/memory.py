@@ -1,13 +1,21 @@
 """How parity's processes ask the kernel for memory.
 
 NumPy advises the kernel to back every array of 4 MB or more with transparent huge pages
-(``madvise(MADV_HUGEPAGE)``).  Where the kernel honours that advice only after compacting memory
-(``/sys/kernel/mm/transparent_hugepage/defrag`` = ``madvise``) and memory is fragmented, each
-first touch of such an array stalls in compaction, often to get no huge page at all: on the
-project's 2-core VM, touching 1.6 GB of fresh float64 arrays took 0.7-2.2 s of CPU with the advice
-and 0.35 s without, and the float64 reference spent 11-12 s of CPU on a W4-sized case with it,
-5.3-5.6 s without (README, Benchmarks).  Large cases allocate result-sized arrays by the gigabyte,
-so parity's processes go without the advice unless ``NUMPY_MADVISE_HUGEPAGE`` says otherwise.
+(``madvise(MADV_HUGEPAGE)``).  Whether that pays depends on the machine's memory at the time:
+
+- Where free memory is fragmented, the kernel (``/sys/kernel/mm/transparent_hugepage/defrag`` =
+  ``madvise``) compacts memory on each first touch of an advised array, often to get no huge page
+  at all: on the project's 2-core VM after hours of work (``AnonHugePages`` 0), touching 1.6 GB of
+  fresh float64 arrays took 0.7-2.2 s of CPU with the advice and 0.35 s without, and the float64
+  reference spent 11-12 s of CPU on a W4-sized case with it, 5.3-5.6 s without (README, Benchmarks).
+- Where it has free blocks of a huge page or more, a huge page is handed out without compaction
+  and the advice is the cheaper choice: on the same VM freshly booted, a fresh 100 MB array (W2's
+  float64 result) took 13-15 ms to fill with the advice and 47-55 ms without.
+
+So parity's processes keep the advice only where the kernel has at least HUGE_FREE_BYTES free in
+such blocks (``/proc/buddyinfo``) when they start, enough for the largest cases parity is sized
+for (W4: 2.9 GB peak), and go without it otherwise.  An explicit ``NUMPY_MADVISE_HUGEPAGE``
+decides instead.
 """
 from __future__ import annotations
 
@@ -16,14 +24,42 @@ import os
 import numpy as np
 
 
-def prefer_small_pages() -> bool:
-    """Stop NumPy's huge-page advice in this process (for arrays allocated from now on).
+#: Free memory in blocks of a huge page or more above which NumPy's huge-page advice is kept.
+HUGE_FREE_BYTES = 4 << 30
+#: A transparent huge page on x86-64 and most arm64 kernels (the kernel's hpage_pmd_size says).
+HUGE_PAGE_BYTES = 2 << 20
+BUDDYINFO = "/proc/buddyinfo"
+
+
+def free_in_huge_blocks(buddyinfo: str = BUDDYINFO, page: int | None = None, huge: int = HUGE_PAGE_BYTES) -> int | None:
+    """Bytes the kernel has free in blocks of ``huge`` bytes or more, summed over zones, from
+    ``/proc/buddyinfo`` (per zone, the count of free blocks of 1, 2, 4, ... pages); None where
+    that file cannot be read or parsed (not Linux)."""
+    page = page or os.sysconf("SC_PAGE_SIZE")
+    try:
+        with open(buddyinfo) as f:
+            lines = f.read().splitlines()
+        total = 0
+        for line in lines:
+            counts = line.split(",", 1)[1].split()[2:]  # "Node 0, zone Normal 10990 9877 ..."
+            total += sum(int(n) * (page << order) for order, n in enumerate(counts) if page << order >= huge)
+        return total
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def prefer_small_pages(buddyinfo: str = BUDDYINFO) -> bool:
+    """Stop NumPy's huge-page advice in this process (for arrays allocated from now on), unless the
+    kernel has HUGE_FREE_BYTES free in huge-page blocks (see the module's docstring).
 
     Leaves an explicit ``NUMPY_MADVISE_HUGEPAGE`` (NumPy's own switch, read when it is imported)
     in charge; returns whether the advice was turned off here.  NumPy's setter is private: where a
     NumPy version lacks it, nothing changes.
     """
     if "NUMPY_MADVISE_HUGEPAGE" in os.environ:
+        return False
+    free = free_in_huge_blocks(buddyinfo)
+    if free is not None and free >= HUGE_FREE_BYTES:
         return False
     core = getattr(np, "_core", None) or getattr(np, "core", None)
     setter = getattr(getattr(core, "multiarray", None), "_set_madvise_hugepage", None)

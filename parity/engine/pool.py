@@ -31,8 +31,10 @@ START_TIMEOUT = 180.0
 #: The largest per-case timeout accepted (a day): beyond it a deadline means "never", and
 #: select() overflows on values like 1e300.
 MAX_TIMEOUT = 86400.0
-#: Consecutive crashes on cases of one structure (parity.engine.pool.structure) after which the runner's
-#: next cases of that structure run in a child forked from its warm worker (no restart per crash).
+#: Crashes on cases of one structure (parity.engine.pool.structure), in a row or not, after which the
+#: runner's next cases of that structure run in a child forked from its warm worker (no restart per
+#: crash).  Not only in a row: a framework that dies on one robustness case in four (torchvision on
+#: NaN coordinates) would otherwise pay a restart, seconds, for each.
 CRASH_STREAK = 3
 _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
 
@@ -121,8 +123,9 @@ class Worker:
     pending: deque[_Request] = field(default_factory=deque)
     notices: list[str] = field(default_factory=list)  # what the driver should tell the user (crash containment)
     _outbox: queue.Queue[protocol.Parts | None] | None = None
-    _streaks: dict[Structure, int] = field(default_factory=dict)  # structure -> consecutive crashes
+    _crashes: dict[Structure, int] = field(default_factory=dict)  # structure -> crashes so far
     _isolated: set[Structure] = field(default_factory=set)  # structures run in forked children
+    _forks_slow: bool = False  # a forked child was measured slower than a restart: never fork again
     _startup: float = 0.0  # seconds the last start took (imports and hello): what a restart costs
 
     def start(self) -> None:
@@ -212,17 +215,16 @@ class Worker:
         return RunResult(case_id, self.runner, status, arrays, header["message"], header["seconds"], header.get("determinism", {}))
 
     def _count_crash(self, kind: Structure, case_id: str, crashed: bool) -> None:
-        """After CRASH_STREAK crashes in a row on cases of one structure, run the next such cases in
-        children forked from the warm worker: a framework that dies on every call then costs a
-        fork per case, not a restart (its results stay CRASH, measured, never assumed)."""
+        """After CRASH_STREAK crashes on cases of one structure, run the next such cases in children
+        forked from the warm worker: a framework that dies on them then costs a fork per case, not
+        a restart (its results stay CRASH, measured, never assumed)."""
         if not crashed:
-            self._streaks[kind] = 0
             return
-        self._streaks[kind] = self._streaks.get(kind, 0) + 1
-        if self._streaks[kind] == CRASH_STREAK and kind not in self._isolated:
+        self._crashes[kind] = self._crashes.get(kind, 0) + 1
+        if self._crashes[kind] >= CRASH_STREAK and kind not in self._isolated and not self._forks_slow:
             self._isolated.add(kind)
             self.notices.append(
-                f"{self.runner} crashed on {CRASH_STREAK} cases in a row like {case_id} "
+                f"{self.runner} crashed on {CRASH_STREAK} cases like {case_id} "
                 f"({', '.join(str(k) for k in kind if k is not None)}); the next such cases run in a child "
                 f"forked from the warm {self.runner} worker instead of restarting it for each crash"
             )
@@ -230,10 +232,10 @@ class Worker:
     def _check_fork_cost(self, kind: Structure, seconds: float) -> None:
         """Forking pays only where it is cheaper than a restart: a framework whose forked child is
         slower than a fresh worker's start (measured: MindSpore 2.10, ~22 s a case) goes back to
-        restarting after crashes."""
+        restarting after crashes, for every structure and for the rest of the run."""
         if seconds > max(self._startup, 1.0):
-            self._isolated.discard(kind)
-            self._streaks[kind] = 0
+            self._isolated.clear()
+            self._forks_slow = True
             self.notices.append(
                 f"a case in a forked child of the {self.runner} worker took {seconds:.1f} s, more than a restart "
                 f"({self._startup:.1f} s): {self.runner} is restarted after crashes again"

@@ -93,7 +93,7 @@ def _die_with_parent() -> None:
 def isolated(module: object, header: dict[str, Any], arrays: dict[str, np.ndarray]) -> bytes:
     """Run one request in a forked child of this warm worker and return the framed reply.
 
-    The driver asks for this once a framework has crashed on several cases like this one in a row
+    The driver asks for this once a framework has crashed on several cases like this one
     (parity.engine.pool.CRASH_STREAK): a crash then kills the child, not the worker, so the next case
     costs a fork instead of a fresh interpreter and framework import.
     """

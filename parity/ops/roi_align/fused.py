@@ -107,7 +107,7 @@ def forward_terms(
     for i, (g, out) in enumerate((("float64", result),) if dtype == "float64" else (("float64", result), (dtype, geom))):
         win, batches = geometry.sample_geometry(r, n, s, convention, ph, pw, sampling_ratio, g)
         for ids, ypos, yoff, xpos, xoff in batches:
-            kernel.forward_terms(features.table, h, w, win.batch, ids, ypos, yoff, xpos, xoff,
+            kernel.forward_terms(features.table, h, w, win.batch, ids, ypos, yoff, xpos, xoff, geometry.cache_order(win, ids),
                                  convention.outside_reads_origin, i == 0, out, magnitude, slope)
     gh, gw, reach = geometry.sampling_grid(r, n, output_size, s, sampling_ratio, convention)
     steps = (np.maximum(gh * gw, 1) + SAMPLE_ROUNDINGS).astype(np.float64)

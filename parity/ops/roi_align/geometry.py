@@ -179,6 +179,16 @@ def _positions(win: Window, ph: int, pw: int) -> Iterator[Batch]:
         yield ids, ypos, yoff, xpos, xoff
 
 
+def cache_order(win: Window, ids: np.ndarray) -> np.ndarray:
+    """An order of a batch's rois (positions ``j`` in ``ids``) for the forward kernels: image by
+    image, top to bottom, left to right, so that consecutive rois read overlapping table rows while
+    they are still in cache (W2 of ``parity bench``: the forward takes ~15% less time than in roi
+    order).  Only for passes where each roi writes its own bins: the backward adds rois into shared
+    pixels, and its order is torchvision's summation order.
+    """
+    return np.lexsort((win.x1[ids], win.y1[ids], win.batch[ids]))
+
+
 def _axis_positions(start: np.ndarray, bins: np.ndarray, grid: np.ndarray, pooled: int) -> tuple[np.ndarray, np.ndarray]:
     """Sample positions along one axis, ``start + p * bin + (i + 0.5) * bin / grid`` for bin p, sample i.
 

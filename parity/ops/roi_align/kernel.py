@@ -27,7 +27,7 @@ _BLOCK = 64
 
 @njit(cache=True, nogil=True)
 def channels_last(x: np.ndarray, table: np.ndarray) -> None:  # pragma: no cover - compiled
-    """Copy ``x[N, C, H, W]`` (any float dtype) into ``table[N * H * W (+ spare rows), C]`` as float64.
+    """Copy ``x[N, C, H, W]`` (any float dtype) into ``table[N * H * W (+ spare rows), C]``, in the table's dtype.
 
     Blocked over pixels so that both the strided reads and the contiguous writes stay in cache
     (NumPy's transposing copy of a detection-sized map is several times slower).
@@ -92,6 +92,7 @@ def forward(
     yoff: np.ndarray,
     xpos: np.ndarray,
     xoff: np.ndarray,
+    order: np.ndarray,
     weighted: bool,
     origin: bool,
     out: np.ndarray,
@@ -99,7 +100,10 @@ def forward(
     """Bins ``out[K, C, PH, PW]`` of the rois ``ids`` from ``table[N * H * W + 1, C]`` (last row: zeros).
 
     Roi ``ids[j]`` samples rows ``ypos[yoff[j]:yoff[j+1]]`` (``PH`` bins of ``gh``) and columns
-    ``xpos[xoff[j]:xoff[j+1]]``.  An in-image sample reads all four corners, so a NaN next to it
+    ``xpos[xoff[j]:xoff[j+1]]``; the rois are visited in ``order`` (of ``j``: each roi's bins are
+    its own, so the order changes only which table rows are still in cache, never a number).
+    ``table`` may be float32 (features that were float32): each value is widened as it is read,
+    exactly, and the arithmetic is float64 all the same, on half the bytes.  An in-image sample reads all four corners, so a NaN next to it
     reaches the bin even with weight 0, as in the C++ kernel; ``weighted`` reads the zero row for a
     zero-weight corner instead (the mathematical definition).  An out-of-image sample adds nothing,
     or with ``origin`` reads its image's pixel (0, 0) with weight 0, as torchvision's kernel does.
@@ -108,7 +112,8 @@ def forward(
     _, c, ph, pw = out.shape
     zero = table.shape[0] - 1
     acc = np.empty(c)
-    for j in range(len(ids)):
+    for jj in range(len(order)):
+        j = order[jj]
         k = ids[j]
         gh = (yoff[j + 1] - yoff[j]) // ph
         gw = (xoff[j + 1] - xoff[j]) // pw
@@ -291,13 +296,15 @@ def forward_terms(
     yoff: np.ndarray,
     xpos: np.ndarray,
     xoff: np.ndarray,
+    order: np.ndarray,
     origin: bool,
     first: bool,
     out: np.ndarray,
     magnitude: np.ndarray,
     slope: np.ndarray,
 ) -> None:  # pragma: no cover - compiled
-    """:func:`forward` of the values and, from the same samples, of their magnitudes and slopes.
+    """:func:`forward` of the values and, from the same samples, of their magnitudes and slopes
+    (rois visited in ``order``, as there).
 
     ``table`` is :func:`values_and_slopes`' (last row: zeros).  Each sample's corners and weights
     are computed once; the values are read as ``forward`` reads them with ``weighted=False`` (all
@@ -312,7 +319,8 @@ def forward_terms(
     acc = np.empty(c)
     acc_m = np.empty(c)
     acc_s = np.empty(c)
-    for j in range(len(ids)):
+    for jj in range(len(order)):
+        j = order[jj]
         k = ids[j]
         gh = (yoff[j + 1] - yoff[j]) // ph
         gw = (xoff[j + 1] - xoff[j]) // pw

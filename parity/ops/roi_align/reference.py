@@ -42,6 +42,7 @@ from parity.ops.roi_align.geometry import (
     TORCHVISION_UNALIGNED,
     Convention,
     as_pooled,
+    cache_order,
     as_rois,
     batch_indices,
     pooled_shape,
@@ -109,9 +110,9 @@ def roi_align_channels_last(
     nan_mode: NanMode = "kernel",
     geometry_dtype: str = "float64",
 ) -> np.ndarray:
-    """:func:`roi_align` of features already laid out as a channels-last float64 table.
+    """:func:`roi_align` of features already laid out as a channels-last table.
 
-    ``table[N * H * W + 1, C]`` holds pixel ``(b, y, x)`` in row ``(b * H + y) * W + x`` and zeros
+    ``table[N * H * W + 1, C]`` (float64, or float32 for values that are float32) holds pixel ``(b, y, x)`` in row ``(b * H + y) * W + x`` and zeros
     in its last row (None when H or W is 0).  For callers that build their own table of derived
     values (parity.ops.roi_align.bounds.rounding_bound) instead of paying for a feature map and a transpose.
     """
@@ -123,10 +124,10 @@ def roi_align_channels_last(
         return out
     win, batches = sample_geometry(r, n, float(spatial_scale), convention, ph, pw, sampling_ratio, geometry_dtype)
     if table is not None and h > 0 and w > 0:
-        if table.shape != (n * h * w + 1, c) or table.dtype != np.float64:
-            raise InvalidInput(f"a channels-last table for {features_shape} must be float64 {(n * h * w + 1, c)}; got {table.shape}")
+        if table.shape != (n * h * w + 1, c) or table.dtype not in (np.float32, np.float64):
+            raise InvalidInput(f"a channels-last table for {features_shape} must be float32/64 {(n * h * w + 1, c)}; got {table.shape}")
         for ids, ypos, yoff, xpos, xoff in batches:
-            kernel.forward(table, h, w, win.batch, ids, ypos, yoff, xpos, xoff, nan_mode == "weighted",
+            kernel.forward(table, h, w, win.batch, ids, ypos, yoff, xpos, xoff, cache_order(win, ids), nan_mode == "weighted",
                            convention.outside_reads_origin, out)
     if convention.empty_grid_nan:
         out[(win.grid_h * win.grid_w) == 0] = np.nan
@@ -198,11 +199,20 @@ _scratch = _Scratch()
 
 
 def _channels_last(x: np.ndarray) -> np.ndarray:
-    """``x[N, C, H, W]`` as a float64 ``[N * H * W + 1, C]`` table, last row zeros, in the scratch buffer."""
+    """``x[N, C, H, W]`` as a ``[N * H * W + 1, C]`` table, last row zeros, in the scratch buffer.
+
+    Float32 features stay float32 (the kernel widens each value as it reads it: the same numbers
+    from half the bytes, and reading the table is what a detection-sized forward waits on);
+    anything else becomes float64.
+    """
     n, c, h, w = x.shape
     if x.dtype not in (np.float32, np.float64):
         x = x.astype(np.float64)  # float16 and friends: exact in float64, and compiled once
-    table = _scratch((n * h * w + 1) * c).reshape(n * h * w + 1, c)
+    size = (n * h * w + 1) * c
+    if x.dtype == np.float32:
+        table = _scratch((size + 1) // 2).view(np.float32)[:size].reshape(n * h * w + 1, c)
+    else:
+        table = _scratch(size).reshape(n * h * w + 1, c)
     table[-1] = 0.0
     kernel.channels_last(np.ascontiguousarray(x), table)
     return table

@@ -18,8 +18,6 @@ __all__ = ["run", "versions"]
 SUPPORTED_DTYPES = ("float16", "float32")
 
 
-
-
 @lru_cache(maxsize=256)
 def _op(call: MindSporeCall) -> Any:
     from mindspore import ops
@@ -49,12 +47,11 @@ def run(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[str, np.n
         out = op(x, r).asnumpy()
     if "grad_weight" not in arrays:
         return {"out": out}
-    from mindspore import ops
-
-    def loss(f: Any) -> Any:  # sum(W * out); ops.mul, not '*', works with NumPy 2
-        return reduce_sum(ops.mul(op(f, r), weight))
-
+    # The gradient of sum(W * out) w.r.t. the features is the vector-Jacobian product with W:
+    # ms.vjp hands W to ROIAlign's backward as it is (ms.grad of the sum would multiply it by ones,
+    # the same bits), and costs a fifth of ms.grad of a fresh closure, which MindSpore traces anew
+    # for every case.
     with native("mindspore"):
-        weight, reduce_sum = ms.Tensor(arrays["grad_weight"]), ops.ReduceSum()
-        grad = ms.grad(loss, grad_position=0)(x).asnumpy()
+        _, backward = ms.vjp(lambda f: op(f, r), x)
+        grad = backward(ms.Tensor(arrays["grad_weight"]))[0].asnumpy()
     return {"out": out, "grad": grad}
