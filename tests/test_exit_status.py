@@ -192,11 +192,17 @@ def test_a_run_where_the_reference_failed_exits_3(monkeypatch, tmp_path):
 
 # -- 5: a framework that crashes on every call is not restarted for every case -------------------
 
-def test_consecutive_crashes_switch_to_forked_children_of_the_warm_worker(tmp_path):
+def _counting_worker(tmp_path):
+    """The faulty runner's worker, and a list that gets an entry at each start of its process."""
     w = pool.Worker("faulty", tmp_path / "faulty.log", module="tests.faulty_runner", timeout=30)
     starts = []
     real_start = w.start
     w.start = lambda: (starts.append(1), real_start())[1]
+    return w, starts
+
+
+def test_consecutive_crashes_switch_to_forked_children_of_the_warm_worker(tmp_path):
+    w, starts = _counting_worker(tmp_path)
     try:
         got = []
         for _ in range(6):
@@ -209,7 +215,7 @@ def test_consecutive_crashes_switch_to_forked_children_of_the_warm_worker(tmp_pa
     assert [r.status for r in got] == [Status.CRASH] * 6
     assert all("SIGSEGV" in r.message for r in got)
     assert "forked" in got[-1].message
-    assert len(starts) == 1 + pool.CRASH_STREAK  # the first start and a restart after each crash until the switch
+    assert len(starts) == 1 + pool.CRASHES_BEFORE_FORKING  # the first start and a restart after each crash until the switch
     assert len(w.notices) == 1 and "crashed on 3 cases like segfault" in w.notices[0]
     assert fine.status is Status.OK and np.array_equal(fine.outputs["out"], np.full(3, 2.0))
 
@@ -218,13 +224,13 @@ def test_forking_is_dropped_where_a_forked_child_is_slower_than_a_restart(tmp_pa
     w = pool.Worker("faulty", tmp_path / "faulty.log", module="tests.faulty_runner", timeout=30)
     try:
         got = []
-        for _ in range(pool.CRASH_STREAK + 2):
+        for _ in range(pool.CRASHES_BEFORE_FORKING + 2):
             w.send({"case_id": "slow-segfault"}, {"features": np.ones(3)})
             got.append(w.receive("slow-segfault"))
     finally:
         w.stop()
     assert [r.status for r in got] == [Status.CRASH] * len(got)
-    assert "forked" in got[pool.CRASH_STREAK].message  # the first case after the switch ran forked
+    assert "forked" in got[pool.CRASHES_BEFORE_FORKING].message  # the first case after the switch ran forked
     assert "forked" not in got[-1].message  # then back to a restart per crash
     assert len(w.notices) == 2 and "is restarted after crashes again" in w.notices[1]
 
@@ -232,14 +238,11 @@ def test_forking_is_dropped_where_a_forked_child_is_slower_than_a_restart(tmp_pa
 def test_crashes_not_in_a_row_also_switch_to_forked_children(tmp_path):
     """A framework that dies on some cases of a structure and not others (torchvision on a NaN
     coordinate, fine on an out-of-range index, both robustness cases) pays a restart for its
-    first CRASH_STREAK crashes only."""
-    w = pool.Worker("faulty", tmp_path / "faulty.log", module="tests.faulty_runner", timeout=30)
-    starts = []
-    real_start = w.start
-    w.start = lambda: (starts.append(1), real_start())[1]
+    first CRASHES_BEFORE_FORKING crashes only."""
+    w, starts = _counting_worker(tmp_path)
     try:
         got = []
-        for case in ["segfault", "ok"] * (pool.CRASH_STREAK + 2):
+        for case in ["segfault", "ok"] * (pool.CRASHES_BEFORE_FORKING + 2):
             w.send({"case_id": case}, {"features": np.ones(3)})
             got.append(w.receive(case))
     finally:
@@ -247,5 +250,5 @@ def test_crashes_not_in_a_row_also_switch_to_forked_children(tmp_path):
     crashes = [r for r in got if r.case_id == "segfault"]
     assert [r.status for r in crashes] == [Status.CRASH] * len(crashes)
     assert all(r.status is Status.OK for r in got if r.case_id == "ok")
-    assert "forked" not in crashes[pool.CRASH_STREAK - 1].message and "forked" in crashes[-1].message
-    assert len(starts) == 1 + pool.CRASH_STREAK
+    assert "forked" not in crashes[pool.CRASHES_BEFORE_FORKING - 1].message and "forked" in crashes[-1].message
+    assert len(starts) == 1 + pool.CRASHES_BEFORE_FORKING

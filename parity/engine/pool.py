@@ -35,7 +35,7 @@ MAX_TIMEOUT = 86400.0
 #: runner's next cases of that structure run in a child forked from its warm worker (no restart per
 #: crash).  Not only in a row: a framework that dies on one robustness case in four (torchvision on
 #: NaN coordinates) would otherwise pay a restart, seconds, for each.
-CRASH_STREAK = 3
+CRASHES_BEFORE_FORKING = 3
 _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
 
 
@@ -215,16 +215,16 @@ class Worker:
         return RunResult(case_id, self.runner, status, arrays, header["message"], header["seconds"], header.get("determinism", {}))
 
     def _count_crash(self, kind: Structure, case_id: str, crashed: bool) -> None:
-        """After CRASH_STREAK crashes on cases of one structure, run the next such cases in children
+        """After CRASHES_BEFORE_FORKING crashes on cases of one structure, run the next such cases in children
         forked from the warm worker: a framework that dies on them then costs a fork per case, not
         a restart (its results stay CRASH, measured, never assumed)."""
         if not crashed:
             return
         self._crashes[kind] = self._crashes.get(kind, 0) + 1
-        if self._crashes[kind] >= CRASH_STREAK and kind not in self._isolated and not self._forks_slow:
+        if self._crashes[kind] >= CRASHES_BEFORE_FORKING and kind not in self._isolated and not self._forks_slow:
             self._isolated.add(kind)
             self.notices.append(
-                f"{self.runner} crashed on {CRASH_STREAK} cases like {case_id} "
+                f"{self.runner} crashed on {CRASHES_BEFORE_FORKING} cases like {case_id} "
                 f"({', '.join(str(k) for k in kind if k is not None)}); the next such cases run in a child "
                 f"forked from the warm {self.runner} worker instead of restarting it for each crash"
             )

@@ -94,7 +94,7 @@ def isolated(module: object, header: dict[str, Any], arrays: dict[str, np.ndarra
     """Run one request in a forked child of this warm worker and return the framed reply.
 
     The driver asks for this once a framework has crashed on several cases like this one
-    (parity.engine.pool.CRASH_STREAK): a crash then kills the child, not the worker, so the next case
+    (parity.engine.pool.CRASHES_BEFORE_FORKING): a crash then kills the child, not the worker, so the next case
     costs a fork instead of a fresh interpreter and framework import.
     """
     read_end, write_end = os.pipe()

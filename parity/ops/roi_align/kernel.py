@@ -103,8 +103,8 @@ def forward(
     ``xpos[xoff[j]:xoff[j+1]]``; the rois are visited in ``order`` (of ``j``: each roi's bins are
     its own, so the order changes only which table rows are still in cache, never a number).
     ``table`` may be float32 (features that were float32): each value is widened as it is read,
-    exactly, and the arithmetic is float64 all the same, on half the bytes.  An in-image sample reads all four corners, so a NaN next to it
-    reaches the bin even with weight 0, as in the C++ kernel; ``weighted`` reads the zero row for a
+    exactly, and the arithmetic is float64 all the same, on half the bytes.  An in-image sample
+    reads all four corners, so a NaN next to it reaches the bin even with weight 0, as in the C++ kernel; ``weighted`` reads the zero row for a
     zero-weight corner instead (the mathematical definition).  An out-of-image sample adds nothing,
     or with ``origin`` reads its image's pixel (0, 0) with weight 0, as torchvision's kernel does.
     A roi with an empty grid leaves its bins untouched (0): the C++ loops run zero times.

@@ -26,6 +26,7 @@ names), so they are judged on behaviour and the reactions declared for the inval
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import Iterator
 
 import numpy as np
@@ -103,7 +104,7 @@ def _within_samples(k: int, c: int, attrs: Attrs, side: int) -> tuple[int, int, 
             ph -= 1
         else:
             pw -= 1
-    return k, c, Attrs((ph, pw), attrs.spatial_scale, attrs.sampling_ratio, attrs.aligned)
+    return k, c, dataclasses.replace(attrs, output_size=(ph, pw))
 
 
 def _scale(rng: np.random.Generator) -> float:

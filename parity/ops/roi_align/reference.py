@@ -42,9 +42,9 @@ from parity.ops.roi_align.geometry import (
     TORCHVISION_UNALIGNED,
     Convention,
     as_pooled,
-    cache_order,
     as_rois,
     batch_indices,
+    cache_order,
     pooled_shape,
     rois_from_boxes,
     sample_geometry,
@@ -112,8 +112,8 @@ def roi_align_channels_last(
 ) -> np.ndarray:
     """:func:`roi_align` of features already laid out as a channels-last table.
 
-    ``table[N * H * W + 1, C]`` (float64, or float32 for values that are float32) holds pixel ``(b, y, x)`` in row ``(b * H + y) * W + x`` and zeros
-    in its last row (None when H or W is 0).  For callers that build their own table of derived
+    ``table[N * H * W + 1, C]`` (float64, or float32 for values that are float32) holds pixel
+    ``(b, y, x)`` in row ``(b * H + y) * W + x`` and zeros in its last row (None when H or W is 0).  For callers that build their own table of derived
     values (parity.ops.roi_align.bounds.rounding_bound) instead of paying for a feature map and a transpose.
     """
     n, c, h, w = features_shape
