@@ -68,3 +68,34 @@ def test_compiled_sums_stagnate_as_float16_does():
     lo, hi = np.empty((1, 1, 1, 1)), np.empty((1, 1, 1, 1))
     kernel16.float16_serial_sums(v, v, np.float32(4096), lo, hi)
     assert lo[0, 0, 0, 0] == hi[0, 0, 0, 0] == 0.5
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_compiled_sample_values_match_numpy_gathers(seed):
+    """Each sample's value and magnitude, compiled, against the NumPy gathers kept for this: in and
+    out of the image, both geometries, NaN and Inf in the features; equal up to float64 rounding of
+    the four-term sum (NumPy's order of the terms varies with the shape)."""
+    from parity.ops.roi_align.geometry import window
+    from parity.ops.roi_align.reference import TORCHVISION_UNALIGNED
+
+    rng = np.random.default_rng(seed)
+    n, c, h, w = 2, int(rng.integers(1, 5)), int(rng.integers(2, 12)), int(rng.integers(2, 12))
+    x = rng.standard_normal((n, c, h, w)) * 10.0 ** rng.integers(-3, 4)
+    if seed % 2:
+        x.flat[rng.integers(0, x.size, 2)] = [np.nan, np.inf]
+    k = int(rng.integers(1, 5))
+    xs, ys = np.sort(rng.uniform(-3, w + 3, (k, 2)), 1), np.sort(rng.uniform(-3, h + 3, (k, 2)), 1)
+    rois = np.column_stack([rng.integers(0, n, k), xs[:, 0], ys[:, 0], xs[:, 1], ys[:, 1]]).astype(np.float64)
+    gh, gw, pooled = int(rng.integers(1, 5)), int(rng.integers(1, 5)), (2, 3)
+    for geometry_dtype in ("float64", "float16"):
+        plan = window(rois, n, 1.0, TORCHVISION_UNALIGNED, *pooled, 2, geometry_dtype)
+        ids = np.arange(k)
+        compiled = f16._sample_values(x, plan, ids, gh, gw, pooled)
+        slow = f16.sample_values_numpy(x, plan, ids, gh, gw, pooled)
+        for got, want in zip(compiled, slow):
+            assert got.shape == want.shape == (k, pooled[0], gh, pooled[1], gw, c)
+            nan = np.isnan(want)
+            assert np.array_equal(nan, np.isnan(got))
+            assert np.array_equal(got[np.isinf(want)], want[np.isinf(want)])
+            finite = np.isfinite(want)
+            assert np.all(np.abs(got[finite] - want[finite]) <= 4 * np.finfo(np.float64).eps * np.abs(slow[1][finite]))

@@ -13,6 +13,7 @@ import re
 import shlex
 import subprocess
 import sys
+import unicodedata
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 from pathlib import Path
@@ -321,6 +322,15 @@ def test_terminal_error_prints_no_control_character(capsys):
 def test_visible_names_every_invisible_character():
     assert text.visible("a\x1bb\nc\td\x00\u202e\U000e0001é") == "a\\x1bb\\nc\\td\\x00\\u202e\\U000e0001é"
     assert text.visible("plain [x] ids, é and 中") == "plain [x] ids, é and 中"
+
+
+def test_visible_changes_exactly_the_characters_of_the_invisible_categories():
+    """Every code point, one at a time: kept as itself exactly when its Unicode category prints
+    (the categories are the database's, not the fast path's)."""
+    invisible = {"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"}
+    for code in range(0x110000):
+        ch = chr(code)
+        assert (text.visible(f"a{ch}b") == f"a{ch}b") == (unicodedata.category(ch) not in invisible), hex(code)
 
 
 # ---------------------------------------------------------------- files named after ids

@@ -171,6 +171,28 @@ def test_detection_sized_geometry_is_bit_identical_to_torchvision_float64():
         np.testing.assert_array_equal(reference.roi_align_backward(g, x.shape, rois, (7, 6), 1 / 16, sr, conv), expected_grad)
 
 
+@pytest.mark.parametrize("threads", [2, 3, 7])
+def test_threads_change_no_number(threads):
+    """Split over rois (forward) or channels (backward, transposes), the reference gives the
+    single-thread numbers bit for bit, NaN included, and those are torchvision float64's: more
+    threads than channels or rois, uneven shares and float32 features included."""
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((2, 5, 30, 34))
+    x[1, 3, 7, 9] = np.nan
+    corners = rng.uniform(-20, 560, (9, 4))
+    boxes = np.concatenate([np.minimum(corners[:, :2], corners[:, 2:]), np.maximum(corners[:, :2], corners[:, 2:])], 1)
+    rois = np.concatenate([rng.integers(0, 2, (9, 1)).astype(np.float64), boxes], 1)
+    g = rng.standard_normal((9, 5, 4, 3))
+    expected, expected_grad = _torch_forward_and_grad(x, rois, (4, 3), 1 / 16, -1, True, g)
+    for features in (x, x.astype(np.float32)):
+        one = roi_align(features, rois, (4, 3), 1 / 16, -1, TORCHVISION_ALIGNED)
+        np.testing.assert_array_equal(roi_align(features, rois, (4, 3), 1 / 16, -1, TORCHVISION_ALIGNED, threads=threads), one)
+    np.testing.assert_array_equal(roi_align(x, rois, (4, 3), 1 / 16, -1, TORCHVISION_ALIGNED, threads=threads), expected)
+    grad = reference.roi_align_backward(g, x.shape, rois, (4, 3), 1 / 16, -1, TORCHVISION_ALIGNED, threads=threads)
+    np.testing.assert_array_equal(grad, expected_grad)
+    np.testing.assert_array_equal(grad, reference.roi_align_backward(g, x.shape, rois, (4, 3), 1 / 16, -1, TORCHVISION_ALIGNED))
+
+
 #: Conventions beyond the four frameworks': every field that changes what the kernel computes.
 _VARIANTS = (
     *reference.CONVENTIONS.values(),

@@ -9,6 +9,7 @@ copied repro line is pasted.  Every reporter escapes data through this module an
 from __future__ import annotations
 
 import html as _html
+import re
 import shlex
 import unicodedata
 
@@ -21,10 +22,19 @@ _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 #: (escapes, code, emphasis, strikethrough, links and images, raw HTML and autolinks, entities,
 #: table cells, GitHub math).  A backslash before ASCII punctuation always renders it literally.
 _MARKDOWN_SPECIAL = frozenset("\\`*_[]<>&|~$")
+_MARKDOWN_ESCAPES = {ord(ch): "\\" + ch for ch in _MARKDOWN_SPECIAL}
+_BACKTICKS = re.compile("`+")
 
 
 def _invisible(ch: str) -> bool:
     return unicodedata.category(ch) in _INVISIBLE
+
+
+def _all_visible(text: str) -> bool:
+    """No character of ``text`` is invisible.  ``str.isprintable`` answers in C for the common
+    case: it is false for every "Other" and "Separator" category but the ASCII space, a superset of
+    _INVISIBLE, so only text it rejects (a non-ASCII space, say) is looked at character by character."""
+    return text.isprintable() or not any(_invisible(ch) for ch in text)
 
 
 def visible(text: str) -> str:
@@ -36,7 +46,7 @@ def visible(text: str) -> str:
     the text are kept as they are (readable ids over an unambiguous round trip; the shell form,
     shell_word, is the exact one).
     """
-    if not any(_invisible(ch) for ch in text):
+    if _all_visible(text):
         return text
     out = []
     for ch in text:
@@ -67,7 +77,7 @@ def markdown(text: object) -> str:
     For inline positions (after other text on the line, or in a table cell); the output holds
     no newline, so it cannot start a block.
     """
-    return "".join("\\" + ch if ch in _MARKDOWN_SPECIAL else ch for ch in visible(str(text)))
+    return visible(str(text)).translate(_MARKDOWN_ESCAPES)
 
 
 def markdown_code(text: object, cell: bool = False) -> str:
@@ -79,10 +89,7 @@ def markdown_code(text: object, cell: bool = False) -> str:
     escaped: GitHub and markdown-it remove the backslash of ``\\|`` before parsing the cell.
     """
     body = visible(str(text)) or " "
-    longest = run = 0
-    for ch in body:
-        run = run + 1 if ch == "`" else 0
-        longest = max(longest, run)
+    longest = max((len(run) for run in _BACKTICKS.findall(body)), default=0)
     fence = "`" * (longest + 1)
     if body.strip(" ") and (body[0] in "` " or body[-1] in "` "):
         body = f" {body} "
@@ -112,7 +119,7 @@ def shell_word(word: str) -> str:
     ``$'...'`` (bash, zsh, ksh, POSIX.1-2024 sh) with those characters as ``\\xHH`` bytes of their
     UTF-8 encoding.
     """
-    if not any(_invisible(ch) for ch in word):
+    if _all_visible(word):
         return shlex.quote(word)
     out = []
     for ch in word:

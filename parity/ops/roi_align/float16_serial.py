@@ -16,6 +16,7 @@ import numpy as np
 
 from parity.engine.errors import InvalidInput
 from parity.ops.roi_align.float16_kernel import float16_serial_sums
+from parity.ops.roi_align.float16_kernel import sample_values as float16_sample_values
 from parity.ops.roi_align.geometry import Convention, Window, as_pooled, as_rois, window
 
 #: The float16 emulation holds at most this many sample values at once (it loops over samples).
@@ -123,11 +124,27 @@ def _sample_values(
     x: np.ndarray, plan: Window, k: np.ndarray, gh: int, gw: int, pooled: tuple[int, int]
 ) -> tuple[np.ndarray, np.ndarray]:
     """Each sample's bilinear value and its magnitude (the same over |x|), ``[k, PH, gh, PW, gw, C]``;
-    samples outside the image are 0, as in the C++ kernels."""
+    samples outside the image are 0, as in the C++ kernels (compiled:
+    parity.ops.roi_align.float16_kernel.sample_values)."""
+    ph, pw = pooled
+    iy, wy, vy = _axis_corners(plan.y1[k], plan.bin_h[k], gh, ph, x.shape[2])  # [k, ph, gh, 2]
+    ix, wx, vx = _axis_corners(plan.x1[k], plan.bin_w[k], gw, pw, x.shape[3])  # [k, pw, gw, 2]
+    shape = (len(k), ph, gh, pw, gw, x.shape[1])
+    values, magnitude = np.empty(shape), np.empty(shape)
+    image = np.ascontiguousarray(x.transpose(0, 2, 3, 1))
+    float16_sample_values(image, np.ascontiguousarray(plan.batch[k]), iy, wy, vy, ix, wx, vx, values, magnitude)
+    return values, magnitude
+
+
+def sample_values_numpy(
+    x: np.ndarray, plan: Window, k: np.ndarray, gh: int, gw: int, pooled: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """What :func:`_sample_values` computes, with NumPy gathers: the independent cross-check of the
+    compiled loop (tests/test_float16_serial.py)."""
     n, c, h, w = x.shape
     ph, pw = pooled
-    iy, wy, vy = _axis_corners(plan.y1[k], plan.bin_h[k], gh, ph, h)  # [k, ph, gh, 2]
-    ix, wx, vx = _axis_corners(plan.x1[k], plan.bin_w[k], gw, pw, w)  # [k, pw, gw, 2]
+    iy, wy, vy = _axis_corners(plan.y1[k], plan.bin_h[k], gh, ph, h)
+    ix, wx, vx = _axis_corners(plan.x1[k], plan.bin_w[k], gw, pw, w)
     img = x[plan.batch[k]].transpose(0, 2, 3, 1)  # [k, H, W, C]
     kk = np.arange(len(k))[:, None, None, None, None, None, None]
     corners = img[kk, iy[:, :, :, :, None, None, None], ix[:, None, None, None, :, :, :]]  # [k, ph, gh, 2, pw, gw, 2, C]

@@ -27,11 +27,14 @@ parity.ops.roi_align.geometry._POSITIONS).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from typing import Literal
 
 import numpy as np
 
 from parity.engine.errors import InvalidInput
+from parity.engine.threads import run_all as threads_run
+from parity.engine.threads import spans
 from parity.ops.roi_align import kernel
 from parity.ops.roi_align.float16_serial import SERIAL_LIMIT, float16_serial_interval
 from parity.ops.roi_align.geometry import (
@@ -69,6 +72,7 @@ def roi_align(
     convention: Convention = TORCHVISION_UNALIGNED,
     nan_mode: NanMode = "kernel",
     geometry_dtype: str = "float64",
+    threads: int = 1,
 ) -> np.ndarray:
     """RoIAlign forward in float64: ``[N, C, H, W]`` features, rois -> ``[K, C, PH, PW]``.
 
@@ -78,7 +82,8 @@ def roi_align(
     ``geometry_dtype`` computes the sampling positions (roi scaling, bin sizes, grid, sample
     steps) in a lower precision, as a kernel running in that dtype does; interpolation and
     averaging stay in float64.  It shows which samples rounding alone moves across a
-    discontinuity (the image border, a grid-size step).
+    discontinuity (the image border, a grid-size step).  ``threads`` splits the work over disjoint
+    rois and channels (parity.engine.threads): the same numbers, bit for bit, at any count.
     """
     x = np.asarray(features)
     if x.dtype.kind != "f":
@@ -95,8 +100,9 @@ def roi_align(
         lo, hi = float16_serial_interval(x, r, (ph, pw), spatial_scale, sampling_ratio, convention)
         with np.errstate(invalid="ignore"):
             return np.where(lo == hi, lo, (lo + hi) / 2)
-    table = _channels_last(x) if h > 0 and w > 0 else None  # its last row: zeros, read by skipped corners
-    return roi_align_channels_last(table, x.shape, r, (ph, pw), spatial_scale, sampling_ratio, convention, nan_mode, geometry_dtype)
+    table = _channels_last(x, threads) if h > 0 and w > 0 else None  # its last row: zeros, read by skipped corners
+    return roi_align_channels_last(table, x.shape, r, (ph, pw), spatial_scale, sampling_ratio, convention, nan_mode, geometry_dtype,
+                                   threads)
 
 
 def roi_align_channels_last(
@@ -109,6 +115,7 @@ def roi_align_channels_last(
     convention: Convention,
     nan_mode: NanMode = "kernel",
     geometry_dtype: str = "float64",
+    threads: int = 1,
 ) -> np.ndarray:
     """:func:`roi_align` of features already laid out as a channels-last table.
 
@@ -127,8 +134,11 @@ def roi_align_channels_last(
         if table.shape != (n * h * w + 1, c) or table.dtype not in (np.float32, np.float64):
             raise InvalidInput(f"a channels-last table for {features_shape} must be float32/64 {(n * h * w + 1, c)}; got {table.shape}")
         for ids, ypos, yoff, xpos, xoff in batches:
-            kernel.forward(table, h, w, win.batch, ids, ypos, yoff, xpos, xoff, cache_order(win, ids), nan_mode == "weighted",
-                           convention.outside_reads_origin, out)
+            order = cache_order(win, ids)
+            args = (table, h, w, win.batch, ids, ypos, yoff, xpos, xoff)
+            flags = (nan_mode == "weighted", convention.outside_reads_origin, out)
+            # Each roi writes only its own bins: a contiguous share of the visiting order per thread.
+            threads_run([partial(kernel.forward, *args, order[a:b], *flags) for a, b in spans(len(order), threads)])
     if convention.empty_grid_nan:
         out[(win.grid_h * win.grid_w) == 0] = np.nan
     if convention.sum_limit is not None:
@@ -147,13 +157,15 @@ def roi_align_backward(
     sampling_ratio: int = -1,
     convention: Convention = TORCHVISION_UNALIGNED,
     geometry_dtype: str = "float64",
+    threads: int = 1,
 ) -> np.ndarray:
     """Gradient of :func:`roi_align` w.r.t. the features, in float64: ``[K, C, PH, PW]`` -> ``[N, C, H, W]``.
 
     The forward is linear in the features, so this is its exact transpose: every sample hands
     ``grad * weight`` back to the pixels it read.  The rois get no gradient (as in torchvision).
     Like the C++ kernel, an in-image sample adds to all four of its corners, so a NaN in
-    ``grad_output`` reaches zero-weight corners too.
+    ``grad_output`` reaches zero-weight corners too.  ``threads`` splits the channels (rois share
+    pixels, channels share nothing): the same numbers at any count.
     """
     shape = tuple(int(v) for v in features_shape)
     if len(shape) != 4 or min(shape) < 0:
@@ -167,12 +179,15 @@ def roi_align_backward(
     if len(r) == 0 or c == 0 or h == 0 or w == 0 or ph == 0 or pw == 0:
         return np.zeros(shape, dtype=np.float64)
     win, batches = sample_geometry(r, n, float(spatial_scale), convention, ph, pw, sampling_ratio, geometry_dtype)
-    buf = _scratch(n * h * w * c).reshape(n * h * w, c)
-    buf[...] = 0.0
+    scratch = _scratch(n * h * w * c)
+    scratch[...] = 0.0
+    g = np.ascontiguousarray(g)
+    # A thread's share: a channel range and a [N * H * W, its channels] buffer of its own.
+    shares = [(a, scratch[n * h * w * a:n * h * w * b].reshape(n * h * w, b - a)) for a, b in spans(c, threads)]
     for ids, ypos, yoff, xpos, xoff in batches:
-        kernel.backward(np.ascontiguousarray(g), h, w, win.batch, ids, ypos, yoff, xpos, xoff, buf)
+        threads_run([partial(kernel.backward, g, h, w, win.batch, ids, ypos, yoff, xpos, xoff, a, buf) for a, buf in shares])
     out = np.empty(shape, dtype=np.float64)
-    kernel.channels_first(buf, out)
+    threads_run([partial(kernel.channels_first, buf, out, a) for a, buf in shares])
     return out
 
 
@@ -198,7 +213,7 @@ class _Scratch:
 _scratch = _Scratch()
 
 
-def _channels_last(x: np.ndarray) -> np.ndarray:
+def _channels_last(x: np.ndarray, threads: int = 1) -> np.ndarray:
     """``x[N, C, H, W]`` as a ``[N * H * W + 1, C]`` table, last row zeros, in the scratch buffer.
 
     Float32 features stay float32 (the kernel widens each value as it reads it: the same numbers
@@ -214,6 +229,7 @@ def _channels_last(x: np.ndarray) -> np.ndarray:
     else:
         table = _scratch(size).reshape(n * h * w + 1, c)
     table[-1] = 0.0
-    kernel.channels_last(np.ascontiguousarray(x), table)
+    x = np.ascontiguousarray(x)
+    threads_run([partial(kernel.channels_last, x, table, a, b) for a, b in spans(c, threads)])
     return table
 

@@ -82,8 +82,8 @@ def _reference(job: dict[str, Any], h: dict[str, Any], arrays: dict[str, np.ndar
     if job["pass"] == "backward":
         grad = arrays["grad"].astype(np.float64)
         shape = arrays["features"].shape
-        return lambda: roi_align_backward(grad, shape, rois, *args)
+        return lambda: roi_align_backward(grad, shape, rois, *args, threads=THREADS)
     # The workload's float32 features as every other implementation gets them: the reference
     # widens each value as it reads it (exactly) and computes in float64.
     features = arrays["features"]
-    return lambda: roi_align(features, rois, *args)
+    return lambda: roi_align(features, rois, *args, threads=THREADS)
