@@ -66,3 +66,30 @@ def test_a_lying_or_cut_reply_is_a_crash_of_that_case_and_the_worker_restarts(wo
 def test_a_text_array_crosses_from_a_real_worker(worker):
     r = _run(worker, "text")
     assert r.status is Status.OK and r.outputs["why"].item() == "InvalidInput: window outside the image"
+
+
+def test_after_a_first_restart_a_spare_worker_takes_over_the_next_loss(worker):
+    """A runner that lost one worker gets a spare started behind its replacement: the next crash
+    or timeout hands the queue to that process (imports done), and a new spare follows it."""
+    assert _run(worker, "fine").status is Status.OK and worker._spare is None  # no loss, no spare
+    assert _run(worker, "segfault").status is Status.CRASH
+    assert _run(worker, "fine").status is Status.OK
+    spare = worker._spare
+    assert spare is not None and spare.poll() is None
+    assert _run(worker, "hang").status is Status.TIMEOUT
+    assert _run(worker, "fine").status is Status.OK
+    assert worker.proc is not None and worker.proc.pid == spare.pid
+    assert worker._spare is not None and worker._spare.pid != spare.pid
+    last = worker._spare
+    worker.stop()
+    assert last.poll() is not None and spare.poll() is not None  # stop ends the spare too
+
+
+def test_a_spare_that_died_before_its_turn_is_replaced_by_a_fresh_worker(worker):
+    assert _run(worker, "segfault").status is Status.CRASH
+    assert _run(worker, "fine").status is Status.OK
+    assert worker._spare is not None
+    worker._spare.kill()
+    worker._spare.wait()
+    assert _run(worker, "segfault").status is Status.CRASH
+    assert _run(worker, "fine").status is Status.OK

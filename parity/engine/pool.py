@@ -2,7 +2,8 @@
 
 One persistent worker per runner, so framework imports are paid once per run.  A worker that
 dies mid-case yields a CRASH result naming the signal; one that exceeds the timeout is killed
-and yields TIMEOUT; both are restarted lazily before their next case.
+and yields TIMEOUT; both are restarted lazily before their next case, from a spare process
+started after the first restart.
 """
 from __future__ import annotations
 
@@ -126,14 +127,29 @@ class Worker:
     _crashes: dict[Structure, int] = field(default_factory=dict)  # structure -> crashes so far
     _isolated: set[Structure] = field(default_factory=set)  # structures run in forked children
     _forks_slow: bool = False  # a forked child was measured slower than a restart: never fork again
-    _startup: float = 0.0  # seconds the last start took (imports and hello): what a restart costs
+    _startup: float = 0.0  # seconds the last fresh start took (imports and hello): what a restart costs
+    _spare: subprocess.Popen[bytes] | None = None  # started, not yet handed any request (after a first restart)
+    _fresh: bool = True  # the running process was started for itself, not promoted from spare
 
     def start(self) -> None:
+        """Start the worker: the spare started after an earlier loss if it is alive (its imports
+        done or under way), else a fresh process."""
+        spare, self._spare = self._spare, None
+        if spare is not None and spare.poll() is None:
+            self.proc, self._fresh = spare, False
+        else:
+            if spare is not None:
+                spare.wait()
+            self.proc, self._fresh = self._spawn(), True
+        self._outbox = queue.Queue()
+        threading.Thread(target=_write_all, args=(self.proc.stdin, self._outbox), daemon=True).start()
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
         if not Path(self.python).exists():
             raise UsageError(f"interpreter for {self.runner} not found: {self.python}; pass an existing --python path")
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(
+        proc = subprocess.Popen(
             [self.python, "-m", "parity.engine.worker", self.module or _default_module(self.runner)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -141,9 +157,8 @@ class Worker:
             env=self.env if self.env is not None else worker_env(),
         )
         log.close()
-        _widen_pipes(self.proc)
-        self._outbox = queue.Queue()
-        threading.Thread(target=_write_all, args=(self.proc.stdin, self._outbox), daemon=True).start()
+        _widen_pipes(proc)
+        return proc
 
     def handshake(self) -> None:
         """Wait for the worker's hello (its imports done)."""
@@ -157,12 +172,22 @@ class Worker:
                 f"(is {self.runner} installed for {self.python}?)"
             ) from None
         self.versions = header["versions"]
-        self._startup = time.monotonic() - began
+        if self._fresh:  # a spare's hello was waiting: that says nothing of what a restart costs
+            self._startup = time.monotonic() - began
 
     def ensure_started(self) -> None:
-        """Start a worker if none runs, and hand it every request still waiting for a result."""
+        """Start a worker if none runs, and hand it every request still waiting for a result.
+
+        From the first restart on, a spare process is kept started: a runner that lost one worker
+        (a crash, a timeout) may lose more, and a restart then costs the handshake, not the
+        framework's imports (torchvision: 2 s).  The first spare starts with the first
+        replacement, while the driver and the other workers wait for it anyway.
+        """
         if self.proc is None or self.proc.poll() is not None:
+            restart = self.versions is not None
             self.start()
+            if restart and self._spare is None:
+                self._spare = self._spawn()
             self.handshake()
             assert self._outbox is not None
             for request in self.pending:
@@ -286,17 +311,35 @@ class Worker:
             self.proc = None
 
     def stop(self) -> None:
-        """End of stream for the worker (it exits); kill it if it lingers."""
+        """End of stream for the worker and its spare (they exit); kill what lingers."""
+        spare, self._spare = self._spare, None
+        if spare is not None:
+            _close(spare)
         if self.proc is None:
             return
         assert self._outbox is not None
         self._outbox.put(None)  # the writer closes stdin after what it still has to write
-        try:
-            self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        _reap(self.proc)
         self.proc = None
+
+
+def _close(proc: subprocess.Popen[bytes]) -> None:
+    """End of stream for a process that was never handed a request."""
+    try:
+        assert proc.stdin is not None
+        proc.stdin.close()
+    except OSError:
+        pass
+    _reap(proc)
+
+
+def _reap(proc: subprocess.Popen[bytes]) -> None:
+    """Wait for a worker told to stop; kill it if it lingers."""
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 #: Pipe buffer asked for (Linux caps it at /proc/sys/fs/pipe-max-size, 1 MiB by default): a

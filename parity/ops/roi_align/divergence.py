@@ -87,7 +87,7 @@ def _float16_long_sums(case: Case) -> bool:
     (u * n > parity.engine.compare.DECISIVE), small enough to emulate (parity.ops.roi_align.float16_serial.float16_serial_interval)."""
     from parity.engine.compare import DECISIVE, UNIT_ROUNDOFF
     from parity.ops.roi_align.mapping import torchvision_semantics
-    from parity.ops.roi_align.float16_serial import SERIAL_LIMIT
+    from parity.ops.roi_align.limits import SERIAL_LIMIT
     from parity.ops.roi_align.geometry import sampling_grid
 
     if case.dtype != "float16" or case.features.ndim != 4 or case.rois.ndim != 2 or case.rois.shape[-1] != 5:

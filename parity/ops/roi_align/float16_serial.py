@@ -18,9 +18,8 @@ from parity.engine.errors import InvalidInput
 from parity.ops.roi_align.float16_kernel import float16_serial_sums
 from parity.ops.roi_align.float16_kernel import sample_values as float16_sample_values
 from parity.ops.roi_align.geometry import Convention, Window, as_pooled, as_rois, window
+from parity.ops.roi_align.limits import SERIAL_LIMIT
 
-#: The float16 emulation holds at most this many sample values at once (it loops over samples).
-SERIAL_LIMIT = 1 << 22
 _U16 = 2.0**-11
 #: Roundings in one float16 sample value: four products and three adds of the bilinear weights.
 _SAMPLE_ROUNDINGS16 = 8.0

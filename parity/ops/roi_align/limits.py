@@ -19,6 +19,10 @@ from parity.engine.limits import elements
 from parity.engine.model import Case
 from parity.ops.roi_align.attrs import Attrs
 
+#: The float16 emulation (parity.ops.roi_align.float16_serial) holds at most this many sample
+#: values at once (it loops over samples); a case needing more is not emulated.  Here, not there,
+#: so that the driver can tell without importing the compiled loops.
+SERIAL_LIMIT = 1 << 22
 #: Outputs the reference returns per semantics: the result, its rounding bound and scale, the geometry check.
 OUTPUTS_PER_SEMANTICS = 4
 

@@ -36,7 +36,8 @@ from parity.engine.errors import InvalidInput
 from parity.engine.threads import run_all as threads_run
 from parity.engine.threads import spans
 from parity.ops.roi_align import kernel
-from parity.ops.roi_align.float16_serial import SERIAL_LIMIT, float16_serial_interval
+from parity.ops.roi_align.float16_serial import float16_serial_interval
+from parity.ops.roi_align.limits import SERIAL_LIMIT
 from parity.ops.roi_align.geometry import (
     CONVENTIONS,
     MINDSPORE_END_MODE_0,
