@@ -138,8 +138,11 @@ def roi_align_channels_last(
             order = cache_order(win, ids)
             args = (table, h, w, win.batch, ids, ypos, yoff, xpos, xoff)
             flags = (nan_mode == "weighted", convention.outside_reads_origin, out)
-            # Each roi writes only its own bins: a contiguous share of the visiting order per thread.
-            threads_run([partial(kernel.forward, *args, order[a:b], *flags) for a, b in spans(len(order), threads)])
+            # Each roi writes only its own bins: a thread's share is a range of rois (ids ascend),
+            # visited in cache order, so that each thread first-touches its own part of a fresh
+            # ``out`` (shares of the visiting order touched the same pages: W2 at 2 threads 33-37 ms, 28 ms so).
+            shares = [order[(order >= a) & (order < b)] for a, b in spans(len(ids), threads)]
+            threads_run([partial(kernel.forward, *args, share, *flags) for share in shares])
     if convention.empty_grid_nan:
         out[(win.grid_h * win.grid_w) == 0] = np.nan
     if convention.sum_limit is not None:
