@@ -311,35 +311,22 @@ class Worker:
             self.proc = None
 
     def stop(self) -> None:
-        """End of stream for the worker and its spare (they exit); kill what lingers."""
+        """End of stream for the worker (it exits); kill it if it lingers, and the spare at once
+        (it was never handed a request, and may still be importing its framework)."""
         spare, self._spare = self._spare, None
         if spare is not None:
-            _close(spare)
+            spare.kill()
+            spare.wait()
         if self.proc is None:
             return
         assert self._outbox is not None
         self._outbox.put(None)  # the writer closes stdin after what it still has to write
-        _reap(self.proc)
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
         self.proc = None
-
-
-def _close(proc: subprocess.Popen[bytes]) -> None:
-    """End of stream for a process that was never handed a request."""
-    try:
-        assert proc.stdin is not None
-        proc.stdin.close()
-    except OSError:
-        pass
-    _reap(proc)
-
-
-def _reap(proc: subprocess.Popen[bytes]) -> None:
-    """Wait for a worker told to stop; kill it if it lingers."""
-    try:
-        proc.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 #: Pipe buffer asked for (Linux caps it at /proc/sys/fs/pipe-max-size, 1 MiB by default): a

@@ -140,7 +140,8 @@ def roi_align_channels_last(
             flags = (nan_mode == "weighted", convention.outside_reads_origin, out)
             # Each roi writes only its own bins: a thread's share is a range of rois (ids ascend),
             # visited in cache order, so that each thread first-touches its own part of a fresh
-            # ``out`` (shares of the visiting order touched the same pages: W2 at 2 threads 33-37 ms, 28 ms so).
+            # ``out`` (W2's kernel at 2 threads: 28 ms; 33-37 ms with shares of the visiting order,
+            # whose threads touched the same pages).
             shares = [order[(order >= a) & (order < b)] for a, b in spans(len(ids), threads)]
             threads_run([partial(kernel.forward, *args, share, *flags) for share in shares])
     if convention.empty_grid_nan:
