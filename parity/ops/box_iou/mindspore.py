@@ -8,7 +8,7 @@ import numpy as np
 from parity.engine.errors import native
 from parity.engine.model import Port
 from parity.ops.box_iou.signature import Attrs, to_mindspore
-from parity.frameworks.mindspore import versions
+from parity.frameworks.mindspore import worker_versions as versions
 
 __all__ = ["run", "versions"]
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from parity.engine.errors import Unsupported, native
 from parity.engine.model import Port
-from parity.frameworks.mindspore import versions
+from parity.frameworks.mindspore import worker_versions as versions
 from parity.ops.nms.signature import Attrs, mindspore_inputs
 
 __all__ = ["run", "versions"]

@@ -10,7 +10,7 @@ from parity.engine.errors import Unsupported, native
 from parity.ops.roi_align.mapping import MindSporeCall, to_mindspore
 from parity.engine.model import Port
 from parity.ops.roi_align.attrs import Attrs
-from parity.frameworks.mindspore import versions
+from parity.frameworks.mindspore import worker_versions as versions
 
 __all__ = ["run", "versions"]
 
