@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from parity.engine.model import Case, RunResult, Status
-from parity.ops.roi_align import fused, kernel_terms, reference, wire
+from parity.ops.roi_align import fused, reference, tables, wire
 from parity.ops.roi_align.attrs import Attrs
 from parity.ops.roi_align.bounds import rounding_bound_and_scale
 from parity.ops.roi_align.runners import reference as runner
@@ -68,7 +68,7 @@ def test_values_and_slopes_table_equals_its_numpy_definition():
         x.flat[[3, 400]] = [np.nan, -np.inf]
         n, c, h, w = x.shape
         table = np.full((n * h * w + 1, 2 * c), 7.0)
-        kernel_terms.values_and_slopes(x, table)
+        tables.values_and_slopes(x, table)
         x64 = x.astype(np.float64)
         expected = np.concatenate([x64, _slope(x64)], axis=1).transpose(0, 2, 3, 1).reshape(-1, 2 * c)
         np.testing.assert_array_equal(table[:-1], expected)

@@ -1,8 +1,8 @@
-"""parity.ops.roi_align.kernel's helpers against their NumPy definitions (the RoIAlign loops are checked against
+"""parity.ops.roi_align.tables against their NumPy definitions (the RoIAlign loops of parity.ops.roi_align.kernel are checked against
 torchvision and tests/numpy_reference.py in tests/test_reference.py)."""
 import numpy as np
 
-from parity.ops.roi_align import kernel, kernel_terms
+from parity.ops.roi_align import tables
 
 
 def _slope(x: np.ndarray) -> np.ndarray:
@@ -24,7 +24,7 @@ def test_magnitude_and_slope_table_equals_its_numpy_definition():
         x.flat[rng.integers(0, x.size, 3)] = [np.nan, np.inf, -np.inf]
         n, c, h, w = shape
         table = np.full((n * h * w + 1, 2 * c), 7.0)
-        kernel_terms.magnitude_and_slope(x, table)
+        tables.magnitude_and_slope(x, table)
         expected = np.concatenate([np.abs(x), _slope(x)], axis=1).transpose(0, 2, 3, 1).reshape(-1, 2 * c)
         np.testing.assert_array_equal(table[:-1], expected)
         assert (table[-1] == 7.0).all()  # spare rows are the caller's
@@ -36,8 +36,8 @@ def test_channels_last_and_back_are_inverse_transposes():
         x = rng.standard_normal(shape).astype(np.float32)
         n, c, h, w = shape
         table = np.zeros((n * h * w + 1, c))
-        kernel.channels_last(x, table, 0, x.shape[1])
+        tables.channels_last(x, table, 0, x.shape[1])
         np.testing.assert_array_equal(table[:-1], x.transpose(0, 2, 3, 1).reshape(-1, c).astype(np.float64))
         back = np.empty(shape)
-        kernel.channels_first(table, back, 0)
+        tables.channels_first(table, back, 0)
         np.testing.assert_array_equal(back, x)

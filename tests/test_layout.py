@@ -93,3 +93,32 @@ MAX_LINES = 400
 def test_no_module_is_over_the_line_limit():
     long = {str(p.relative_to(PACKAGE.parent)): n for p in PACKAGE.rglob("*.py") if (n := len(p.read_text().splitlines())) > MAX_LINES}
     assert not long, f"split these modules (over {MAX_LINES} lines): {long}"
+
+
+def _compiled(tree: ast.Module) -> set[str]:
+    """Names of the functions a module compiles with numba (decorated ``@njit(...)``)."""
+    def is_njit(d: ast.expr) -> bool:
+        f = d.func if isinstance(d, ast.Call) else d
+        return isinstance(f, ast.Name) and f.id == "njit" or isinstance(f, ast.Attribute) and f.attr == "njit"
+
+    return {n.name for n in tree.body if isinstance(n, ast.FunctionDef) and any(is_njit(d) for d in n.decorator_list)}
+
+
+def test_no_cached_numba_function_calls_one_compiled_in_another_module():
+    """numba checks a cached function against its own file only: a compiled function imported from
+    another module could change there and leave this module's cache on the old code."""
+    modules = {_module(p): ast.parse(p.read_text()) for p in PACKAGE.rglob("*.py")}
+    compiled = {m: _compiled(tree) for m, tree in modules.items()}
+    crossing = []
+    for m, tree in modules.items():
+        if not compiled[m]:
+            continue
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.ImportFrom) or not node.module:
+                continue
+            for a in node.names:
+                if a.name in compiled.get(node.module, ()):  # a compiled function
+                    crossing.append(f"{m} imports {node.module}.{a.name}")
+                elif compiled.get(f"{node.module}.{a.name}"):  # a module with compiled functions
+                    crossing.append(f"{m} imports the module {node.module}.{a.name}")
+    assert not crossing

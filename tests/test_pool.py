@@ -93,3 +93,20 @@ def test_a_spare_that_died_before_its_turn_is_replaced_by_a_fresh_worker(worker)
     worker._spare.wait()
     assert _run(worker, "segfault").status is Status.CRASH
     assert _run(worker, "fine").status is Status.OK
+
+
+def test_a_spare_that_fails_after_its_promotion_gives_way_to_a_fresh_worker(worker):
+    """A spare still importing when its turn comes, which then dies without a hello: the restart
+    falls back to a fresh process instead of ending the run."""
+    import subprocess
+    import sys
+
+    assert _run(worker, "segfault").status is Status.CRASH
+    assert _run(worker, "fine").status is Status.OK
+    worker._spare.kill()
+    worker._spare.wait()
+    doomed = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(0.5)"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    worker._spare = doomed
+    assert _run(worker, "segfault").status is Status.CRASH
+    assert _run(worker, "fine").status is Status.OK
+    assert doomed.poll() is not None and worker.proc is not None and worker.proc.pid != doomed.pid

@@ -48,3 +48,20 @@ def test_a_failing_share_raises_after_all_have_finished():
     with pytest.raises(ValueError, match="share 1 failed"):
         run_all([lambda: done.append(0), fail, slow])
     assert sorted(done) == [0, 2]
+
+
+def test_a_forked_child_runs_shares_on_threads_of_its_own():
+    """A worker forks for an isolated case: the parent's pool threads are not in the child, and
+    ``run_all`` there must start its own instead of waiting on them."""
+    import os
+    import signal
+
+    run_all([lambda: None, lambda: None])  # the parent's pool exists
+    pid = os.fork()
+    if pid == 0:  # the child: finish within 10 s or be killed by the alarm
+        signal.alarm(10)
+        done: list[int] = []
+        run_all([lambda: done.append(0), lambda: done.append(1)])
+        os._exit(0 if sorted(done) == [0, 1] else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0

@@ -166,6 +166,11 @@ class Worker:
         try:
             header, _ = self._receive(time.monotonic() + START_TIMEOUT)
         except (_Died, TimeoutError) as exc:
+            if not self._fresh:  # a spare that failed while importing: a fresh process gets its own chance
+                self.kill()
+                self.start()
+                self.handshake()
+                return
             self.stop()
             raise UsageError(
                 f"the {self.runner} worker failed to start ({exc}); see {self.log_path} "
@@ -187,7 +192,10 @@ class Worker:
             restart = self.versions is not None
             self.start()
             if restart and self._spare is None:
-                self._spare = self._spawn()
+                try:
+                    self._spare = self._spawn()
+                except (OSError, UsageError):  # no spare this time (fork refused, interpreter gone): restarts cost the imports
+                    self._spare = None
             self.handshake()
             assert self._outbox is not None
             for request in self.pending:

@@ -8,11 +8,21 @@ in one thread, so the result does not depend on the thread count, bit for bit.
 """
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 _pool: ThreadPoolExecutor | None = None
 _pool_size = 0
+
+
+def _forget_pool() -> None:
+    """In a forked child (a worker's isolated case) the pool's threads do not exist: start afresh."""
+    global _pool, _pool_size
+    _pool, _pool_size = None, 0
+
+
+os.register_at_fork(after_in_child=_forget_pool)
 
 
 def spans(n: int, parts: int) -> list[tuple[int, int]]:
@@ -23,7 +33,9 @@ def spans(n: int, parts: int) -> list[tuple[int, int]]:
 
 
 def run_all(calls: list[Callable[[], object]]) -> None:
-    """Run ``calls`` side by side (the first in this thread), waiting for all; an exception of any is raised here."""
+    """Run ``calls`` side by side (the first in this thread), waiting for all; an exception of any is raised here.
+
+    Not for concurrent or nested use: one caller at a time (a reference call) owns the pool."""
     global _pool, _pool_size
     if len(calls) <= 1:
         for call in calls:

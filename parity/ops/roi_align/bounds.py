@@ -8,7 +8,7 @@ import dataclasses
 import numpy as np
 
 from parity.engine.compare import UNIT_ROUNDOFF, precision
-from parity.ops.roi_align import geometry, kernel_terms, reference
+from parity.ops.roi_align import geometry, reference, tables
 
 #: Roundings in one sample position: scale, offset, bin size, step within the bin.
 COORDINATE_ROUNDINGS = 4.0
@@ -77,7 +77,7 @@ def rounding_bound_and_scale(
     if h > 0 and w > 0:
         table = np.empty((n * h * w + 1, 2 * c))
         table[-1] = 0.0
-        kernel_terms.magnitude_and_slope(np.ascontiguousarray(x), table)
+        tables.magnitude_and_slope(np.ascontiguousarray(x), table)
     rois = np.asarray(rois, dtype=np.float64)
     both: np.ndarray | None = None
     for g in _geometries(dtype):

@@ -6,9 +6,9 @@ positions rounded to the case's dtype (``geom``), the rounding bound and its sca
 the samples (values, then magnitudes and slopes, each in two geometries) plus elementwise NumPy
 over result-sized arrays; on a detection-sized map (W4 of ``parity bench``) that is most of a
 case's time and several result-sized temporaries.  Here each geometry is one pass
-(parity.ops.roi_align.kernel_terms.forward_terms) that reads values, magnitudes and slopes of a sample
+(parity.ops.roi_align.kernel.forward_terms) that reads values, magnitudes and slopes of a sample
 from one channels-last table, built once per case and shared by every semantics
-(:class:`FeatureTable`), and the bound is finished in place (kernel_terms.finish_bound).  Every number
+(:class:`FeatureTable`), and the bound is finished in place (kernel.finish_bound).  Every number
 equals the separate passes' bit for bit (tests/test_fused.py).
 
 Only plain conventions take this path (:func:`fusable`): the rules that shape a result after its
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from parity.engine.compare import UNIT_ROUNDOFF, precision
-from parity.ops.roi_align import geometry, kernel_terms
+from parity.ops.roi_align import geometry, kernel, tables
 from parity.ops.roi_align.bounds import COORDINATE_ROUNDINGS, SAMPLE_ROUNDINGS
 
 
@@ -56,7 +56,7 @@ def fusable(features: np.ndarray, rois: np.ndarray, output_size: tuple[int, int]
 
 
 class FeatureTable:
-    """One case's features as the table kernel_terms.forward_terms reads, built on first use.
+    """One case's features as the table kernel.forward_terms reads, built on first use.
 
     ``[N * H * W + 1, 2C]`` float64: values, then slopes, last row zeros (what a zero-weight corner
     reads).  W4: 890 MB, held only while the case is evaluated.
@@ -75,7 +75,7 @@ class FeatureTable:
             n, c, h, w = x.shape
             table = np.empty((n * h * w + 1, 2 * c))
             table[-1] = 0.0
-            kernel_terms.values_and_slopes(np.ascontiguousarray(x), table)
+            tables.values_and_slopes(np.ascontiguousarray(x), table)
             self._table = table
         return self._table
 
@@ -107,10 +107,10 @@ def forward_terms(
     for i, (g, out) in enumerate((("float64", result),) if dtype == "float64" else (("float64", result), (dtype, geom))):
         win, batches = geometry.sample_geometry(r, n, s, convention, ph, pw, sampling_ratio, g)
         for ids, ypos, yoff, xpos, xoff in batches:
-            kernel_terms.forward_terms(features.table, h, w, win.batch, ids, ypos, yoff, xpos, xoff, geometry.cache_order(win, ids),
+            kernel.forward_terms(features.table, h, w, win.batch, ids, ypos, yoff, xpos, xoff, geometry.cache_order(win, ids),
                                  convention.outside_reads_origin, i == 0, out, magnitude, slope)
     gh, gw, reach = geometry.sampling_grid(r, n, output_size, s, sampling_ratio, convention)
     steps = (np.maximum(gh * gw, 1) + SAMPLE_ROUNDINGS).astype(np.float64)
     coordinate = COORDINATE_ROUNDINGS * np.maximum(reach, 1.0)
-    kernel_terms.finish_bound(magnitude, slope, steps, coordinate, UNIT_ROUNDOFF[dtype])
+    kernel.finish_bound(magnitude, slope, steps, coordinate, UNIT_ROUNDOFF[dtype])
     return Terms(result, slope, magnitude, geom)

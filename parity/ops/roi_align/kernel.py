@@ -23,29 +23,6 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-#: Pixels per block of the channels-last transpose: a block's rows and its channels stay in cache.
-BLOCK = 64
-
-
-@njit(cache=True, nogil=True)
-def channels_last(x: np.ndarray, table: np.ndarray, c0: int, c1: int) -> None:  # pragma: no cover - compiled
-    """Copy channels ``[c0, c1)`` of ``x[N, C, H, W]`` (any float dtype) into ``table[N * H * W (+ spare rows), C]``, in the table's dtype.
-
-    Blocked over pixels so that both the strided reads and the contiguous writes stay in cache
-    (NumPy's transposing copy of a detection-sized map is several times slower).
-    """
-    n, c, h, w = x.shape
-    hw = h * w
-    flat = x.reshape(n, c, hw)
-    for b in range(n):
-        for p0 in range(0, hw, BLOCK):
-            p1 = min(hw, p0 + BLOCK)
-            for ch in range(c0, c1):
-                src = flat[b, ch]
-                for p in range(p0, p1):
-                    table[b * hw + p, ch] = src[p]
-
-
 @njit(cache=True, nogil=True)
 def corners(y: float, x: float, h: int, w: int) -> tuple[int, int, int, int, float, float, float, float, bool]:  # pragma: no cover
     """torchvision's bilinear rule for one sample: corner pixels (row-major in one image) and weights.
@@ -225,16 +202,117 @@ def backward(
                             r[ch] += g[ch] * w4 / count
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _steeper(s: float, d: float) -> float:  # pragma: no cover - compiled
+    """np.maximum of two slopes: the larger, NaN if either is NaN."""
+    return d if (d > s or d != d) else s
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _fold_bins(block: np.ndarray, count: float, out: np.ndarray) -> None:  # pragma: no cover - compiled
+    """Like :func:`write_bins`, but folding each mean into what ``out`` holds with :func:`_steeper`."""
+    c, ph, pw = out.shape
+    for ch in range(c):
+        o = out[ch]
+        for p in range(ph):
+            for q in range(pw):
+                o[p, q] = _steeper(o[p, q], block[p * pw + q, ch] / count)
+
+
 @njit(cache=True, nogil=True)
-def channels_first(table: np.ndarray, x: np.ndarray, c0: int) -> None:  # pragma: no cover - compiled
-    """The inverse of :func:`channels_last` for the channels ``[c0, c0 + M)`` that ``table[N * H * W (+ spare rows), M]`` holds, into ``x[N, C, H, W]``."""
-    n, _, h, w = x.shape
-    hw = h * w
-    flat = x.reshape(n, x.shape[1], hw)
-    for b in range(n):
-        for p0 in range(0, hw, BLOCK):
-            p1 = min(hw, p0 + BLOCK)
-            for ch in range(table.shape[1]):
-                dst = flat[b, c0 + ch]
-                for p in range(p0, p1):
-                    dst[p] = table[b * hw + p, ch]
+def forward_terms(
+    table: np.ndarray,
+    h: int,
+    w: int,
+    batch: np.ndarray,
+    ids: np.ndarray,
+    ypos: np.ndarray,
+    yoff: np.ndarray,
+    xpos: np.ndarray,
+    xoff: np.ndarray,
+    order: np.ndarray,
+    origin: bool,
+    first: bool,
+    out: np.ndarray,
+    magnitude: np.ndarray,
+    slope: np.ndarray,
+) -> None:  # pragma: no cover - compiled
+    """:func:`forward` of the values and, from the same samples, of their magnitudes and slopes
+    (rois visited in ``order``, as there).
+
+    ``table`` is :func:`values_and_slopes`' (last row: zeros).  Each sample's corners and weights
+    are computed once; the values are read as ``forward`` reads them with ``weighted=False`` (all
+    four corners, into ``out``), magnitudes and slopes as with ``weighted=True`` (a zero-weight
+    corner reads the zero row), into ``magnitude`` and ``slope``, or, unless ``first``, folded
+    into what they hold with NaN-propagating maxima (np.maximum: the bound over two geometries).
+    Per channel the operations are those of ``forward``, in its order, so every number is the one
+    the separate passes give.
+    """
+    _, c, ph, pw = out.shape
+    zero = table.shape[0] - 1
+    block = np.empty((ph * pw, c))  # a roi's sums, channels-last, as in forward
+    block_m = np.empty((ph * pw, c))
+    block_s = np.empty((ph * pw, c))
+    for jj in range(len(order)):
+        j = order[jj]
+        k = ids[j]
+        gh = (yoff[j + 1] - yoff[j]) // ph
+        gw = (xoff[j + 1] - xoff[j]) // pw
+        if gh <= 0 or gw <= 0:
+            continue
+        count = float(gh * gw)
+        base = batch[k] * h * w
+        for p in range(ph):
+            for q in range(pw):
+                acc, acc_m, acc_s = block[p * pw + q], block_m[p * pw + q], block_s[p * pw + q]
+                acc[:] = 0.0
+                acc_m[:] = 0.0
+                acc_s[:] = 0.0
+                for iy in range(gh):
+                    y = ypos[yoff[j] + p * gh + iy]
+                    for ix in range(gw):
+                        x = xpos[xoff[j] + q * gw + ix]
+                        i1, i2, i3, i4, w1, w2, w3, w4, inside = corners(y, x, h, w)
+                        if not inside:
+                            if origin:
+                                v = table[base]
+                                for ch in range(c):
+                                    acc[ch] += 0.0 * v[ch]
+                                    acc_m[ch] += 0.0 * abs(v[ch])
+                                    acc_s[ch] += 0.0 * v[c + ch]
+                            continue
+                        i1, i2, i3, i4 = base + i1, base + i2, base + i3, base + i4
+                        v1, v2, v3, v4 = table[i1], table[i2], table[i3], table[i4]
+                        m1 = table[i1 if w1 != 0.0 else zero]
+                        m2 = table[i2 if w2 != 0.0 else zero]
+                        m3 = table[i3 if w3 != 0.0 else zero]
+                        m4 = table[i4 if w4 != 0.0 else zero]
+                        for ch in range(c):
+                            acc[ch] += w1 * v1[ch] + w2 * v2[ch] + w3 * v3[ch] + w4 * v4[ch]
+                            acc_m[ch] += w1 * abs(m1[ch]) + w2 * abs(m2[ch]) + w3 * abs(m3[ch]) + w4 * abs(m4[ch])
+                            acc_s[ch] += w1 * m1[c + ch] + w2 * m2[c + ch] + w3 * m3[c + ch] + w4 * m4[c + ch]
+        write_bins(block, count, out[k])
+        if first:
+            write_bins(block_m, count, magnitude[k])
+            write_bins(block_s, count, slope[k])
+        else:
+            _fold_bins(block_m, count, magnitude[k])
+            _fold_bins(block_s, count, slope[k])
+
+
+@njit(cache=True, nogil=True)
+def finish_bound(magnitude: np.ndarray, slope: np.ndarray, steps: np.ndarray, coordinate: np.ndarray, u: float) -> None:  # pragma: no cover
+    """In place: ``slope`` becomes the rounding bound ``u * (steps * magnitude + coordinate * slope)``
+    of parity.ops.roi_align.bounds.rounding_bound_and_scale, ``magnitude`` its scale; a non-finite
+    value of either becomes 0 there (no finite bound).  ``steps`` and ``coordinate`` are per roi."""
+    k = magnitude.shape[0]
+    m2 = magnitude.reshape(k, -1)
+    s2 = slope.reshape(k, -1)
+    for r in range(k):
+        st = steps[r]
+        co = coordinate[r]
+        for e in range(m2.shape[1]):
+            m = m2[r, e]
+            b = u * (st * m + co * s2[r, e])
+            s2[r, e] = b if np.isfinite(b) else 0.0
+            m2[r, e] = m if np.isfinite(m) else 0.0

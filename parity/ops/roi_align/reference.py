@@ -35,7 +35,7 @@ import numpy as np
 from parity.engine.errors import InvalidInput
 from parity.engine.threads import run_all as threads_run
 from parity.engine.threads import spans
-from parity.ops.roi_align import kernel
+from parity.ops.roi_align import kernel, tables
 from parity.ops.roi_align.float16_serial import float16_serial_interval
 from parity.ops.roi_align.limits import SERIAL_LIMIT
 from parity.ops.roi_align.geometry import (
@@ -192,7 +192,7 @@ def roi_align_backward(
     for ids, ypos, yoff, xpos, xoff in batches:
         threads_run([partial(kernel.backward, g, h, w, win.batch, ids, ypos, yoff, xpos, xoff, a, buf) for a, buf in shares])
     out = np.empty(shape, dtype=np.float64)
-    threads_run([partial(kernel.channels_first, buf, out, a) for a, buf in shares])
+    threads_run([partial(tables.channels_first, buf, out, a) for a, buf in shares])
     return out
 
 
@@ -235,6 +235,6 @@ def _channels_last(x: np.ndarray, threads: int = 1) -> np.ndarray:
         table = _scratch(size).reshape(n * h * w + 1, c)
     table[-1] = 0.0
     x = np.ascontiguousarray(x)
-    threads_run([partial(kernel.channels_last, x, table, a, b) for a, b in spans(c, threads)])
+    threads_run([partial(tables.channels_last, x, table, a, b) for a, b in spans(c, threads)])
     return table
 

@@ -1,0 +1,120 @@
+"""The channels-last tables the compiled loops of parity.ops.roi_align.kernel read, and the way back.
+
+A table holds pixel ``(b, y, x)`` of ``[N, C, H, W]`` features in row ``(b * H + y) * W + x``,
+its channels contiguous, so the kernels' innermost loops run over channels.  Besides the plain
+transposes, the tables of the rounding bound's terms: magnitudes and slopes (the slope of a pixel
+is its largest absolute difference to a 4-neighbour), read with the same samples as the values.
+
+Compiled and cached like the kernel (``cache=True``).  numba checks a cached function against its
+own file only, so no function here calls one compiled in another module, nor the other way round
+(``tests/test_layout.py``): an edit there would leave this module's cache on the old code.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+#: Pixels per block of a transpose: a block's rows and its channels stay in cache.
+BLOCK = 64
+
+
+@njit(cache=True, nogil=True)
+def channels_last(x: np.ndarray, table: np.ndarray, c0: int, c1: int) -> None:  # pragma: no cover - compiled
+    """Copy channels ``[c0, c1)`` of ``x[N, C, H, W]`` (any float dtype) into ``table[N * H * W (+ spare rows), C]``, in the table's dtype.
+
+    Blocked over pixels so that both the strided reads and the contiguous writes stay in cache
+    (NumPy's transposing copy of a detection-sized map is several times slower).
+    """
+    n, c, h, w = x.shape
+    hw = h * w
+    flat = x.reshape(n, c, hw)
+    for b in range(n):
+        for p0 in range(0, hw, BLOCK):
+            p1 = min(hw, p0 + BLOCK)
+            for ch in range(c0, c1):
+                src = flat[b, ch]
+                for p in range(p0, p1):
+                    table[b * hw + p, ch] = src[p]
+
+
+@njit(cache=True, nogil=True)
+def channels_first(table: np.ndarray, x: np.ndarray, c0: int) -> None:  # pragma: no cover - compiled
+    """The inverse of :func:`channels_last` for the channels ``[c0, c0 + M)`` that ``table[N * H * W (+ spare rows), M]`` holds, into ``x[N, C, H, W]``."""
+    n, _, h, w = x.shape
+    hw = h * w
+    flat = x.reshape(n, x.shape[1], hw)
+    for b in range(n):
+        for p0 in range(0, hw, BLOCK):
+            p1 = min(hw, p0 + BLOCK)
+            for ch in range(table.shape[1]):
+                dst = flat[b, c0 + ch]
+                for p in range(p0, p1):
+                    dst[p] = table[b * hw + p, ch]
+
+
+@njit(cache=True, nogil=True)
+def magnitude_and_slope(x: np.ndarray, table: np.ndarray) -> None:  # pragma: no cover - compiled
+    """``table[N * H * W (+ spare rows), 2C]``: ``|x|`` in the first C channels, the local slope in the last C.
+
+    The slope of a pixel is its largest absolute difference to a 4-neighbour: how fast bilinear
+    values move per pixel there (parity.ops.roi_align.bounds.rounding_bound).  NaN propagates, as np.maximum does.
+    """
+    n, c, h, w = x.shape
+    for b in range(n):
+        for i in range(h):
+            for j0 in range(0, w, BLOCK):  # a block of one image row: its table rows stay in cache
+                j1 = min(w, j0 + BLOCK)
+                row0 = (b * h + i) * w
+                for ch in range(c):
+                    plane = x[b, ch]
+                    for j in range(j0, j1):
+                        v = plane[i, j]
+                        s = 0.0
+                        if i > 0:
+                            s = _steeper(s, abs(v - plane[i - 1, j]))
+                        if i < h - 1:
+                            s = _steeper(s, abs(v - plane[i + 1, j]))
+                        if j > 0:
+                            s = _steeper(s, abs(v - plane[i, j - 1]))
+                        if j < w - 1:
+                            s = _steeper(s, abs(v - plane[i, j + 1]))
+                        table[row0 + j, ch] = abs(v)
+                        table[row0 + j, c + ch] = s
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _steeper(s: float, d: float) -> float:  # pragma: no cover - compiled
+    """parity.ops.roi_align.kernel's rule, local to this module's cached functions (see above): np.maximum of two slopes: the larger, NaN if either is NaN."""
+    return d if (d > s or d != d) else s
+
+
+@njit(cache=True, nogil=True)
+def values_and_slopes(x: np.ndarray, table: np.ndarray) -> None:  # pragma: no cover - compiled
+    """``table[N * H * W (+ spare rows), 2C]``: ``x`` as float64 in the first C channels, its local slope in the last C.
+
+    One table for everything a case's forward terms read (parity.ops.roi_align.fused): the values
+    (what :func:`channels_last` holds), their magnitudes (``abs`` of them, taken as they are read)
+    and the slopes of :func:`magnitude_and_slope`, computed in float64 from the widened values
+    (exact for any narrower float), so each channel gets the same numbers as there.
+    """
+    n, c, h, w = x.shape
+    for b in range(n):
+        for i in range(h):
+            for j0 in range(0, w, BLOCK):
+                j1 = min(w, j0 + BLOCK)
+                row0 = (b * h + i) * w
+                for ch in range(c):
+                    plane = x[b, ch]
+                    for j in range(j0, j1):
+                        v = np.float64(plane[i, j])
+                        s = 0.0
+                        if i > 0:
+                            s = _steeper(s, abs(v - np.float64(plane[i - 1, j])))
+                        if i < h - 1:
+                            s = _steeper(s, abs(v - np.float64(plane[i + 1, j])))
+                        if j > 0:
+                            s = _steeper(s, abs(v - np.float64(plane[i, j - 1])))
+                        if j < w - 1:
+                            s = _steeper(s, abs(v - np.float64(plane[i, j + 1])))
+                        table[row0 + j, ch] = v
+                        table[row0 + j, c + ch] = s
