@@ -41,3 +41,16 @@ def test_channels_last_and_back_are_inverse_transposes():
         back = np.empty(shape)
         tables.channels_first(table, back, 0)
         np.testing.assert_array_equal(back, x)
+
+
+def test_both_copies_of_the_slope_maximum_are_np_maximum():
+    """tables and kernel each keep the NaN-propagating maximum (numba caches per file): the same rule."""
+    from parity.ops.roi_align import kernel
+
+    values = [0.0, -0.0, 1.5, -2.0, np.inf, -np.inf, np.nan]
+    for s in values:
+        for d in values:
+            expected = np.maximum(s, d)
+            for steeper in (kernel._steeper, tables._steeper):
+                got = steeper(s, d)
+                assert (np.isnan(got) and np.isnan(expected)) or got == expected, (s, d, got)

@@ -84,7 +84,8 @@ def magnitude_and_slope(x: np.ndarray, table: np.ndarray) -> None:  # pragma: no
 
 @njit(cache=True, nogil=True, inline="always")
 def _steeper(s: float, d: float) -> float:  # pragma: no cover - compiled
-    """parity.ops.roi_align.kernel's rule, local to this module's cached functions (see above): np.maximum of two slopes: the larger, NaN if either is NaN."""
+    """np.maximum of two slopes: the larger, NaN if either is NaN.  The same rule as
+    parity.ops.roi_align.kernel's, kept here for this module's cached functions (see above)."""
     return d if (d > s or d != d) else s
 
 
