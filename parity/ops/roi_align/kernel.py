@@ -61,14 +61,22 @@ def corners(y: float, x: float, h: int, w: int) -> tuple[int, int, int, int, flo
 
 
 @njit(cache=True, nogil=True, inline="always")
-def write_bins(block: np.ndarray, count: float, out: np.ndarray) -> None:  # pragma: no cover - compiled
-    """``out[C, PH, PW]`` of one roi from its sums ``block[PH * PW, C]``, each divided by the sample count."""
+def _steeper(s: float, d: float) -> float:  # pragma: no cover - compiled
+    """np.maximum of two slopes: the larger, NaN if either is NaN."""
+    return d if (d > s or d != d) else s
+
+
+@njit(cache=True, nogil=True, inline="always")
+def write_bins(block: np.ndarray, count: float, out: np.ndarray, fold: bool) -> None:  # pragma: no cover - compiled
+    """``out[C, PH, PW]`` of one roi from its sums ``block[PH * PW, C]``, each divided by the sample
+    count; with ``fold``, each mean is folded into what ``out`` holds with :func:`_steeper` instead."""
     c, ph, pw = out.shape
     for ch in range(c):
         o = out[ch]
         for p in range(ph):
             for q in range(pw):
-                o[p, q] = block[p * pw + q, ch] / count
+                mean = block[p * pw + q, ch] / count
+                o[p, q] = _steeper(o[p, q], mean) if fold else mean
 
 
 @njit(cache=True, nogil=True)
@@ -139,7 +147,7 @@ def forward(
                         v1, v2, v3, v4 = table[i1], table[i2], table[i3], table[i4]
                         for ch in range(c):
                             acc[ch] += w1 * v1[ch] + w2 * v2[ch] + w3 * v3[ch] + w4 * v4[ch]
-        write_bins(block, count, out[k])
+        write_bins(block, count, out[k], False)
 
 
 @njit(cache=True, nogil=True)
@@ -200,23 +208,6 @@ def backward(
                         r = buf[base + i4]
                         for ch in range(m):
                             r[ch] += g[ch] * w4 / count
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _steeper(s: float, d: float) -> float:  # pragma: no cover - compiled
-    """np.maximum of two slopes: the larger, NaN if either is NaN."""
-    return d if (d > s or d != d) else s
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _fold_bins(block: np.ndarray, count: float, out: np.ndarray) -> None:  # pragma: no cover - compiled
-    """Like :func:`write_bins`, but folding each mean into what ``out`` holds with :func:`_steeper`."""
-    c, ph, pw = out.shape
-    for ch in range(c):
-        o = out[ch]
-        for p in range(ph):
-            for q in range(pw):
-                o[p, q] = _steeper(o[p, q], block[p * pw + q, ch] / count)
 
 
 @njit(cache=True, nogil=True)
@@ -291,13 +282,9 @@ def forward_terms(
                             acc[ch] += w1 * v1[ch] + w2 * v2[ch] + w3 * v3[ch] + w4 * v4[ch]
                             acc_m[ch] += w1 * abs(m1[ch]) + w2 * abs(m2[ch]) + w3 * abs(m3[ch]) + w4 * abs(m4[ch])
                             acc_s[ch] += w1 * m1[c + ch] + w2 * m2[c + ch] + w3 * m3[c + ch] + w4 * m4[c + ch]
-        write_bins(block, count, out[k])
-        if first:
-            write_bins(block_m, count, magnitude[k])
-            write_bins(block_s, count, slope[k])
-        else:
-            _fold_bins(block_m, count, magnitude[k])
-            _fold_bins(block_s, count, slope[k])
+        write_bins(block, count, out[k], False)
+        write_bins(block_m, count, magnitude[k], not first)
+        write_bins(block_s, count, slope[k], not first)
 
 
 @njit(cache=True, nogil=True)

@@ -142,7 +142,8 @@ def roi_align_channels_last(
             # visited in cache order, so that each thread first-touches its own part of a fresh
             # ``out`` (W2's kernel at 2 threads: 28 ms; 33-37 ms with shares of the visiting order,
             # whose threads touched the same pages).
-            shares = [order[(order >= a) & (order < b)] for a, b in spans(len(ids), threads)]
+            parts = spans(len(ids), threads)
+            shares = [order] if len(parts) == 1 else [order[(order >= a) & (order < b)] for a, b in parts]
             threads_run([partial(kernel.forward, *args, share, *flags) for share in shares])
     if convention.empty_grid_nan:
         out[(win.grid_h * win.grid_w) == 0] = np.nan
