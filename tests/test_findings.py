@@ -7,7 +7,7 @@ import pytest
 from parity.engine.model import Status
 from parity.ops.roi_align.attrs import Attrs
 from parity.engine.pool import Worker
-from parity.ops.roi_align.reference import MINDSPORE_END_MODE_0, MINDSPORE_END_MODE_1, roi_align
+from parity.ops.roi_align.reference import MINDSPORE_END_MODE_0, MINDSPORE_END_MODE_1, float16_serial_interval, roi_align
 
 
 @pytest.fixture(scope="module")
@@ -59,6 +59,20 @@ def test_adaptive_sampling_uses_a_floor_grid_and_no_empty_grid_guard(mindspore):
     assert np.isnan(got[1]).all()  # a 0.3 x 0.2 roi: floor grid 0, 0/0
     np.testing.assert_allclose(got, floor, atol=1e-5)
     assert np.max(np.abs(got[0] - documented[0])) > 0.01
+
+
+def test_float16_adaptive_sampling_keeps_the_empty_grid_nan(mindspore):
+    """In float16 too, MindSpore's floor grid divides an empty grid's 0 by 0: the float16 prediction
+    (floor grid, no guard, serial float16 sum) must say NaN there and bound every other bin."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((1, 2, 10, 12)).astype(np.float16)
+    rois = np.array([[0, 1, 1, 9, 8], [0, 2, 2, 2.3, 2.2], [0, 0, 0, 11, 9]], np.float16)
+    got = _run(mindspore, Attrs((2, 2), 1.0, 0, False), x, rois)
+    measured = dataclasses.replace(MINDSPORE_END_MODE_0, adaptive_grid="floor", empty_grid_nan=True, accumulate="float16")
+    lo, hi = float16_serial_interval(x, rois, (2, 2), 1.0, 0, measured)
+    assert np.isnan(got[1]).all() and np.isnan(lo[1]).all() and np.isnan(hi[1]).all()
+    assert not np.isnan(got[[0, 2]]).any()
+    assert ((lo[[0, 2]] <= got[[0, 2]]) & (got[[0, 2]] <= hi[[0, 2]])).all()
 
 
 def test_batch_index_rule_is_mindspores_rint_plus_7e5(mindspore):
@@ -128,6 +142,17 @@ def test_backward_skips_rois_with_x_near_zero(mindspore, sample_num, aligned):
 def _status(worker: Worker, attrs: Attrs, features: np.ndarray, rois: np.ndarray, raw: bool = False):
     worker.send({"case_id": "finding", "attrs": attrs.to_json(), "port": "mapped", "raw": raw}, {"features": features, "rois": rois})
     return worker.receive("finding")
+
+
+def test_a_nan_batch_index_can_kill_mindspore(tmp_path):
+    """mindspore-batch-index-nan-undefined: the shrunk random case; its roi reaches past the image."""
+    worker = Worker("mindspore", tmp_path / "mindspore.log")
+    try:
+        rois = np.array([[np.nan, 226.39429, 221.1682, 412.22238, 288.65628]], np.float32)
+        result = _status(worker, Attrs((3, 2), 0.0625, 2, False), np.zeros((2, 1, 23, 17), np.float32), rois)
+        assert result.status is Status.CRASH and "SIGSEGV" in result.message, result.message
+    finally:
+        worker.stop()
 
 
 @pytest.mark.parametrize("b,raises", [(-1e-5, True), (-0.5, True), (-0.99999, True), (0.0, False), (0.99999, False)])

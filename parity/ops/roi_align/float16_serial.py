@@ -60,21 +60,26 @@ def float16_serial_interval(
         # where float16 geometry changes the grid itself, the kernel runs one of the two grids:
         # the bounds are the union of each grid's bounds (its own plan's sample values)
         using = [(plans, g) for g in grids] if len(grids) == 1 else [([p], (int(p.grid_h[k[0]]), int(p.grid_w[k[0]]))) for p in plans]
-        bounds = [_serial_bounds(x, group, k, gh, gw, (ph, pw)) for group, (gh, gw) in using]
+        bounds = [_serial_bounds(x, group, k, gh, gw, (ph, pw), convention.empty_grid_nan) for group, (gh, gw) in using]
         lo[k] = np.minimum.reduce([b[0] for b in bounds])
         hi[k] = np.maximum.reduce([b[1] for b in bounds])
     return lo.transpose(0, 3, 1, 2), hi.transpose(0, 3, 1, 2)
 
 
 def _serial_bounds(
-    x: np.ndarray, plans: list[Window], k: np.ndarray, gh: int, gw: int, pooled: tuple[int, int]
+    x: np.ndarray, plans: list[Window], k: np.ndarray, gh: int, gw: int, pooled: tuple[int, int], empty_nan: bool
 ) -> tuple[np.ndarray, np.ndarray]:
     """Bounds on the float16 serial sum over a ``gh`` x ``gw`` grid for rois ``k``, each sample
-    between its values under ``plans`` (which share that grid), as float64 ``[K, PH, PW, C]``."""
+    between its values under ``plans`` (which share that grid), as float64 ``[K, PH, PW, C]``.
+
+    An empty grid runs the loops zero times: its bins are 0, or with ``empty_nan`` (a kernel that
+    divides by the count without a guard, Convention.empty_grid_nan) 0 / 0 = NaN.
+    """
     ph, pw = pooled
     shape = (len(k), ph, pw, x.shape[1])
     if gh <= 0 or gw <= 0:
-        return np.zeros(shape), np.zeros(shape)  # the loops run zero times: 0 / count
+        empty = np.full(shape, np.nan if empty_nan and gh * gw == 0 else 0.0)
+        return empty, empty.copy()
     if len(k) * ph * pw * gh * gw * x.shape[1] > SERIAL_LIMIT:
         raise InvalidInput(f"a float16 serial sum over {gh} x {gw} samples per bin is too large to emulate")
     both = [_sample_values(x, plan, k, gh, gw, pooled) for plan in plans]

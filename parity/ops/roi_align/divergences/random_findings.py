@@ -17,16 +17,24 @@ _UNDEFINED_POSITION = (
 )
 
 
-def _undefined(tag: str, figures: str) -> Divergence:
-    """torchvision's reaction to a non-finite roi value is undefined behaviour: it dies or returns numbers."""
+_UNDEFINED_IMAGE_INDEX = (
+    "MindSpore's range check compares the raw float batch index, which NaN passes; the NaN then becomes an "
+    "undefined integer image index: depending on where it points the process dies (SIGSEGV) or returns numbers "
+    "without an error (mindspore-batch-index-nan)."
+)
+
+
+def _undefined(tag: str, figures: str, framework: str = "torchvision", explanation: str = _UNDEFINED_POSITION,
+               budget: int = 2000, versions: str = "torch 2.14.1") -> Divergence:
+    """A framework's reaction to a non-finite roi value is undefined behaviour: it dies or returns numbers."""
     return Divergence(
-        name=f"torchvision-{tag}-undefined",
+        name=f"{framework}-{tag}-undefined",
         scope=(Condition("input.tags", "has", "invalid"), Condition("input.tags", "has", tag)),
-        explanation=_UNDEFINED_POSITION,
+        explanation=explanation,
         documented=False,
-        evidence=f"Measured with `parity run --suite random --budget 2000` (torch 2.14.1, CPU): {figures}.",
-        predictions=(Prediction("torchvision", behaviour="crash", message="SIGSEGV"), Prediction("torchvision", behaviour="output")),
-        frameworks=("torchvision",),
+        evidence=f"Measured with `parity run --suite random --budget {budget}` ({versions}, CPU): {figures}.",
+        predictions=(Prediction(framework, behaviour="crash", message="SIGSEGV"), Prediction(framework, behaviour="output")),
+        frameworks=(framework,),
     )
 
 
@@ -86,4 +94,10 @@ RANDOM_FINDINGS: tuple[Divergence, ...] = (
     _undefined("batch-index-nan", "of 8 cases with a NaN batch index, 1 died (SIGSEGV), 7 returned numbers"),
     _undefined("batch-index-inf", "of 5 cases with a +inf batch index, 1 died (SIGSEGV), 4 returned numbers"),
     _undefined("batch-index-negative-inf", "of 8 cases with a -inf batch index, 1 died (SIGSEGV), 7 returned numbers"),
+    _undefined(
+        "batch-index-nan",
+        "of 41 cases with a NaN batch index, 1 died (SIGSEGV: '...-random-batch-index-nan-s0-3153', and its shrunk "
+        "form, 2x1x23x17 features and one roi, dies every time), 40 returned numbers",
+        "mindspore", _UNDEFINED_IMAGE_INDEX, 10000, "mindspore 2.10.0",
+    ),
 )
