@@ -55,12 +55,13 @@ def divergences_seen(report: RunReport) -> list[DivergenceSeen]:
     comparison it explains may differ elsewhere for other reasons, which are not its size."""
     seen = []
     op = ops.get(report.op)
+    explained: dict[str, list[Comparison]] = {}  # one pass over the comparisons, whatever the catalogue's size
+    for c in report.comparisons:
+        if c.verdict is Verdict.EXPECTED_DIVERGENCE and c.divergence:
+            for name in c.divergence.split(", "):
+                explained.setdefault(name, []).append(c)
     for d in op.divergences():
-        hits = [
-            c
-            for c in report.comparisons
-            if c.verdict is Verdict.EXPECTED_DIVERGENCE and c.divergence and d.name in c.divergence.split(", ")
-        ]
+        hits = explained.get(d.name, [])
         if hits:
             sizes = [(dict(c.explained).get(d.name, 0.0), c.case_id) for c in hits]
             worst = max(sizes, key=lambda item: item[0])
@@ -90,11 +91,15 @@ def robustness_matrix(report: RunReport) -> list[RobustnessRow]:
     the reference computes (declared or not: declaring a danger does not make it safe).
     """
     rows = []
+    passing: dict[str, set[str]] = {}  # case -> runners that PASS against the reference, in one pass
+    for c in report.comparisons:
+        if c.verdict is Verdict.PASS and c.expected.startswith("reference") and c.case_id in report.behaviours:
+            passing.setdefault(c.case_id, set()).add(c.actual)
     for case_id, behaviours in report.behaviours.items():
         frameworks = {r: b for r, b in behaviours.items() if r != "reference"}
         raises = [r for r, b in frameworks.items() if b.startswith("raises")]
         undefined = behaviours.get("reference", "").startswith("raises")
-        passed = {c.actual for c in report.comparisons if c.case_id == case_id and c.expected.startswith("reference") and c.verdict is Verdict.PASS}
+        passed = passing.get(case_id, set())
         dangerous = tuple(
             r
             for r, b in frameworks.items()

@@ -159,12 +159,17 @@ class Condition:
     op: str
     value: Any
 
-    def holds(self, case: Case, call: MindSporeCall) -> bool:
+    def holds(self, case: Case, call: MindSporeCall, facts: dict[str, Any] | None = None) -> bool:
+        """``facts`` keeps the input facts already computed for this case (the catalogue asks for
+        the same few dozens of times)."""
         side, _, name = self.field.partition(".")
         if side == "port":
             actual = case.port.value
         elif side == "input":
-            actual = INPUT_FACTS[name](case)
+            known = {} if facts is None else facts
+            if name not in known:
+                known[name] = INPUT_FACTS[name](case)
+            actual = known[name]
         else:
             actual = getattr({"torchvision": case.attrs, "mindspore": call}[side], name)
         return _OPS[self.op](actual, self.value)
@@ -211,9 +216,11 @@ class Divergence:
         passes = {p for prediction in self.predictions for p in prediction.passes} or {"forward", "backward"}
         return set(self.frameworks) <= set(pair) and ("backward" if backward else "forward") in passes
 
-    def applies(self, case: Case) -> bool:
-        call = to_mindspore(case.attrs, case.port)
-        return all(c.holds(case, call) for c in self.scope)
+    def applies(self, case: Case, call: MindSporeCall | None = None, facts: dict[str, Any] | None = None) -> bool:
+        """Whether the case is in scope; ``call`` (the case's MindSpore call) and ``facts``
+        (parity.ops.roi_align.divergence.Condition.holds) let a caller asking for a whole catalogue compute them once."""
+        call = to_mindspore(case.attrs, case.port) if call is None else call
+        return all(c.holds(case, call, facts) for c in self.scope)
 
 
 def _floor_grid_no_guard(sem: Semantics) -> Semantics:
@@ -295,7 +302,8 @@ def applicable(case: Case) -> tuple[Divergence, ...]:
     if found is None:
         from parity.ops.roi_align.divergences import DIVERGENCES
 
-        found = _APPLICABLE[case] = tuple(d for d in DIVERGENCES if d.applies(case))
+        call, facts = to_mindspore(case.attrs, case.port), dict[str, Any]()
+        found = _APPLICABLE[case] = tuple(d for d in DIVERGENCES if d.applies(case, call, facts))
     return found
 
 
