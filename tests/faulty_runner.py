@@ -32,6 +32,10 @@ def run(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[str, np.n
         raise KeyError("output_size")
     if action in ("lying-reply", "cut-reply"):
         _spoil_next_reply(action)
+    if action == "pid":  # which process ran the case
+        import os
+
+        return {"out": np.array([os.getpid()])}
     if action == "text":  # a message beside the numbers, as the reference sends a refused semantics'
         return {"out": arrays["features"] * 2, "why": np.array("InvalidInput: window outside the image")}
     print("noise on stdout must not corrupt the protocol")

@@ -220,6 +220,31 @@ def test_consecutive_crashes_switch_to_forked_children_of_the_warm_worker(tmp_pa
     assert fine.status is Status.OK and np.array_equal(fine.outputs["out"], np.full(3, 2.0))
 
 
+def test_isolated_cases_share_one_forked_child_until_one_kills_it(tmp_path):
+    """A fork per isolated case cost 13 ms of a torchvision worker; the child now serves case after
+    case, and a case that kills it takes only it: the next one gets a fresh child."""
+    w = pool.Worker("faulty", tmp_path / "faulty.log", module="tests.faulty_runner", timeout=30)
+
+    def ask(case: str):
+        w.send({"case_id": case}, {"features": np.ones(3)})
+        return w.receive(case)
+
+    try:
+        crashes = [ask("segfault") for _ in range(pool.CRASHES_BEFORE_FORKING)]
+        first, second = ask("pid"), ask("pid")
+        killed = ask("segfault")
+        third = ask("pid")
+        worker_pid = w.proc.pid
+    finally:
+        w.stop()
+    assert [r.status for r in (*crashes, killed)] == [Status.CRASH] * (pool.CRASHES_BEFORE_FORKING + 1)
+    assert "forked" in killed.message and "SIGSEGV" in killed.message
+    assert all(r.status is Status.OK for r in (first, second, third))
+    pids = [int(r.outputs["out"][0]) for r in (first, second, third)]
+    assert pids[0] == pids[1] != worker_pid  # one child for both cases, not the worker itself
+    assert pids[2] not in (pids[0], worker_pid)  # after the crash: a new child
+
+
 def test_forking_is_dropped_where_a_forked_child_is_slower_than_a_restart(tmp_path):
     w = pool.Worker("faulty", tmp_path / "faulty.log", module="tests.faulty_runner", timeout=30)
     try:
