@@ -13,8 +13,10 @@ def worker(tmp_path):
     w.stop()
 
 
-def _run(w: Worker, action: str):
-    w.send({"case_id": action}, {"features": np.ones(3)})
+def _run(w: Worker, action: str, features: np.ndarray | None = None):
+    """One case; ``features`` of another rank make a case of another structure (parity.engine.pool.structure),
+    whose crash restarts the worker instead of running in the child isolating the first structure's."""
+    w.send({"case_id": action}, {"features": np.ones(3) if features is None else features})
     return w.receive(action)
 
 
@@ -91,7 +93,7 @@ def test_a_spare_that_died_before_its_turn_is_replaced_by_a_fresh_worker(worker)
     assert worker._spare is not None
     worker._spare.kill()
     worker._spare.wait()
-    assert _run(worker, "segfault").status is Status.CRASH
+    assert _run(worker, "segfault", np.ones((3, 1))).status is Status.CRASH
     assert _run(worker, "fine").status is Status.OK
 
 
@@ -107,6 +109,6 @@ def test_a_spare_that_fails_after_its_promotion_gives_way_to_a_fresh_worker(work
     worker._spare.wait()
     doomed = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(0.5)"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     worker._spare = doomed
-    assert _run(worker, "segfault").status is Status.CRASH
+    assert _run(worker, "segfault", np.ones((3, 1))).status is Status.CRASH
     assert _run(worker, "fine").status is Status.OK
     assert doomed.poll() is not None and worker.proc is not None and worker.proc.pid != doomed.pid

@@ -34,9 +34,11 @@ START_TIMEOUT = 180.0
 MAX_TIMEOUT = 86400.0
 #: Crashes on cases of one structure (parity.engine.pool.structure), in a row or not, after which the
 #: runner's next cases of that structure run in a child forked from its warm worker (no restart per
-#: crash).  Not only in a row: a framework that dies on one robustness case in four (torchvision on
-#: NaN coordinates) would otherwise pay a restart, seconds, for each.
-CRASHES_BEFORE_FORKING = 3
+#: crash).  One: the child serves case after case (parity.engine.worker._Sandbox), 0.4 ms a case
+#: more than the worker itself, while a restart costs an interpreter and a framework import (a
+#: torchvision worker: 2-2.5 s of CPU, each time), and a framework that dies on one robustness
+#: case in four (torchvision on NaN coordinates) would otherwise pay one for each.
+CRASHES_BEFORE_FORKING = 1
 _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
 
 
@@ -248,8 +250,8 @@ class Worker:
         return RunResult(case_id, self.runner, status, arrays, header["message"], header["seconds"], header.get("determinism", {}))
 
     def _count_crash(self, kind: Structure, case_id: str, crashed: bool) -> None:
-        """After CRASHES_BEFORE_FORKING crashes on cases of one structure, run the next such cases in children
-        forked from the warm worker: a framework that dies on them then costs a fork per case, not
+        """After CRASHES_BEFORE_FORKING crashes on cases of one structure, run the next such cases in a child
+        forked from the warm worker: a framework that dies on them then costs a fork per crash, not
         a restart (its results stay CRASH, measured, never assumed)."""
         if not crashed:
             return
@@ -257,7 +259,7 @@ class Worker:
         if self._crashes[kind] >= CRASHES_BEFORE_FORKING and kind not in self._isolated and not self._forks_slow:
             self._isolated.add(kind)
             self.notices.append(
-                f"{self.runner} crashed on {CRASHES_BEFORE_FORKING} cases like {case_id} "
+                f"{self.runner} crashed on {CRASHES_BEFORE_FORKING} case{'s' if CRASHES_BEFORE_FORKING > 1 else ''} like {case_id} "
                 f"({', '.join(str(k) for k in kind if k is not None)}); the next such cases run in a child "
                 f"forked from the warm {self.runner} worker instead of restarting it for each crash"
             )
