@@ -39,8 +39,8 @@ def estimate(features_shape: Sequence[int], rois_shape: Sequence[int], attrs: At
 def case_bytes(case: Case, frameworks: tuple[str, ...], grad: bool) -> int:
     """The estimate for a roi_align ``case`` as ``parity run`` would send it to ``frameworks``."""
     from parity.ops.roi_align.judge import reference_semantics
-    from parity.ops.roi_align.wire import grad_weight
+    from parity.ops.roi_align.wire import has_gradient
 
     semantics = len(reference_semantics(case, frameworks))
-    with_grad = grad and grad_weight(case) is not None
+    with_grad = grad and has_gradient(case)
     return estimate(case.features.shape, case.rois.shape, case.attrs, semantics, with_grad)

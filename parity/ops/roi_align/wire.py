@@ -98,20 +98,34 @@ def reference_timeout(case: Case, header: dict[str, Any], timeout: float, grad: 
     return min(MAX_TIMEOUT, timeout + estimate)
 
 
+def has_gradient(case: Case) -> bool:
+    """Whether the case gets a backward check (well-formed float input)."""
+    return not case.invalid and case.rois.ndim == 2 and case.features.ndim == 4 and case.features.dtype.kind == "f"
+
+
 def grad_weight(case: Case) -> np.ndarray | None:
     """The seeded weight W of the backward check ``d sum(W * out) / d features`` (None: no gradient)."""
-    r = case.rois
-    if case.invalid or r.ndim != 2 or case.features.ndim != 4 or case.features.dtype.kind != "f":
+    if not has_gradient(case):
         return None
     ph, pw = case.attrs.output_size
     rng = np.random.default_rng(seed_of(case.id + "/grad"))
-    return rng.standard_normal((len(r), case.features.shape[1], ph, pw)).astype(case.features.dtype)
+    return rng.standard_normal((len(case.rois), case.features.shape[1], ph, pw)).astype(case.features.dtype)
+
+
+#: The last case's W: every runner's request for a case sends the same array (drawn once, not once per runner).
+_LAST_WEIGHT: list[tuple[Case, np.ndarray | None]] = []
+
+
+def _weight_of(case: Case) -> np.ndarray | None:
+    if not _LAST_WEIGHT or _LAST_WEIGHT[0][0] is not case:
+        _LAST_WEIGHT[:] = [(case, grad_weight(case))]
+    return _LAST_WEIGHT[0][1]
 
 
 def request(case: Case, runner: str, frameworks: tuple[str, ...], grad: bool) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """The header fields and input arrays of ``runner``'s request for ``case``."""
     arrays = {"features": case.features, "rois": case.rois}
-    weight = grad_weight(case) if grad else None
+    weight = _weight_of(case) if grad else None
     if weight is not None:
         arrays["grad_weight"] = weight
     return request_header(case, runner, frameworks), arrays
