@@ -93,7 +93,7 @@ def _die_with_parent() -> None:
 class _Sandbox:
     """A child forked from this warm worker that runs the isolated requests, one after another.
 
-    The driver asks for isolation once a framework has crashed on several cases like this one
+    The driver asks for isolation once a framework has crashed on a case like this one
     (parity.engine.pool.CRASHES_BEFORE_FORKING): a crash then kills the child, not the worker, and
     the next such case costs one fork instead of a fresh interpreter and framework import.  The
     child lives on until a case kills it: a fork per case took 13 ms of a torchvision worker (most
