@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from parity.engine.bench import MAX_CALLS_FACTOR
+
 ROOT = Path(__file__).resolve().parent.parent
 FIELDS = {"workload", "implementation", "dtype", "threads", "median_ms", "min_ms", "max_ms", "ratio_to_torchvision_f32"}
 
@@ -28,7 +30,7 @@ def test_json_rows_have_the_fields():
     for row in rows:
         assert FIELDS <= row.keys(), row
         assert row["workload"] == "W1" and row["threads"] == 1 and row["error"] == "", row
-        assert row["runs"] == 1 and row["min_ms"] <= row["median_ms"] <= row["max_ms"]
+        assert 1 <= row["runs"] <= MAX_CALLS_FACTOR and row["min_ms"] <= row["median_ms"] <= row["max_ms"]  # --repeat 1, short calls go on
         assert row["ratio_to_torchvision_f32"] is not None
 
 

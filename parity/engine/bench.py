@@ -29,6 +29,11 @@ TIMEOUT_S = 3600.0
 #: Timed seconds after which a job stops repeating (a row's ``runs`` says how many calls it got).
 QUICK_BUDGET_S = 2.0
 FULL_BUDGET_S = 30.0
+#: Timed seconds a job's calls add up to at least (within MAX_CALLS_FACTOR times ``--repeat`` calls):
+#: a median over 5 calls of 30 ms was that of the slow first calls at two threads on the 2-core VM
+#: (W2's reference at 2 threads: 164 ms and 49 ms in two runs, 33-34 ms once settled).
+SETTLE_S = 0.5
+MAX_CALLS_FACTOR = 10
 
 
 @dataclass(frozen=True)
@@ -88,8 +93,9 @@ def bench_env(framework: str, threads: int) -> dict[str, str]:
 
 def time_jobs(framework: str, make: Callable[[dict[str, Any]], Callable[[], object]], header: dict[str, Any]) -> dict[str, np.ndarray]:
     """Worker side: for each job of ``header["jobs"]``, ``make(job)`` builds the bare call; then
-    ``warmup`` untimed calls and up to ``calls`` timed ones, stopping once they add up to
-    ``budget_s``.  One array of seconds per job name."""
+    ``warmup`` untimed calls and ``calls`` timed ones, stopping early once they add up to
+    ``budget_s``, and going on past ``calls`` while they add up to less than ``min_s`` (at most
+    MAX_CALLS_FACTOR times ``calls``).  One array of seconds per job name."""
     times = {}
     for job in header["jobs"]:
         with native(framework):
@@ -98,12 +104,14 @@ def time_jobs(framework: str, make: Callable[[dict[str, Any]], Callable[[], obje
             with native(framework):
                 call()
         seconds: list[float] = []
-        for _ in range(int(header["calls"])):
+        calls, budget, settle = int(header["calls"]), float(header.get("budget_s", float("inf"))), float(header.get("min_s", 0.0))
+        while True:
             start = time.perf_counter()
             with native(framework):
                 call()
             seconds.append(time.perf_counter() - start)
-            if sum(seconds) >= float(header.get("budget_s", float("inf"))):
+            total = sum(seconds)
+            if total >= budget or (len(seconds) >= calls and (total >= settle or len(seconds) >= calls * MAX_CALLS_FACTOR)):
                 break
         times[str(job["name"])] = np.array(seconds)
     return times
@@ -184,7 +192,7 @@ def run(workloads: Sequence[W], jobs: Sequence[J], baseline: str | Callable[[J],
             for framework, worker in workers.items():
                 mine = [j for j in jobs if j.framework == framework]
                 say(f"{wl.name}: {framework} ({', '.join(j.name for j in mine)})")
-                header = {"jobs": [j.to_header() for j in mine], "calls": repeat, "budget_s": budget_s, "warmup": 1,
+                header = {"jobs": [j.to_header() for j in mine], "calls": repeat, "budget_s": budget_s, "min_s": SETTLE_S, "warmup": 1,
                           **attrs(wl)}
                 got, error = send(worker, wl.name, header, arrays)
                 versions.update({k: v for k, v in (worker.versions or {}).items() if k != "threads"})
