@@ -48,3 +48,27 @@ def test_the_robustness_table_reads_at_80_columns():
     header = next(line for line in text.splitlines() if "torchvision" in line)
     assert all(name in header for name in ("case", "mindspore", "reference"))  # no column cropped
     assert "output" in text
+
+
+def test_a_long_robustness_matrix_is_one_row_per_kind_of_reaction_in_the_terminal():
+    """Past ROBUSTNESS_ROWS cases the terminal counts each kind of reaction; the reports keep every case."""
+    import io
+
+    from rich.console import Console
+
+    from parity.engine.summary import RobustnessRow
+    from parity.reporters import terminal
+
+    crash = {"torchvision": "crash: worker process died (SIGSEGV)", "mindspore": "output", "reference": "raises: InvalidInput: x"}
+    raises = {"torchvision": "raises: RuntimeError: y", "mindspore": "raises: ValueError: z", "reference": "raises: InvalidInput: x"}
+    rows = [RobustnessRow(f"crash-{i}", crash, ("torchvision", "mindspore")) for i in range(30)]
+    rows += [RobustnessRow(f"raise-{i}", raises, ()) for i in range(terminal.ROBUSTNESS_ROWS)]
+    buffer = io.StringIO()
+    terminal.print_robustness(Console(file=buffer, width=200, no_color=True), rows, ["torchvision", "mindspore", "reference"])
+    text = buffer.getvalue()
+    assert f"{len(rows)} cases in 2 kinds of reaction" in text
+    lines = [line for line in text.splitlines() if "crash-" in line or "raise-" in line]
+    assert len(lines) == 2
+    cells = [[c.strip() for c in line.split("│")[1:3]] for line in lines]
+    assert cells == [[str(terminal.ROBUSTNESS_ROWS), "raise-0"], ["30", "crash-0"]]  # the most frequent first
+    assert "! crash SIGSEGV" in lines[1] and "! output" in lines[1]

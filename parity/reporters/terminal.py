@@ -70,15 +70,37 @@ def short_behaviour(behaviour: str) -> str:
     return f"{kind} {error.group(1).rsplit('.', 1)[-1]}" if error else kind
 
 
+#: Robustness rows the terminal shows one per case; past it, one per kind of reaction.
+ROBUSTNESS_ROWS = 40
+
+
 def print_robustness(out: Console, matrix: list[summary.RobustnessRow], runners: list[str]) -> None:
-    """Case x runner: how each reacted to invalid input, in words that fit a narrow terminal."""
-    grid = Table(title="robustness: how each runner treats invalid input (! = dangerous; messages in the reports)")
-    grid.add_column("case", overflow="fold")
+    """Case x runner: how each reacted to invalid input, in words that fit a narrow terminal.
+
+    Past ROBUSTNESS_ROWS cases (a 10000-case random suite has about 2000), one row per kind of
+    reaction, with its case count and first case: the reports keep a row per case.
+    """
+    rows = [(row.case_id, tuple(("! " if r in row.dangerous else "") + short_behaviour(row.behaviours.get(r, "-")) for r in runners))
+            for row in matrix]
+    kinds: dict[tuple[str, ...], list[str]] = {}
+    for case_id, cells in rows:
+        kinds.setdefault(cells, []).append(case_id)
+    grouped = len(matrix) > ROBUSTNESS_ROWS
+    title = "robustness: how each runner treats invalid input (! = dangerous; messages in the reports)"
+    if grouped:
+        title += f"; {len(matrix)} cases in {len(kinds)} kinds of reaction, each case in the reports"
+    grid = Table(title=title)
+    if grouped:
+        grid.add_column("cases", justify="right")
+    grid.add_column("first case" if grouped else "case", overflow="fold")
     for r in runners:
         grid.add_column(safe(r), overflow="fold")
-    for row in matrix:
-        cells = [("! " if r in row.dangerous else "") + short_behaviour(row.behaviours.get(r, "-")) for r in runners]
-        grid.add_row(safe(row.case_id), *(safe(c) for c in cells))
+    if grouped:
+        for cells, ids in sorted(kinds.items(), key=lambda kind: -len(kind[1])):
+            grid.add_row(str(len(ids)), safe(ids[0]), *(safe(c) for c in cells))
+    else:
+        for case_id, cells in rows:
+            grid.add_row(safe(case_id), *(safe(c) for c in cells))
     out.print(grid)
 
 
