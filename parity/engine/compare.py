@@ -35,6 +35,9 @@ DECISIVE = 0.1
 #: Elements compared at once: a slice's float64 temporaries stay in cache.  A detection-sized
 #: result (25M elements) compared whole makes a dozen 200 MB temporaries: seconds per comparison.
 _SLICE = 1 << 16
+#: np.finfo's figures, looked up once (metrics runs several times per case).
+_TINY, _LARGEST = float(np.finfo(np.float64).tiny), float(np.finfo(np.float64).max)
+_SUBNORMAL = {t: np.finfo(t).smallest_subnormal for t in DTYPE_TOLERANCES}
 
 
 def undecided(
@@ -131,7 +134,7 @@ def _undecided_whole(
     differs = diff > base
     if not differs.any() or (differs & (allowance <= DECISIVE * diff)).any():
         return None  # the semantics coincide here, or some element tells them apart
-    ratio = np.where(differs, allowance / np.maximum(diff, np.finfo(np.float64).tiny), np.inf)
+    ratio = np.where(differs, allowance / np.maximum(diff, _TINY), np.inf)
     i = np.unravel_index(int(np.argmin(ratio)), e.shape)
     n = int(differs.sum())
     return Undecided(n, int(e.size), _index(i), float(allowance[i]), float(diff[i]), "documented difference", exact_error)
@@ -145,7 +148,7 @@ def _ulp_distance(actual: np.ndarray, expected: np.ndarray, dtype: str) -> np.nd
     """Distance in units of the last place of ``dtype`` at the expected value."""
     dtype = precision(dtype)
     spacing = np.spacing(np.abs(expected).astype(dtype)).astype(np.float64)
-    tiny = np.finfo(dtype).smallest_subnormal
+    tiny = _SUBNORMAL[dtype]
     distance: np.ndarray = np.abs(actual - expected) / np.maximum(spacing, tiny)
     return distance
 
@@ -168,20 +171,28 @@ def metrics(
         a = flat_a[lo:lo + _SLICE].astype(np.float64)
         e = flat_e[lo:lo + _SLICE].astype(np.float64)
         b = flat_b if flat_b.ndim == 0 else flat_b[lo:lo + _SLICE]
-        a_nan, e_nan = np.isnan(a), np.isnan(e)
-        nonfinite = ~np.isfinite(a) | ~np.isfinite(e)
-        special_ok = (a_nan & e_nan) | (np.isinf(a) & (a == e))
-        special_bad = nonfinite & ~special_ok
-        finite = ~nonfinite
-        with np.errstate(invalid="ignore", over="ignore"):
-            diff = np.where(finite, np.abs(a - e), 0.0)
-        bad = special_bad | (finite & (diff > tol.atol + tol.rtol * np.abs(np.where(finite, e, 0)) + b))
-        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-            rel = np.where(finite, diff / np.maximum(np.abs(np.where(finite, e, 1.0)), np.finfo(np.float64).tiny), 0.0)
-        rel = np.minimum(rel, np.finfo(np.float64).max)  # metrics stay finite numbers (JSON has no inf)
-        with np.errstate(over="ignore"):
-            ulp = np.where(finite, _ulp_distance(np.where(finite, a, 0), np.where(finite, e, 0), dtype), 0.0)
-        ulp = np.minimum(ulp, np.finfo(np.float64).max)
+        if np.isfinite(a).all() and np.isfinite(e).all():  # the common case, without the masks (same numbers)
+            with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+                diff = np.abs(a - e)
+                bad = diff > tol.atol + tol.rtol * np.abs(e) + b
+                special_bad = np.zeros(0, dtype=bool)
+                rel = diff / np.maximum(np.abs(e), _TINY)
+                ulp = _ulp_distance(a, e, dtype)
+        else:
+            a_nan, e_nan = np.isnan(a), np.isnan(e)
+            nonfinite = ~np.isfinite(a) | ~np.isfinite(e)
+            special_ok = (a_nan & e_nan) | (np.isinf(a) & (a == e))
+            special_bad = nonfinite & ~special_ok
+            finite = ~nonfinite
+            with np.errstate(invalid="ignore", over="ignore"):
+                diff = np.where(finite, np.abs(a - e), 0.0)
+            bad = special_bad | (finite & (diff > tol.atol + tol.rtol * np.abs(np.where(finite, e, 0)) + b))
+            with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+                rel = np.where(finite, diff / np.maximum(np.abs(np.where(finite, e, 1.0)), _TINY), 0.0)
+            with np.errstate(over="ignore"):
+                ulp = np.where(finite, _ulp_distance(np.where(finite, a, 0), np.where(finite, e, 0), dtype), 0.0)
+        rel = np.minimum(rel, _LARGEST)  # metrics stay finite numbers (JSON has no inf)
+        ulp = np.minimum(ulp, _LARGEST)
         bad_all[lo:lo + _SLICE] = bad
         mismatched += int(bad.sum())
         nan_mismatch += int(special_bad.sum())
