@@ -22,6 +22,7 @@ import numpy as np
 
 from parity.engine import protocol
 from parity.engine.memory import prefer_small_pages
+from parity.engine.pool import signal_name
 from parity.engine.errors import FrameworkError, Unsupported
 
 
@@ -156,10 +157,7 @@ class _Sandbox:
                 pass
         _, wait_status = os.waitpid(self.pid, 0)
         self.pid, self.requests, self.replies = 0, None, None
-        if os.WIFSIGNALED(wait_status):
-            number = os.WTERMSIG(wait_status)
-            return signal.Signals(number).name if number in signal.Signals._value2member_map_ else f"signal {number}"
-        return f"exit code {os.waitstatus_to_exitcode(wait_status)}"
+        return signal_name(os.waitstatus_to_exitcode(wait_status))  # negative: the signal, as Popen's returncode
 
 
 _sandbox = _Sandbox()
