@@ -3,13 +3,14 @@ engine's timing loop and ratio rule it is built on."""
 import json
 
 import numpy as np
+import pytest
 
 from parity.engine import bench
 from parity.ops.box_iou.bench import BASELINE, JOBS, WORKLOADS
 from tests.test_cli import parity
 
 ROW_KEYS = {"workload", "implementation", "dtype", "pass", "threads", "median_ms", "min_ms", "max_ms",
-            "ratio_to_torchvision_f32", "runs", "error"}
+            "ratio_to_torchvision_f32", "runs", "steady", "settling_runs", "error"}
 
 
 def test_json_rows_on_a_tiny_workload():
@@ -23,7 +24,7 @@ def test_json_rows_on_a_tiny_workload():
     for x in rows:
         assert set(x) == ROW_KEYS and x["workload"] == "B0" and x["pass"] == "forward" and x["threads"] == 1
         assert x["error"] == "", x["error"]  # every implementation ran, MindSpore in its own worker
-        assert 1 <= x["runs"] <= 3 * bench.MAX_CALLS_FACTOR
+        assert 1 <= x["runs"] <= 3 and 0 <= x["settling_runs"] <= 3 * bench.MAX_CALLS_FACTOR - x["runs"]
         assert 0 < x["min_ms"] <= x["median_ms"] <= x["max_ms"]
         # the ratio is to torchvision float32 of the same run
         assert abs(x["ratio_to_torchvision_f32"] - x["median_ms"] / base["median_ms"]) <= 1e-9 * x["ratio_to_torchvision_f32"]
@@ -46,28 +47,63 @@ def test_the_workloads_are_the_documented_box_counts_inside_the_domain():
     assert {j.name for j in JOBS} >= {BASELINE, "mindspore-float32", "reference-float64", "torchvision-float64"}
 
 
-def test_the_timing_loop_counts_calls_and_stops_at_its_budget():
+class _Clock:
+    """A clock that only the timed calls move: each call takes the next of ``durations`` seconds."""
+
+    def __init__(self, durations):
+        self.now, self.durations = 0.0, list(durations)
+
+    def __call__(self) -> float:
+        return self.now
+
+    def call(self) -> None:
+        self.now += self.durations.pop(0)
+
+
+def test_the_timing_loop_counts_calls_and_stops_at_its_budget(monkeypatch):
     made, called = [], []
+    clock = _Clock([0.01] * 100)
 
     def make(job):
         made.append(job["name"])
-        return lambda: called.append(job["name"])
+        return lambda: (called.append(job["name"]), clock.call())
 
+    monkeypatch.setattr(bench.time, "perf_counter", clock)
     header = {"jobs": [{"name": "a"}, {"name": "b"}], "calls": 4, "warmup": 2}
     times = bench.time_jobs("x", make, header)
-    assert made == ["a", "b"] and called == ["a"] * 6 + ["b"] * 6  # two warm-up calls, then four timed
-    assert [len(t) for t in times.values()] == [4, 4]
+    assert made == ["a", "b"] and called == ["a"] * 6 + ["b"] * 6  # two warm-up calls, then four timed (steady)
+    assert [len(t) for t in times.values()] == [4, 0, 4, 0]
     called.clear()
     times = bench.time_jobs("x", make, {**header, "budget_s": 0.0})  # one timed call always runs
-    assert called == ["a"] * 3 + ["b"] * 3 and [len(t) for t in times.values()] == [1, 1]
+    assert called == ["a"] * 3 + ["b"] * 3 and [len(times[k]) for k in "ab"] == [1, 1]
 
 
-def test_short_calls_go_on_until_they_add_up_to_min_s():
-    """A 10 ms call asked for 2 calls and 0.2 s runs past 2 calls, and never past 10 times 2."""
-    import time
+def test_a_job_goes_on_until_its_last_calls_are_steady_and_reports_those(monkeypatch):
+    """Calls that stall first (as W2's reference at 2 threads did in a new process: 150-172 ms, then
+    31-33 ms) are left out of the row, and counted; a job that never steadies reports its last calls."""
+    clock = _Clock([0.150, 0.160, 0.031, 0.150, 0.033, 0.032, 0.031, 0.5])
+    monkeypatch.setattr(bench.time, "perf_counter", clock)
+    times = bench.time_jobs("x", lambda job: clock.call, {"jobs": [{"name": "a"}], "calls": 3, "warmup": 0})
+    assert list(times["a"]) == pytest.approx([0.033, 0.032, 0.031])
+    assert list(times["a" + bench.SETTLING]) == pytest.approx([0.150, 0.160, 0.031, 0.150])
+    row = bench.Row("W", bench.Job("x", "a", "f"), 1, tuple(times["a"]), settling=len(times["a" + bench.SETTLING]))
+    assert row.steady and row.to_json()["settling_runs"] == 4 and row.to_json()["steady"] is True
 
-    times = bench.time_jobs("x", lambda job: lambda: time.sleep(0.01), {"jobs": [{"name": "a"}], "calls": 2, "min_s": 0.2, "warmup": 0})
-    assert 3 <= len(times["a"]) <= 2 * bench.MAX_CALLS_FACTOR
+    clock = _Clock([0.1, 0.2] * bench.MAX_CALLS_FACTOR)
+    monkeypatch.setattr(bench.time, "perf_counter", clock)
+    times = bench.time_jobs("x", lambda job: clock.call, {"jobs": [{"name": "a"}], "calls": 2, "warmup": 0})
+    assert list(times["a"]) == pytest.approx([0.1, 0.2]) and len(times["a" + bench.SETTLING]) == 2 * bench.MAX_CALLS_FACTOR - 2
+    assert not bench.Row("W", bench.Job("x", "a", "f"), 1, tuple(times["a"])).steady
+
+
+def test_an_unsteady_row_is_marked_in_the_table(capsys):
+    from parity.reporters.bench_table import print_rows
+
+    job = bench.Job("x", "impl", "float32")
+    rows = [bench.Row("W", job, 1, (0.031, 0.032)), bench.Row("V", job, 1, (0.031, 0.150), settling=8)]
+    print_rows("t", rows, {}, 1)
+    out = capsys.readouterr().out
+    assert out.count("(not steady)") == 1 and "not steady: the last calls" in out
 
 
 def test_ratios_are_medians_over_the_baselines_median():

@@ -29,11 +29,15 @@ TIMEOUT_S = 3600.0
 #: Timed seconds after which a job stops repeating (a row's ``runs`` says how many calls it got).
 QUICK_BUDGET_S = 2.0
 FULL_BUDGET_S = 30.0
-#: Timed seconds a job's calls add up to at least (within MAX_CALLS_FACTOR times ``--repeat`` calls):
-#: a median over 5 calls of 30 ms was that of the slow first calls at two threads on the 2-core VM
-#: (W2's reference at 2 threads: 164 ms and 49 ms in two runs, 33-34 ms once settled).
-SETTLE_S = 0.5
+#: A job's last ``calls`` timed calls are steady when the slowest takes at most this many times
+#: the fastest; the job goes on until they are (within MAX_CALLS_FACTOR times ``calls`` and its
+#: budget), and its row is their median.  In a new process the first calls can stall: W2's
+#: reference at 2 threads took 150-172 ms a call for up to six calls, then 31-33 ms (six fresh
+#: processes, 25 calls each), and a fixed count of calls gave the median of the stalls.
+STEADY_SPREAD = 1.3
 MAX_CALLS_FACTOR = 10
+#: The suffix of the array a worker returns beside a job's timings: its timed calls before them.
+SETTLING = ":settling"
 
 
 @dataclass(frozen=True)
@@ -67,17 +71,24 @@ class Row:
     seconds: tuple[float, ...]
     ratio: float | None = None
     error: str = ""
+    settling: int = 0  # timed calls before ``seconds``, which were not steady yet
 
     @property
     def median_ms(self) -> float | None:
         return float(np.median(self.seconds)) * 1e3 if self.seconds else None
+
+    @property
+    def steady(self) -> bool:
+        """Whether the calls the row reports lie within STEADY_SPREAD of one another (a job that
+        never got there reports its last calls, and says so)."""
+        return bool(self.seconds) and steady(self.seconds)
 
     def to_json(self, ratio_key: str = "ratio_to_baseline") -> dict[str, Any]:
         """The JSON row; ``ratio_key`` names the ratio after the op's baseline job."""
         ms = [s * 1e3 for s in self.seconds]
         return {
             "workload": self.workload, **self.job.columns(), "threads": self.threads, "median_ms": self.median_ms, "min_ms": min(ms) if ms else None,
-            "max_ms": max(ms) if ms else None, ratio_key: self.ratio, "runs": len(ms), "error": self.error,
+            "max_ms": max(ms) if ms else None, ratio_key: self.ratio, "runs": len(ms), "steady": self.steady, "settling_runs": self.settling, "error": self.error,
         }
 
 
@@ -91,11 +102,16 @@ def bench_env(framework: str, threads: int) -> dict[str, str]:
     return env
 
 
+def steady(seconds: Sequence[float]) -> bool:
+    """Whether timed calls lie within STEADY_SPREAD of one another."""
+    return bool(max(seconds) <= STEADY_SPREAD * min(seconds))
+
+
 def time_jobs(framework: str, make: Callable[[dict[str, Any]], Callable[[], object]], header: dict[str, Any]) -> dict[str, np.ndarray]:
     """Worker side: for each job of ``header["jobs"]``, ``make(job)`` builds the bare call; then
-    ``warmup`` untimed calls and ``calls`` timed ones, stopping early once they add up to
-    ``budget_s``, and going on past ``calls`` while they add up to less than ``min_s`` (at most
-    MAX_CALLS_FACTOR times ``calls``).  One array of seconds per job name."""
+    ``warmup`` untimed calls and timed ones until the last ``calls`` of them are steady, stopping
+    early once all add up to ``budget_s`` or number MAX_CALLS_FACTOR times ``calls``.  Per job
+    name, the seconds of those last calls, and under the name plus SETTLING those before them."""
     times = {}
     for job in header["jobs"]:
         with native(framework):
@@ -104,16 +120,16 @@ def time_jobs(framework: str, make: Callable[[dict[str, Any]], Callable[[], obje
             with native(framework):
                 call()
         seconds: list[float] = []
-        calls, budget, settle = int(header["calls"]), float(header.get("budget_s", float("inf"))), float(header.get("min_s", 0.0))
+        calls, budget = int(header["calls"]), float(header.get("budget_s", float("inf")))
         while True:
             start = time.perf_counter()
             with native(framework):
                 call()
             seconds.append(time.perf_counter() - start)
-            total = sum(seconds)
-            if total >= budget or (len(seconds) >= calls and (total >= settle or len(seconds) >= calls * MAX_CALLS_FACTOR)):
+            if sum(seconds) >= budget or len(seconds) >= calls * MAX_CALLS_FACTOR or (len(seconds) >= calls and steady(seconds[-calls:])):
                 break
-        times[str(job["name"])] = np.array(seconds)
+        name = str(job["name"])
+        times[name], times[name + SETTLING] = np.array(seconds[-calls:]), np.array(seconds[:-calls])
     return times
 
 
@@ -134,9 +150,10 @@ J = TypeVar("J", bound=Job)
 
 
 def rows_of(workload: str, jobs: Sequence[J], baseline: str | Callable[[J], str], threads: int,
-            seconds: dict[str, tuple[float, ...]], errors: dict[str, str]) -> list[Row]:
+            seconds: dict[str, tuple[float, ...]], errors: dict[str, str], settling: Mapping[str, int] | None = None) -> list[Row]:
     """One row per job, its ratio the median over the median of the same run's ``baseline`` job
-    (one name, or the name for each job: an op may time passes against a baseline each)."""
+    (one name, or the name for each job: an op may time passes against a baseline each);
+    ``settling``: how many timed calls of each job came before its steady ones."""
     def baseline_of(job: J) -> str:
         return baseline(job) if callable(baseline) else baseline
 
@@ -144,7 +161,7 @@ def rows_of(workload: str, jobs: Sequence[J], baseline: str | Callable[[J], str]
     for j in jobs:
         base, mine = seconds.get(baseline_of(j)), seconds.get(j.name, ())
         ratio = float(np.median(mine) / np.median(base)) if mine and base else None
-        rows.append(Row(workload, j, threads, mine, ratio, errors.get(j.name, "")))
+        rows.append(Row(workload, j, threads, mine, ratio, errors.get(j.name, ""), (settling or {}).get(j.name, 0)))
     return rows
 
 
@@ -188,12 +205,12 @@ def run(workloads: Sequence[W], jobs: Sequence[J], baseline: str | Callable[[J],
         for wl in workloads:
             arrays = wl.inputs()
             seconds: dict[str, tuple[float, ...]] = {}
+            settling: dict[str, int] = {}
             errors: dict[str, str] = {}
             for framework, worker in workers.items():
                 mine = [j for j in jobs if j.framework == framework]
                 say(f"{wl.name}: {framework} ({', '.join(j.name for j in mine)})")
-                header = {"jobs": [j.to_header() for j in mine], "calls": repeat, "budget_s": budget_s, "min_s": SETTLE_S, "warmup": 1,
-                          **attrs(wl)}
+                header = {"jobs": [j.to_header() for j in mine], "calls": repeat, "budget_s": budget_s, "warmup": 1, **attrs(wl)}
                 got, error = send(worker, wl.name, header, arrays)
                 versions.update({k: v for k, v in (worker.versions or {}).items() if k != "threads"})
                 for j in mine:
@@ -201,7 +218,8 @@ def run(workloads: Sequence[W], jobs: Sequence[J], baseline: str | Callable[[J],
                         errors[j.name] = error
                     else:
                         seconds[j.name] = tuple(float(s) for s in got[j.name])
-            rows += rows_of(wl.name, jobs, baseline, threads, seconds, errors)
+                        settling[j.name] = len(got.get(j.name + SETTLING, ()))
+            rows += rows_of(wl.name, jobs, baseline, threads, seconds, errors, settling)
     finally:
         for worker in workers.values():
             worker.stop()

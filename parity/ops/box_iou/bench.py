@@ -9,8 +9,6 @@ to every worker as float64; each worker converts them to its job's dtype outside
 """
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,25 +84,7 @@ def row_json(row: Row) -> dict[str, object]:
 
 
 def print_table(rows: list[Row], versions: dict[str, str], threads: int) -> None:
-    from rich.table import Table
+    """The human report: thread count, versions, then one line per workload and job."""
+    from parity.reporters.bench_table import print_rows
 
-    from parity.reporters.terminal import console
-
-    out = console()
-    out.print(f"threads per worker: {threads}; cpus: {os.cpu_count()}; python {sys.version.split()[0]}", markup=False)
-    out.print("versions: " + ", ".join(f"{k} {v}" for k, v in sorted(versions.items())), markup=False)
-    table = Table(title="box_iou timings (ms; ratio = median / torchvision float32 median of the same run)")
-    for col in ("workload", "implementation", "dtype", "median", "min", "max", "ratio", "runs"):
-        table.add_column(col, justify="left" if col in ("workload", "implementation", "dtype") else "right")
-    for r in rows:
-        j = r.to_json()
-        if r.error:
-            table.add_row(r.workload, r.job.implementation, r.job.dtype, "-", "-", "-", "-", "0")
-            continue
-        ratio = "-" if r.ratio is None else f"{r.ratio:.2f}"
-        table.add_row(r.workload, r.job.implementation, r.job.dtype, f"{j['median_ms']:.3g}", f"{j['min_ms']:.3g}",
-                      f"{j['max_ms']:.3g}", ratio, str(j["runs"]))
-    out.print(table)
-    for r in rows:
-        if r.error:
-            out.print(f"{r.workload} {r.job.name}: {r.error}", markup=False)
+    print_rows("box_iou timings (ms; ratio = median / torchvision float32 median of the same run)", rows, versions, threads)

@@ -14,8 +14,6 @@ By default a job stops repeating once its timed calls add up to parity.engine.be
 """
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -144,29 +142,10 @@ def row_json(row: Row) -> dict[str, Any]:
 
 def print_table(rows: list[Row], versions: dict[str, str], threads: int) -> None:
     """The human report: thread count, versions, then one line per workload and job."""
-    from rich.table import Table
+    from parity.reporters.bench_table import print_rows
 
-    from parity.reporters.terminal import console
-
-    out = console()
-    out.print(f"threads per worker: {threads} (OMP/BLAS env + torch.set_num_threads / MindSpore op threads); "
-              f"cpus: {os.cpu_count()}; python {sys.version.split()[0]}")
-    out.print("versions: " + ", ".join(f"{k} {v}" for k, v in sorted(versions.items())))
-    table = Table(title="RoIAlign timings (ms; ratio = median / torchvision float32 median of the same pass)")
-    for col in ("workload", "pass", "implementation", "dtype", "median", "min", "max", "ratio", "runs"):
-        table.add_column(col, justify="right" if col in ("median", "min", "max", "ratio", "runs") else "left")
-    for r in rows:
-        j = row_json(r)
-        if r.error:
-            table.add_row(r.workload, j["pass"], r.job.implementation, r.job.dtype, "-", "-", "-", "-", "0")
-            continue
-        ratio = "-" if r.ratio is None else f"{r.ratio:.2f}"
-        table.add_row(r.workload, j["pass"], r.job.implementation, r.job.dtype, f"{j['median_ms']:.3g}",
-                      f"{j['min_ms']:.3g}", f"{j['max_ms']:.3g}", ratio, str(j["runs"]))
-    out.print(table)
-    for r in rows:
-        if r.error:
-            out.print(f"{r.workload} {r.job.name}: {r.error}")
+    print_rows("RoIAlign timings (ms; ratio = median / torchvision float32 median of the same pass)", rows, versions, threads,
+               "OMP/BLAS env + torch.set_num_threads / MindSpore op threads", columns=("pass",), row_json=row_json)
 
 
 def protocol_overhead(log_dir: Path, cases: int = 1000) -> tuple[float, float]:

@@ -29,8 +29,8 @@ def versions() -> dict[str, str]:
 
 def run(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Time each job of ``header["jobs"]`` (parity.engine.bench.time_jobs): ``warmup`` untimed calls,
-    then up to ``calls`` timed ones, stopping early once they add up to ``budget_s`` seconds
-    (MindSpore takes ~20 s a call on W4: five of them would say little more than two)."""
+    then timed ones until the last ``calls`` are steady, stopping early once they add up to
+    ``budget_s`` seconds (MindSpore takes ~20 s a call on W4: five of them would say little more than two)."""
     make = {"torchvision": _torchvision, "mindspore": _mindspore, "reference": _reference}[FRAMEWORK]
     return time_jobs(FRAMEWORK, lambda job: make(job, header, arrays), header)
 
