@@ -59,7 +59,7 @@ def repro(case_id: str, suite: str, out_dir: Path, results_dir: Path | None, exe
 
 @click.command()
 @click.option("--workloads", default=DEFAULT_WORKLOADS, show_default=True, help="Comma-separated: B0 8x6 boxes, B1 1000x1000, B2 5000x5000, B3 2000 anchors x 100 gt.")
-@click.option("--repeat", default=5, type=click.IntRange(min=1), show_default=True, help="Timed calls per implementation after one warm-up call (fewer once its calls add up to 2 s, 30 s with --full; more, up to 10x, while they add up to less than 0.5 s).")
+@click.option("--repeat", default=5, type=click.IntRange(min=1), show_default=True, help="Timed calls a row is the median of, after one warm-up call: an implementation goes on until its last N calls lie within 1.3x of one another (at most 10N calls; fewer once its calls add up to 2 s, 30 s with --full).")
 @click.option("--full", is_flag=True, help="Give every implementation up to 30 s of timed calls instead of 2 s.")
 @click.option("--threads", default=1, type=click.IntRange(min=1), show_default=True, help="Threads for every implementation (each runs in its own worker).")
 @click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON instead of a table.")

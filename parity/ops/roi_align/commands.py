@@ -203,7 +203,7 @@ def repro(case_id: str, suite: str, out_dir: Path, results_dir: Path | None, exe
 
 @click.command()
 @click.option("--workloads", default=None, help="Comma-separated: W1 seed, W2 box head (W2a: adaptive sampling), W3 mask head, W4 large map (default: W1,W2,W3; with --full: all five).")
-@click.option("--repeat", default=5, type=click.IntRange(min=1), show_default=True, help="Timed calls per implementation after one warm-up call (fewer once its calls add up to 2 s, 30 s with --full; more, up to 10x, while they add up to less than 0.5 s).")
+@click.option("--repeat", default=5, type=click.IntRange(min=1), show_default=True, help="Timed calls a row is the median of, after one warm-up call: an implementation goes on until its last N calls lie within 1.3x of one another (at most 10N calls; fewer once its calls add up to 2 s, 30 s with --full).")
 @click.option("--full", is_flag=True, help="Every workload, and up to 30 s of timed calls per implementation instead of 2 s.")
 @click.option("--threads", default=1, type=click.IntRange(min=1), show_default=True, help="Threads for every implementation (each runs in its own worker).")
 @click.option("--suite", default="standard", show_default=True, help="Also time `parity run` on this suite (cases/s); 'none' skips it.")
