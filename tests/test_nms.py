@@ -76,6 +76,25 @@ def test_the_reference_is_torchvision_under_its_documented_semantics(ties):
             np.testing.assert_array_equal(got, want)
 
 
+@pytest.mark.parametrize("block", [1, 7, 64])
+def test_the_reference_is_torchvision_across_its_blocks_of_boxes(monkeypatch, block):
+    """Hundreds of boxes span several of the greedy loop's blocks (reference.BLOCK: boxes whose IoUs
+    are computed together); every block size keeps what torchvision keeps, ties included, and finds
+    the same decisions within rounding of the threshold."""
+    from parity.ops.nms import reference
+
+    monkeypatch.setattr(reference, "BLOCK", block)
+    for boxes, scores in _sets(5, 3, 300, True):
+        for t in (0.3, 0.7):
+            got = nms(boxes, scores, t, semantics.DOCUMENTED, "float32")
+            np.testing.assert_array_equal(got["keep"], _tv(boxes, scores, t))
+            monkeypatch.setattr(reference, "BLOCK", 300)  # one block: every pair in one pass
+            whole = nms(boxes, scores, t, semantics.DOCUMENTED, "float32")
+            monkeypatch.setattr(reference, "BLOCK", block)
+            for k in ("suppressor", "suppressor_iou", "near"):
+                np.testing.assert_array_equal(got[k], whole[k])
+
+
 def test_the_reference_is_torchvision_batched_nms():
     rng = np.random.default_rng(3)
     for boxes, scores in _sets(3, 20, 60):

@@ -29,6 +29,9 @@ from parity.engine.compare import UNIT_ROUNDOFF
 
 #: The decision bound is first order; this factor covers second-order terms.
 SAFETY = 2.0
+#: Boxes of the visiting order whose IoUs with the later boxes are computed together (one NumPy
+#: pass per block instead of one per kept box; memory: BLOCK x N pairs).
+BLOCK = 64
 
 
 @dataclass(frozen=True)
@@ -101,18 +104,21 @@ def heap_order(scores: np.ndarray) -> np.ndarray:
 _ORDERS = {"stable": stable_order, "bitonic": bitonic_order, "introsort": introsort_order, "heap": heap_order}
 
 
-def iou_row(boxes: np.ndarray, i: int, others: np.ndarray, dtype: str, coord_error: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
-    """IoU of box ``i`` with ``others`` in float64, and a bound on what the ``dtype`` computes.
+def pair_ious(boxes: np.ndarray, rows: np.ndarray, cols: np.ndarray, dtype: str, coord_error: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """IoU of each box ``rows[r]`` with each box ``cols[c]`` in float64 (``[len(rows), len(cols)]``),
+    and a bound on what the ``dtype`` computes.
 
     Where every intermediate (widths, overlap, areas, union) is exact in ``dtype``, the dtype's
     IoU is the correctly rounded quotient, returned as such with bound 0 (so IoU exactly at the
-    threshold is decided).  Otherwise the bound sums the first-order rounding terms.
+    threshold is decided).  Otherwise the bound sums the first-order rounding terms.  Every pair
+    gets the same elementwise operations whatever else is computed with it.
     """
     b = boxes.astype(np.float64)
     u = UNIT_ROUNDOFF[dtype]
     low = np.dtype(dtype)
-    x1, y1, x2, y2 = (b[others, k] for k in range(4))
-    ix1, iy1, ix2, iy2 = b[i]
+    x1, y1, x2, y2 = (b[cols, k][None, :] for k in range(4))
+    ix1, iy1, ix2, iy2 = (b[rows, k][:, None] for k in range(4))
+    shape = (len(rows), len(cols))
     with np.errstate(invalid="ignore", over="ignore"):
         iw_raw = np.minimum(ix2, x2) - np.maximum(ix1, x1)
         ih_raw = np.minimum(iy2, y2) - np.maximum(iy1, y1)
@@ -123,14 +129,13 @@ def iou_row(boxes: np.ndarray, i: int, others: np.ndarray, dtype: str, coord_err
         union = area_i + area - inter
         iou = inter / union
         # every value the kernels form: widths, overlap, areas, (area_i + area) - inter, in that order
-        own_sides = (np.broadcast_to(ix2 - ix1, area.shape), np.broadcast_to(iy2 - iy1, area.shape), np.broadcast_to(area_i, area.shape))
-        pieces = (iw_raw, ih_raw, inter, area, area_i + area, union, x2 - x1, y2 - y1, *own_sides)
-        exact = np.all([_representable(p, low) for p in pieces], axis=0) if len(others) else np.zeros(0, bool)
+        pieces = (iw_raw, ih_raw, inter, area, area_i + area, union, x2 - x1, y2 - y1, ix2 - ix1, iy2 - iy1, area_i)
+        exact = np.all([_representable(np.broadcast_to(p, shape), low) for p in pieces], axis=0) if iou.size else np.zeros(shape, bool)
         rounded = (inter.astype(low) / union.astype(low)).astype(np.float64)
         scale = np.abs(inter) + np.abs(iou) * (np.abs(area_i) + np.abs(area) + np.abs(inter))
         bound = SAFETY * 4 * u * (scale / np.abs(union) + np.abs(iou))
         if coord_error:
-            sides = iw + ih + np.abs(x2 - x1) + np.abs(y2 - y1) + abs(ix2 - ix1) + abs(iy2 - iy1)
+            sides = iw + ih + np.abs(x2 - x1) + np.abs(y2 - y1) + np.abs(ix2 - ix1) + np.abs(iy2 - iy1)
             bound = bound + SAFETY * 2 * coord_error * sides * (1 + np.abs(iou)) / np.abs(union)
             exact = np.zeros_like(exact)
     iou = np.where(exact, rounded, iou)
@@ -169,26 +174,34 @@ def nms(boxes: np.ndarray, scores: np.ndarray, threshold: float, sem: Semantics,
     alive[padding] = False
     kept: list[int] = []
     near: list[tuple[int, int, float, float]] = []
-    for p in range(len(order)):
-        if padding[p] and sem.padding == "slot" and sem.output == "position":
-            kept.append(p)  # the slot stays selected; what it holds is not an input box
-        if not alive[p]:
-            continue
-        i = int(order[p])
-        kept.append(p)
-        rest = np.flatnonzero(alive[p + 1:]) + p + 1
-        if not len(rest):
-            continue
-        iou, bound = iou_row(boxes, i, order[rest], dtype, coord_error)
-        with np.errstate(invalid="ignore"):
-            hit = iou > t
-            close = np.isfinite(iou) & (bound > 0) & (np.abs(iou - t) <= bound)  # bound 0: the dtype decides exactly
-        for q in np.flatnonzero(close):
-            near.append((i, int(order[rest[q]]), float(iou[q]), float(bound[q])))
-        killed = rest[hit]
-        alive[killed] = False
-        suppressor[order[killed]] = i
-        pair_iou[order[killed]] = iou[hit]
+    with np.errstate(invalid="ignore"):  # NaN IoUs and bounds compare false, silently
+        for p0 in range(0, len(order), BLOCK):
+            # the IoUs of this block's boxes still alive with every later box still alive, at once
+            p1 = min(len(order), p0 + BLOCK)
+            live = np.flatnonzero(alive[p0:p1]) + p0
+            later = np.flatnonzero(alive[p0 + 1:]) + p0 + 1
+            ious, bounds = pair_ious(boxes, order[live], order[later], dtype, coord_error)
+            row_of = {int(p): r for r, p in enumerate(live)}
+            for p in range(p0, p1):
+                if padding[p] and sem.padding == "slot" and sem.output == "position":
+                    kept.append(p)  # the slot stays selected; what it holds is not an input box
+                if not alive[p]:
+                    continue
+                i = int(order[p])
+                kept.append(p)
+                among = (later > p) & alive[later]
+                if not among.any():
+                    continue
+                rest = later[among]
+                iou, bound = ious[row_of[p], among], bounds[row_of[p], among]
+                hit = iou > t
+                close = np.isfinite(iou) & (bound > 0) & (np.abs(iou - t) <= bound)  # bound 0: the dtype decides exactly
+                for q in np.flatnonzero(close):
+                    near.append((i, int(order[rest[q]]), float(iou[q]), float(bound[q])))
+                killed = rest[hit]
+                alive[killed] = False
+                suppressor[order[killed]] = i
+                pair_iou[order[killed]] = iou[hit]
     kept_pos = np.asarray(kept, dtype=np.int64)
     keep = kept_pos if sem.output == "position" else order[kept_pos]
     return {"keep": keep.astype(np.int64), "suppressor": suppressor, "suppressor_iou": pair_iou,
