@@ -13,15 +13,29 @@ import json
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from string import Template
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from parity.engine.errors import UsageError
 from parity.engine.model import Case, Comparison
+
+if TYPE_CHECKING:
+    from parity.engine.op import Op
+
+#: Where an op folder keeps its script template (package data, so that it reads as the Python it becomes).
+TEMPLATE_FILE = "templates/repro_script.py.txt"
+
+
+def template(package: str, file: str = TEMPLATE_FILE) -> Template:
+    """The script template of the op package ``package`` (``$name`` fields; ``$$`` is a dollar sign)."""
+    from importlib.resources import files
+
+    return Template(files(package).joinpath(file).read_text(encoding="utf-8"))
 
 
 def check_folders(out_dir: Path, results_dir: Path | None) -> None:
@@ -45,6 +59,38 @@ def pick(case_id: str, cases: Iterable[Case], where: str, listing: str) -> Case:
     close = difflib.get_close_matches(case_id, [c.id for c in cases], n=1, cutoff=0.6)
     hint = f"; did you mean {close[0]}?" if close else f"; list the ids with: {listing}"
     raise UsageError(f"no case {case_id!r} in {where}{hint}")
+
+
+def find_case(op: Op, case_id: str, suite: str, fixtures: Path | None = None) -> Case:
+    """The case ``case_id`` of ``op``'s suite, or of a fixture folder the op replays when one is given,
+    so that a repro starts from exactly the case ``parity run`` judged."""
+    from parity.engine import commands, limits
+
+    if fixtures is None:
+        cases = op.cases(suite)
+    elif op.load_fixtures is None:
+        raise UsageError(f"op {op.name} replays no fixture folders; take the case from a --suite")
+    else:
+        cases = op.load_fixtures(Path(fixtures), limits.DEFAULT_MAX_CASE_BYTES, None)
+    source = ["--suite", suite] if fixtures is None else ["--fixtures", str(fixtures)]
+    where = f"suite {suite!r}" if fixtures is None else f"fixture folder {fixtures}"
+    return pick(case_id, cases, f"{where} of op {op.name}", commands.command("parity", "cases", "--op", op.name, *source))
+
+
+class Semantics(Protocol):
+    """An op's reference semantics as its judge evaluates them: plain values a script can read."""
+
+    def to_json(self) -> dict[str, Any]: ...
+
+
+def semantics_json(case: Case, frameworks: Sequence[str], documented: Callable[[str, Case], Semantics],
+                   predicted: Callable[[str, Case], Sequence[tuple[str, Semantics]]]) -> tuple[dict[str, dict[str, Any]], dict[str, list[dict[str, Any]]]]:
+    """Per framework: its documented semantics, and each declared prediction (divergence names,
+    semantics) that applies, as JSON values: exactly what the op's judge evaluates, so that the
+    script's reference is fed what parity's is (frameworks without a prediction are left out)."""
+    docs = {fw: documented(fw, case).to_json() for fw in frameworks}
+    declared = {fw: [{"divergence": name, "semantics": sem.to_json()} for name, sem in predicted(fw, case)] for fw in frameworks}
+    return docs, {fw: d for fw, d in declared.items() if d}
 
 
 def short_name(case_id: str) -> str:
@@ -139,6 +185,31 @@ def verdict_lines(run: Stored | None, heading: str = "Verdicts of the stored par
     head = ["", heading, ""]
     return head + table(["pair", "verdict", "message"],
                         [[f"{c.actual} vs {c.expected}", c.verdict.value, c.message] for c in run.comparisons])
+
+
+class Finding(Protocol):
+    """A declared divergence as a report names it."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def documented(self) -> bool: ...
+    @property
+    def explanation(self) -> str: ...
+
+
+def known_lines(declared: Sequence[Finding]) -> list[str]:
+    """The report's section on the declared divergences that apply (nothing when none does)."""
+    if not declared:
+        return []
+    return ["", "## Known differences that apply", "",
+            *(f"- `{d.name}` ({'documented' if d.documented else 'found by measurement'}): {d.explanation}" for d in declared)]
+
+
+def reproduce_lines(name: str, needs: str, script_text: str) -> list[str]:
+    """The report's last section: how to run the script (``needs``: what it imports), and the script."""
+    return ["", "## Reproduce", "", f"`python {name}` ({needs}).", "",
+            f"<details><summary>{name}</summary>", "", "```python", script_text.rstrip(), "```", "", "</details>", ""]
 
 
 @dataclass(frozen=True)

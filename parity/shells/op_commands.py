@@ -1,19 +1,23 @@
 """The commands whose shape every op shares, built from the op's own data: ``parity mapping``
 (tables of torchvision's call against each other framework's) and ``parity translate`` (the exact
 equivalent call, verified on the reference) and ``parity mutants`` (faults injected into a copy of
-the reference, each to be caught by some case).  An op's ``commands`` module names them in
-``Op.commands``."""
+the reference, each to be caught by some case) and ``parity repro`` (one case as a standalone
+script and a bug-report body).  An op's ``commands`` module names them in ``Op.commands``."""
 from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
+from parity.shells.cli_options import repro_options
+
 if TYPE_CHECKING:
     from parity.engine.model import Case
     from parity.engine.mutation import Outcome
+    from parity.engine.standalone import Written
 
 #: One row of a mapping table: torchvision's argument or behaviour, the other framework's, a note.
 Row = tuple[str, str, str]
@@ -61,3 +65,31 @@ def mutants_command(op: str, default_suites: str, run: Callable[[list[Case]], Se
     suite = click.Option(["--suite", "suite_spec"], default=default_suites, show_default=True, help="Suites (comma-separated) whose cases must kill every mutant.")
     summary = f"Inject known faults into a copy of the {op} reference; every one must be caught by some case (exit 1 if one survives)."
     return click.Command("mutants", callback=show, params=[suite], help=summary)
+
+
+#: ``find(case_id, suite, fixture folder or None)``: the op's case, or a UsageError naming the closest id.
+FindCase = Callable[[str, str, Path | None], "Case"]
+#: ``write(case, out folder, execute, stored run or None)``: the op's script and report, written.
+WriteRepro = Callable[["Case", Path, bool, Path | None], "Written"]
+
+
+def repro_command(run_fixtures: str, find: FindCase, write: WriteRepro) -> click.Command:
+    """``parity repro --op NAME CASE_ID``: the op's standalone script and bug-report body for one
+    case, after refusing (one line, exit 2) an unknown case or an unwritable ``--out`` before any work;
+    ``run_fixtures`` is the op's ``parity run`` call that replays the same fixture folders."""
+
+    @click.command("repro")
+    @repro_options(run_fixtures)
+    def repro(case_id: str, suite: str, out_dir: Path, results_dir: Path | None, execute: bool, fixtures_dir: Path | None) -> None:
+        """Write a standalone script (no parity import) and a bug-report body reproducing CASE_ID."""
+        from parity.engine import standalone
+        from parity.reporters.terminal import console
+
+        standalone.check_folders(out_dir, results_dir)
+        written = write(find(case_id, suite, fixtures_dir), out_dir, execute, results_dir)
+        out = console()
+        out.print(f"script: {written.script}\nreport: {written.report}", markup=False, highlight=False)
+        if written.problem and execute:
+            out.print(f"the script did not run here ({written.problem}); the report lacks versions and differences", markup=False)
+
+    return repro

@@ -6,13 +6,13 @@ from typing import TYPE_CHECKING
 
 import click
 
-from parity.shells.cli_options import repro_options
 from parity.ops.box_iou.bench import DEFAULT_WORKLOADS
-from parity.shells.op_commands import Section, mapping_command, mutants_command, translate_command
+from parity.shells.op_commands import Section, mapping_command, mutants_command, repro_command, translate_command
 
 if TYPE_CHECKING:
     from parity.engine.model import Case
     from parity.engine.mutation import Outcome
+    from parity.engine.standalone import Written
 
 
 def _tables() -> tuple[Section, ...]:
@@ -40,21 +40,19 @@ def _mutants(cases: list[Case]) -> list[Outcome]:
 mutants = mutants_command("box_iou", "standard,edge,invalid", _mutants)
 
 
-@click.command()
-@repro_options("parity run --op box_iou --fixtures")
-def repro(case_id: str, suite: str, out_dir: Path, results_dir: Path | None, execute: bool, fixtures_dir: Path | None) -> None:
-    """Write a standalone script (no parity import) and a bug-report body reproducing CASE_ID."""
-    from parity.engine import standalone
-    from parity.ops.box_iou import repro as reproduce
-    from parity.reporters.terminal import console
+def _find(case_id: str, suite: str, fixtures: Path | None) -> Case:
+    from parity.ops.box_iou.repro import find_case
 
-    standalone.check_folders(out_dir, results_dir)
-    case = reproduce.find_case(case_id, suite, fixtures_dir)
-    written = reproduce.write(case, out_dir, execute=execute, results_dir=results_dir)
-    out = console()
-    out.print(f"script: {written.script}\nreport: {written.report}", markup=False, highlight=False)
-    if written.problem and execute:
-        out.print(f"the script did not run here ({written.problem}); the report lacks versions and differences", markup=False)
+    return find_case(case_id, suite, fixtures)
+
+
+def _write(case: Case, out_dir: Path, execute: bool, results_dir: Path | None) -> Written:
+    from parity.ops.box_iou.repro import write
+
+    return write(case, out_dir, execute=execute, results_dir=results_dir)
+
+
+repro = repro_command("parity run --op box_iou --fixtures", _find, _write)
 
 
 @click.command()

@@ -30,41 +30,24 @@ from parity.ops.box_iou.signature import torchvision_call, to_mindspore
 #: Largest case (elements of both box arrays) embedded as literals.
 MAX_ELEMENTS = 100_000
 FRAMEWORKS = ("torchvision", "mindspore")
-TEMPLATE_FILE = "templates/repro_script.py.txt"
 
 
 def template() -> Template:
-    """The script template, a package data file so that it reads as the Python it becomes."""
-    from importlib.resources import files
-
-    return Template(files("parity.ops.box_iou").joinpath(TEMPLATE_FILE).read_text(encoding="utf-8"))
+    """The script template (``templates/repro_script.py.txt``, package data)."""
+    return standalone.template("parity.ops.box_iou")
 
 
 def find_case(case_id: str, suite: str, fixtures: Path | None = None) -> Case:
     """The case ``case_id`` of a suite, or of a fixture folder when one is given."""
     from parity import ops
-    from parity.engine import commands, limits
 
-    op = ops.get("box_iou")
-    if fixtures is None:
-        cases = op.cases(suite)
-    else:
-        assert op.load_fixtures is not None
-        cases = op.load_fixtures(Path(fixtures), limits.DEFAULT_MAX_CASE_BYTES, None)
-    source = ["--suite", suite] if fixtures is None else ["--fixtures", str(fixtures)]
-    where = f"suite {suite!r}" if fixtures is None else f"fixture folder {fixtures}"
-    return standalone.pick(case_id, cases, f"{where} of op box_iou", commands.command("parity", "cases", "--op", "box_iou", *source))
+    return standalone.find_case(ops.get("box_iou"), case_id, suite, fixtures)
 
 
 def documented_and_declared(case: Case) -> tuple[dict[str, dict[str, Any]], dict[str, list[dict[str, Any]]]]:
     """Per framework: its documented semantics, and each declared prediction (divergence name,
     semantics) that applies: exactly what the judge evaluates."""
-    documented = {fw: semantics.documented(fw, case).to_json() for fw in FRAMEWORKS}
-    declared = {
-        fw: [{"divergence": name, "semantics": sem.to_json()} for name, sem in semantics.predicted(fw, case)]
-        for fw in FRAMEWORKS
-    }
-    return documented, {fw: d for fw, d in declared.items() if d}
+    return standalone.semantics_json(case, FRAMEWORKS, semantics.documented, semantics.predicted)
 
 
 def declared_behaviours(case: Case) -> dict[str, list[dict[str, Any]]]:
@@ -174,15 +157,8 @@ def markdown(case: Case, script_text: str, ran: standalone.Ran, run: standalone.
     else:
         out.append(f"(not run here: {ran.problem or 'run the script'})")
     out += standalone.verdict_lines(run)
-    declared = [d for fw in FRAMEWORKS for d in applicable(case, fw)]
-    if declared:
-        out += ["", "## Known differences that apply", ""]
-        out += [f"- `{d.name}` ({'documented' if d.documented else 'found by measurement'}): {d.explanation}" for d in declared]
-    out += [
-        "", "## Reproduce", "",
-        f"`python {name}` (standalone: numpy, torch, torchvision, mindspore; each framework runs in a process of its own).",
-        "", f"<details><summary>{name}</summary>", "", "```python", script_text.rstrip(), "```", "", "</details>", "",
-    ]
+    out += standalone.known_lines([d for fw in FRAMEWORKS for d in applicable(case, fw)])
+    out += standalone.reproduce_lines(name, "standalone: numpy, torch, torchvision, mindspore; each framework runs in a process of its own", script_text)
     return "\n".join(out)
 
 
