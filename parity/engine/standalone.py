@@ -93,6 +93,11 @@ def semantics_json(case: Case, frameworks: Sequence[str], documented: Callable[[
     return docs, {fw: d for fw, d in declared.items() if d}
 
 
+def array_source(array: np.ndarray, indent: int = 4) -> str:
+    """Source text rebuilding ``array`` bit for bit: its literal, its dtype and its shape."""
+    return f"np.array(\n{literal(array, indent)},\n{' ' * indent}dtype=np.{array.dtype},\n).reshape({tuple(array.shape)!r})"
+
+
 def short_name(case_id: str) -> str:
     """``repro_<10 hex>``: a file and module name for a case id (ids are not file names)."""
     return "repro_" + hashlib.sha256(case_id.encode()).hexdigest()[:10]

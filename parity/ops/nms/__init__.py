@@ -3,7 +3,8 @@
 Modules: ``signature`` (attrs, the input packing and output unpacking as data), ``reference``
 (float64 greedy NMS under each semantics, with the decisions rounding could flip), ``introsort``
 (libstdc++'s sort and heap, for Paddle's and ONNX Runtime's visiting orders), ``semantics``, ``divergences`` (declared findings with predictions), ``judge`` and ``explain``
-(exact comparison of kept indices, in words), ``suites``, ``shrink``, ``translate``, and one
+(exact comparison of kept indices, in words), ``suites``, ``shrink``, ``translate``, ``repro``
+(a standalone script and bug-report body, template in ``templates/``), and one
 runner module per framework (``torchvision``, ``mindspore``, ``onnxruntime``, ``paddle``,
 ``reference_runner``).  May import: parity.engine, parity.frameworks, and this folder.
 """
@@ -114,5 +115,5 @@ OP = Op(
     divergences=_divergences,
     held_notes=_kept_by_whom,
     filter_attributes=_FILTERS,
-    commands={name: f"{_PACKAGE}.commands:{name}" for name in ("mapping", "translate", "mutants")},
+    commands={name: f"{_PACKAGE}.commands:{name}" for name in ("mapping", "translate", "mutants", "repro")},
 )
