@@ -398,3 +398,47 @@ def test_fixture_run_prints_a_repro_command_that_runs(tmp_path):
     assert list(first.iterdir()) == [] and [p.name for p in again.iterdir()] == ["reports"]
     for written in out.rglob("*"):
         assert written.resolve().is_relative_to(out.resolve())
+
+
+# ---------------------------------------------------------------- parity repro's bug-report bodies
+
+
+@pytest.mark.parametrize("op", ["roi_align", "box_iou", "nms"])
+def test_repro_reports_show_hostile_ids_and_messages_as_themselves(op):
+    """``parity repro``'s Markdown for a case with a hostile id, whose script printed hostile text
+    (a fence of its own, a closing ``</details>``) and whose stored run holds hostile messages and
+    versions: no HTML but the report's own collapsible section, the id as one code span, every table
+    row with its columns, and the script and its output each inside one code block."""
+    import dataclasses
+    import importlib
+
+    from parity import ops
+    from parity.engine import standalone
+
+    module = importlib.import_module(f"parity.ops.{op}.repro")
+    base = ops.get(op).cases("seed")[0]
+    printed = MESSAGE + "\n```\n</details><script>alert(1)</script>\n~~~"
+    for case_id in HOSTILE_IDS:
+        case = dataclasses.replace(base, id=case_id)
+        compared = Comparison(case_id, "mindspore", "reference <b>|x", Verdict.MISMATCH, TOL, METRICS, MESSAGE)
+        stored = standalone.Stored({"torch": "2.<b>|x`"}, "x86_64 <i>Linux</i> | \x1b[5m", (compared,))
+        ran = standalone.Ran({"versions": {"torch": "2.<b>|x`", "esc\x1b[1m": "1"}}, printed, "")
+        script = module.script(case)
+        tokens = _tokens(module.markdown(case, script, ran, stored))
+        _assert_only_own_html(tokens)
+        assert not [t for t in tokens if t.type in ("image", "link_open", "s_open", "em_open")], case_id
+        heading = [t for t in tokens if t.type == "inline"][0]
+        assert [c.content for c in heading.children if c.type == "code_inline"][-1] == text.visible(case_id)
+        blocks = [t.content for t in tokens if t.type == "fence"]
+        assert sum(b == script.rstrip("\n") + "\n" for b in blocks) == 1, case_id
+        assert sum(b.startswith("RuntimeError: <img") and "</details><script>" in b and b.endswith("~~~\n") for b in blocks) == 1, case_id
+        rows: list[int] = []
+        for t in tokens:
+            if t.type == "tr_open":
+                rows.append(0)
+            elif t.type in ("th_open", "td_open"):
+                rows[-1] += 1
+            elif t.type == "table_open" and rows:
+                assert len(set(rows)) == 1, (case_id, rows)
+                rows = []
+        assert len(set(rows)) <= 1, (case_id, rows)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from parity.engine import text
 from parity.engine.errors import UsageError
 from parity.engine.model import Case, Comparison
 
@@ -168,17 +170,50 @@ def stored(results_dir: Path, case_id: str) -> Stored:
 
 
 def table(header: list[str], rows: list[list[str]]) -> list[str]:
-    """A Markdown table whose cells stay cells (``|`` escaped, newlines flattened)."""
-    cells = [[c.replace("|", "\\|").replace("\n", " ") for c in row] for row in rows]
+    """A Markdown table whose cells show as themselves: each cell is data (parity.engine.text),
+    so a case id, a framework's message or a stored run's text can neither break the table nor act."""
+    cells = [[text.markdown(c) for c in row] for row in rows]
     return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header), *("| " + " | ".join(r) + " |" for r in cells)]
+
+
+def fenced(body: str, lang: str = "") -> list[str]:
+    """``body`` as a fenced code block: its fence longer than any run of backticks inside (so that
+    no line of it closes the block), characters that do not print as themselves written as escapes."""
+    lines = [text.visible(line) for line in body.splitlines()]
+    longest = max((len(run) for line in lines for run in re.findall("`+", line)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [fence + lang, *lines, fence]
+
+
+def case_line(case: Case, run: Stored | None, detail: str = "") -> str:
+    """The report's first sentence: the case, its suite, ``detail`` (parity's own words), and what
+    the stored run found unexpected."""
+    line = f"Case {text.markdown_code(case.id)} of the parity suite {text.markdown_code(case.suite)}.{' ' + detail if detail else ''}"
+    unexpected = [c for c in (run.comparisons if run else ()) if c.verdict.unexpected]
+    if unexpected:
+        line += " Unexpected in the stored run: " + ", ".join(
+            text.markdown(f"{c.actual} vs {c.expected} {c.verdict.value}") for c in unexpected) + "."
+    return line
+
+
+def raised_line(framework: str, message: str) -> str:
+    return f"- {text.markdown(framework)} raised: {text.markdown_code(message)}"
+
+
+def output_lines(name: str, ran: Ran) -> list[str]:
+    """What running the script printed, or why it did not run."""
+    if ran.found is None:
+        return [f"(not run here: {text.markdown(ran.problem or 'run the script')})"]
+    return ["", f"Output of `python {name}`:", "", *fenced(ran.printed.rstrip())]
 
 
 def versions_lines(found: dict[str, str] | None, run: Stored | None) -> list[str]:
     """The environment section: the script's own versions, else the stored run's."""
     if found:
-        return [f"- {k}: {v}" for k, v in found.items()]
+        return [f"- {text.markdown(k)}: {text.markdown(v)}" for k, v in found.items()]
     if run and run.versions:
-        return [f"- {k}: {v}" for k, v in run.versions.items()] + ([f"- machine: {run.machine}"] if run.machine else [])
+        lines = [f"- {text.markdown(k)}: {text.markdown(v)}" for k, v in run.versions.items()]
+        return lines + ([f"- machine: {text.markdown(run.machine)}"] if run.machine else [])
     return ["- (unknown: run the script, its first lines print them)"]
 
 
@@ -214,7 +249,7 @@ def known_lines(declared: Sequence[Finding]) -> list[str]:
 def reproduce_lines(name: str, needs: str, script_text: str) -> list[str]:
     """The report's last section: how to run the script (``needs``: what it imports), and the script."""
     return ["", "## Reproduce", "", f"`python {name}` ({needs}).", "",
-            f"<details><summary>{name}</summary>", "", "```python", script_text.rstrip(), "```", "", "</details>", ""]
+            f"<details><summary>{name}</summary>", "", *fenced(script_text.rstrip(), "python"), "", "</details>", ""]
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from parity.engine import standalone
+from parity.engine import standalone, text
 from parity.engine.errors import UsageError
 from parity.engine.model import Case, Port
 from parity.ops.box_iou import semantics
@@ -94,14 +94,11 @@ def script(case: Case) -> str:
 
 def _summary(case: Case, rows: list[dict[str, Any]], run: standalone.Stored | None) -> str:
     worst = max((r for r in rows if r.get("max_abs") is not None), key=lambda r: r["max_abs"], default=None)
-    text = f"Case `{case.id}` of the parity suite `{case.suite}`."
+    detail = ""
     if worst is not None:
-        text += f" Largest difference: {worst['label']}, {worst['max_abs']:.3g}"
-        text += f" at index {tuple(worst['index'])}." if worst["index"] else "."
-    unexpected = [c for c in (run.comparisons if run else ()) if c.verdict.unexpected]
-    if unexpected:
-        text += " Unexpected in the stored run: " + ", ".join(f"{c.actual} vs {c.expected} {c.verdict.value}" for c in unexpected) + "."
-    return text
+        detail = f"Largest difference: {worst['label']}, {worst['max_abs']:.3g}"
+        detail += f" at index {tuple(worst['index'])}." if worst["index"] else "."
+    return standalone.case_line(case, run, detail)
 
 
 def _outputs(found: dict[str, Any]) -> list[str]:
@@ -138,7 +135,7 @@ def markdown(case: Case, script_text: str, ran: standalone.Ran, run: standalone.
     rows = found.get("comparisons", [])
     b1, b2 = _inputs(case)
     out = [
-        f"# box_iou: `mindspore.ops.iou` vs `torchvision.ops.box_iou` on case `{case.id}`", "",
+        f"# box_iou: `mindspore.ops.iou` vs `torchvision.ops.box_iou` on case {text.markdown_code(case.id)}", "",
         _summary(case, rows, run), "", "## Environment", "",
         *standalone.versions_lines(found.get("versions"), run), "", "## The call", "", "```python",
         f"out_tv = {torchvision_call(case.attrs, case.port)}" + ("  # IoU only: no iof mode" if case.attrs.mode != "iou" else ""),
@@ -150,12 +147,10 @@ def markdown(case: Case, script_text: str, ran: standalone.Ran, run: standalone.
         out += ["", "```", "boxes1 =", np.array2string(b1, precision=8), "boxes2 =", np.array2string(b2, precision=8), "```"]
     out += ["", "## Expected vs got", ""]
     if ran.found is not None:
-        out += [f"- {fw} raised: `{got['error']}`" for fw, got in found.get("results", {}).items() if "error" in got]
+        out += [standalone.raised_line(fw, got["error"]) for fw, got in found.get("results", {}).items() if "error" in got]
         out += standalone.table(["comparison", "max abs diff", "at index", "got", "expected", "NaN positions differing", "dtype"], _rows(rows))
         out += _outputs(found)
-        out += ["", f"Output of `python {name}`:", "", "```", ran.printed.rstrip(), "```"]
-    else:
-        out.append(f"(not run here: {ran.problem or 'run the script'})")
+    out += standalone.output_lines(name, ran)
     out += standalone.verdict_lines(run)
     out += standalone.known_lines([d for fw in FRAMEWORKS for d in applicable(case, fw)])
     out += standalone.reproduce_lines(name, "standalone: numpy, torch, torchvision, mindspore; each framework runs in a process of its own", script_text)

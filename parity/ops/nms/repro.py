@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from parity.engine import standalone
+from parity.engine import standalone, text
 from parity.engine.compare import UNIT_ROUNDOFF
 from parity.engine.errors import UsageError
 from parity.engine.model import Case, Port
@@ -140,15 +140,12 @@ def _rows(rows: list[dict[str, Any]]) -> list[list[str]]:
 
 
 def _summary(case: Case, found: dict[str, Any], run: standalone.Stored | None) -> str:
-    text = f"Case `{case.id}` of the parity suite `{case.suite}`."
+    detail = ""
     results = found.get("results", {})
     if all("keep" in results.get(fw, {}) for fw in FRAMEWORKS) and results:
         tv, ms = results["torchvision"]["keep"], results["mindspore"]["keep"]
-        text += f" torchvision keeps {len(tv)} boxes, MindSpore {len(ms)}" + (", the same list." if tv == ms else ": the lists differ.")
-    unexpected = [c for c in (run.comparisons if run else ()) if c.verdict.unexpected]
-    if unexpected:
-        text += " Unexpected in the stored run: " + ", ".join(f"{c.actual} vs {c.expected} {c.verdict.value}" for c in unexpected) + "."
-    return text
+        detail = f"torchvision keeps {len(tv)} boxes, MindSpore {len(ms)}" + (", the same list." if tv == ms else ": the lists differ.")
+    return standalone.case_line(case, run, detail)
 
 
 def _input_lines(case: Case) -> list[str]:
@@ -169,7 +166,7 @@ def markdown(case: Case, script_text: str, ran: standalone.Ran, run: standalone.
     name = standalone.short_name(case.id) + ".py"
     found = ran.found or {}
     out = [
-        f"# nms: `mindspore.ops.NMSWithMask` vs `torchvision.ops.{'batched_nms' if case.attrs.batched else 'nms'}` on case `{case.id}`", "",
+        f"# nms: `mindspore.ops.NMSWithMask` vs `torchvision.ops.{'batched_nms' if case.attrs.batched else 'nms'}` on case {text.markdown_code(case.id)}", "",
         _summary(case, found, run), "", "## Environment", "",
         *standalone.versions_lines(found.get("versions"), run), "", "## The call", "", "```python",
         f"keep_tv = {torchvision_call(case.attrs, case.port)}", mindspore_call(case.attrs, case.port), "```", "",
@@ -178,16 +175,14 @@ def markdown(case: Case, script_text: str, ran: standalone.Ran, run: standalone.
     if ran.found is not None:
         for fw, got in found.get("results", {}).items():
             out.append(f"- {fw} keeps {len(got['keep'])} boxes: {_listed(got['keep'])}" if "keep" in got
-                       else f"- {fw}: {next(f'{k}: `{v}`' for k, v in got.items())}")
+                       else next(f"- {fw}: {text.markdown(k)}: {text.markdown_code(v)}" for k, v in got.items()))
         out += ["", *standalone.table(["comparison", "kept lists", "lengths", "got box (score) there", "expected box (score) there",
                                        "their IoU vs threshold", "note"], _rows(found.get("comparisons", [])))]
         out += ["", "Verdicts of the script:", "", *standalone.table(
             ["pair", "verdict", "message"],
             [[f"{v['actual']} vs {v['expected']}", v["verdict"] + (f" ({v['divergence']})" if v["divergence"] else ""), v["message"]]
              for v in found.get("verdicts", [])])]
-        out += ["", f"Output of `python {name}`:", "", "```", ran.printed.rstrip(), "```"]
-    else:
-        out.append(f"(not run here: {ran.problem or 'run the script'})")
+    out += standalone.output_lines(name, ran)
     out += standalone.verdict_lines(run, "Verdicts of the stored parity run (kept indices compared exactly):")
     out += standalone.known_lines([d for fw in FRAMEWORKS for d in applicable(case, fw)])
     out += standalone.reproduce_lines(name, "standalone: numpy, torch, torchvision, mindspore; each framework runs in a process of its own", script_text)

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from parity.engine import standalone
+from parity.engine import standalone, text
 from parity.engine.errors import UsageError
 from parity.engine.model import Case, Port
 
@@ -176,14 +176,11 @@ def markdown(case: Case, script_text: str, ran: standalone.Ran, run: standalone.
     if worst is not None:
         summary = f"Largest difference: {worst['label']}, {worst['max_abs']:.3g}"
         summary += f" at index {tuple(worst['index'])}." if worst["index"] else "."
-    unexpected = [c for c in (run.comparisons if run else ()) if c.verdict.unexpected]
-    if unexpected:
-        summary += " Unexpected in the stored run: " + ", ".join(f"{c.actual} vs {c.expected} {c.verdict.value}" for c in unexpected) + "."
     f, r = case.features, case.rois
     out = [
-        f"# RoIAlign: `mindspore.ops.ROIAlign` vs `torchvision.ops.roi_align` on case `{case.id}`",
+        f"# RoIAlign: `mindspore.ops.ROIAlign` vs `torchvision.ops.roi_align` on case {text.markdown_code(case.id)}",
         "",
-        f"Case `{case.id}` of the parity suite `{case.suite}`. {summary}".rstrip(),
+        standalone.case_line(case, run, summary),
         "",
         "## Environment",
         "",
@@ -212,28 +209,17 @@ def markdown(case: Case, script_text: str, ran: standalone.Ran, run: standalone.
         out += ["", "```", np.array2string(r.astype(np.float64), precision=6, suppress_small=True), "```"]
     out += ["", "## Expected vs got", ""]
     if found:
-        for fw, message in found.get("errors", {}).items():
-            out.append(f"- {fw} raised: `{message}`")
+        out += [standalone.raised_line(fw, message) for fw, message in found.get("errors", {}).items()]
         out += standalone.table(
             ["comparison", "max abs diff", "at index", "got", "expected", "NaN positions differing"],
             [[rw["label"], "-" if rw["max_abs"] is None else f"{rw['max_abs']:.6g}", str(tuple(rw["index"] or ())),
               repr(rw["got"]), repr(rw["expected"]), str(rw["nan_mismatch"])] for rw in rows],
         )
         out += _arrays(case, found)
-        out += ["", f"Output of `python {name}`:", "", "```", ran.printed.rstrip(), "```"]
-    else:
-        out.append(f"(not run here: {ran.problem or 'run the script'})")
+    out += standalone.output_lines(name, ran if found else standalone.Ran(None, ran.printed, ran.problem))
     out += standalone.verdict_lines(run, VERDICTS_HEADING)
-    declared = applicable(case)
-    if declared:
-        out += ["", "## Known differences that apply", ""]
-        out += [f"- `{d.name}` ({'documented' if d.documented else 'found by measurement'}): {d.explanation}"
-                for d in declared]
-    out += [
-        "", "## Reproduce", "",
-        f"`python {name}` (standalone: numpy, torch, torchvision, mindspore; no other dependency).", "",
-        "<details><summary>" + name + "</summary>", "", "```python", script_text.rstrip(), "```", "", "</details>", "",
-    ]
+    out += standalone.known_lines(applicable(case))
+    out += standalone.reproduce_lines(name, "standalone: numpy, torch, torchvision, mindspore; no other dependency", script_text)
     return "\n".join(out)
 
 
