@@ -15,6 +15,7 @@ from parity import ops
 from parity.engine import standalone
 from parity.engine.errors import InvalidInput
 from parity.ops.box_iou import repro, suites
+from parity.ops.box_iou.divergences import applicable
 from parity.ops.box_iou.reference import Semantics, evaluate
 from tests.test_cli import ROOT, parity
 
@@ -242,3 +243,19 @@ def test_declared_reactions_outside_the_domain_are_stated_and_checked():
     assert [r["label"] for r in rows] == ["torchvision vs reference (documented)",
                                           "torchvision as declared (torchvision-box-iou-mixed-dtypes-promoted)"]
     assert rows[0]["undefined"] and "NOT as declared" in ns["line"](rows[1])
+
+
+def test_a_framework_the_script_could_not_call_is_held_to_nothing(monkeypatch):
+    """Without torch or MindSpore importable, nothing of theirs is compared: no row holds an import
+    error against a declared reaction ("raises as declared") or against the reference."""
+    import sys
+
+    cases = [c for c in OP.cases("invalid") if any(d.behaviour for fw in repro.FRAMEWORKS for d in applicable(c, fw))]
+    assert cases, "the invalid suite declares reactions"
+    monkeypatch.setitem(sys.modules, "torch", None)  # import torch raises ImportError
+    monkeypatch.setitem(sys.modules, "mindspore", None)
+    for case in cases:
+        ns = _namespace(case)
+        results = {fw: ns["one_framework"](fw) for fw in repro.FRAMEWORKS}
+        assert all(set(got) == {"not_run"} for got in results.values()), (case.id, results)
+        assert ns["compare"](results) == [], case.id

@@ -18,6 +18,7 @@ import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 from pathlib import Path
 
+import numpy as np
 import pytest
 from markdown_it import MarkdownIt
 
@@ -442,3 +443,17 @@ def test_repro_reports_show_hostile_ids_and_messages_as_themselves(op):
                 assert len(set(rows)) == 1, (case_id, rows)
                 rows = []
         assert len(set(rows)) <= 1, (case_id, rows)
+
+
+def test_a_fixtures_dtype_reaches_a_repro_script_as_data():
+    """An .npz can hold big-endian or structured arrays: the script rebuilds the first exactly (its
+    dtype a quoted string, not source text) and parity repro refuses the second in one line."""
+    from parity.engine import standalone
+    from parity.engine.errors import UsageError
+
+    big = np.array([[1.5, -0.0, np.nan, np.inf]], dtype=">f4")
+    back = eval(standalone.array_source(big), {"np": np, "nan": np.nan, "inf": np.inf})
+    assert back.dtype == big.dtype and back.tobytes() == big.tobytes()
+    fields = np.zeros(2, dtype=[("x'); import os; os.system('touch PWNED'); ('", "<f4")])
+    with pytest.raises(UsageError, match="booleans, integers and floats only"):
+        standalone.array_source(fields)

@@ -197,6 +197,22 @@ def test_an_order_the_script_does_not_model_is_not_claimed_to_agree():
     assert mine["verdict"] == "NOT_REPRODUCED" and "an-unmodelled-order" in mine["message"]
 
 
+@pytest.mark.parametrize("suite, case_id", [("standard", "nms[t=0.5]-f32-mapped-empty"), ("invalid", "nms[invalid]-boxes-3-columns"),
+                                            ("edge", THRESHOLD_CASE)])
+def test_a_framework_the_script_could_not_call_is_never_judged(monkeypatch, suite, case_id):
+    """Without torch or MindSpore importable, the script has no result of theirs: NOT_RUN, never the
+    PASS a raise would earn where the documentation says the call raises (an empty input) or the
+    input is undefined (3 columns), never a finding."""
+    [case] = OP.cases(suite, case_id)
+    ns = _namespace(case)
+    monkeypatch.setitem(sys.modules, "torch", None)  # import torch raises ImportError
+    monkeypatch.setitem(sys.modules, "mindspore", None)
+    results = {name: ns["one_framework"](name) for name in FRAMEWORKS}
+    assert all("not_run" in got and "was not called: ModuleNotFoundError" in got["not_run"] for got in results.values()), results
+    _, verdicts = ns["compare"](results)
+    assert {v["verdict"] for v in verdicts} == {"NOT_RUN"}, verdicts
+
+
 def test_the_inputs_round_trip_bit_for_bit():
     """Signed zeros, float16 subnormals, NaN and infinities, and classes, exactly as the case holds them."""
     boxes = np.array([[0, -0.0, 1, 6e-8], [np.nan, 0, np.inf, 1], [-np.inf, 0, 65504, 2.0 ** -24]], dtype=np.float16)

@@ -96,8 +96,8 @@ def semantics_json(case: Case, frameworks: Sequence[str], documented: Callable[[
 
 
 def array_source(array: np.ndarray, indent: int = 4) -> str:
-    """Source text rebuilding ``array`` bit for bit: its literal, its dtype and its shape."""
-    return f"np.array(\n{literal(array, indent)},\n{' ' * indent}dtype=np.{array.dtype},\n).reshape({tuple(array.shape)!r})"
+    """Source text rebuilding ``array`` bit for bit: its literal, its dtype (as a quoted string) and its shape."""
+    return f"np.array(\n{literal(array, indent)},\n{' ' * indent}dtype=np.dtype({array.dtype.str!r}),\n).reshape({tuple(array.shape)!r})"
 
 
 def short_name(case_id: str) -> str:
@@ -110,7 +110,11 @@ def literal(array: np.ndarray, indent: int = 4) -> str:
 
     NaN and infinities are written as ``nan`` and ``inf``: the script defines both names.  An
     array with a zero-length axis reads back flat (``[]``): the script reshapes it to its shape.
+    Only numbers are written (a structured or object array would not read back as itself).
     """
+    if array.dtype.kind not in "biuf":
+        raise UsageError(f"an array of dtype {text.visible(str(array.dtype))} cannot be written into a script; "
+                         "parity repro embeds arrays of booleans, integers and floats only")
 
     def fmt(x: Any, depth: int) -> str:
         pad = " " * (indent + depth)
@@ -118,13 +122,13 @@ def literal(array: np.ndarray, indent: int = 4) -> str:
             return pad + repr(x)
         return pad + "[\n" + ",\n".join(fmt(v, depth + 1) for v in x) + ",\n" + pad + "]"
 
-    text = fmt(array.tolist(), 0)
-    back = np.array(eval(text, {"__builtins__": {}, "nan": np.nan, "inf": np.inf}), dtype=array.dtype)
+    source = fmt(array.tolist(), 0)
+    back = np.array(eval(source, {"__builtins__": {}, "nan": np.nan, "inf": np.inf}), dtype=array.dtype)
     if back.size == array.size:
         back = back.reshape(array.shape)
     if back.shape != array.shape or back.tobytes() != array.tobytes():
         raise AssertionError("array literal does not round-trip")  # a bug in parity, not a user error
-    return text
+    return source
 
 
 @dataclass(frozen=True)

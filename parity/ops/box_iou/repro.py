@@ -82,8 +82,8 @@ def script(case: Case) -> str:
     fields = {
         "case_id_repr": repr(case.id), "suite_repr": repr(case.suite), "mapping_note": mapping_note(case),
         "script_name": standalone.short_name(case.id) + ".py", "mode_repr": repr(case.attrs.mode),
-        "boxes1": standalone.literal(b1), "dtype1": str(b1.dtype), "shape1": repr(tuple(b1.shape)),
-        "boxes2": standalone.literal(b2), "dtype2": str(b2.dtype), "shape2": repr(tuple(b2.shape)),
+        "boxes1": standalone.literal(b1), "dtype1": repr(b1.dtype.str), "shape1": repr(tuple(b1.shape)),
+        "boxes2": standalone.literal(b2), "dtype2": repr(b2.dtype.str), "shape2": repr(tuple(b2.shape)),
         "mindspore": repr(dataclasses.asdict(to_mindspore(case.attrs, case.port))),
         "documented": pprint.pformat(documented, width=110, sort_dicts=False),
         "declared": pprint.pformat(declared, width=110, sort_dicts=False),
@@ -148,6 +148,7 @@ def markdown(case: Case, script_text: str, ran: standalone.Ran, run: standalone.
     out += ["", "## Expected vs got", ""]
     if ran.found is not None:
         out += [standalone.raised_line(fw, got["error"]) for fw, got in found.get("results", {}).items() if "error" in got]
+        out += [f"- {fw}: {text.markdown(got['not_run'])}" for fw, got in found.get("results", {}).items() if "not_run" in got]
         out += standalone.table(["comparison", "max abs diff", "at index", "got", "expected", "NaN positions differing", "dtype"], _rows(rows))
         out += _outputs(found)
     out += standalone.output_lines(name, ran)

@@ -150,8 +150,7 @@ def _summary(case: Case, found: dict[str, Any], run: standalone.Stored | None) -
 
 def _input_lines(case: Case) -> list[str]:
     boxes, scores, idxs = _inputs(case)
-    out = [f"- boxes: {boxes.dtype} {list(boxes.shape)}", f"- scores: {scores.dtype} {list(scores.shape)}"]
-    out += [] if idxs is None else [f"- idxs: {idxs.dtype} {list(idxs.shape)}"]
+    out = [f"- {name}: {text.markdown(a.dtype)} {list(a.shape)}" for name, a in (("boxes", boxes), ("scores", scores), ("idxs", idxs)) if a is not None]
     out.append(f"- iou_threshold: {case.attrs.iou_threshold!r}")
     if boxes.ndim == 2 and boxes.shape[1:] == (4,) and scores.shape == (len(boxes),) and 0 < len(boxes) <= SHOWN_BOXES:
         head = ["box", "x1", "y1", "x2", "y2", "score"] + ([] if idxs is None else ["class"])
