@@ -213,6 +213,20 @@ def test_a_framework_the_script_could_not_call_is_never_judged(monkeypatch, suit
     assert {v["verdict"] for v in verdicts} == {"NOT_RUN"}, verdicts
 
 
+def test_undefined_input_outside_the_invalid_suite_is_the_references_failure_as_in_the_judge():
+    """A regression folder's case holding input no documentation defines is not judged on how the
+    frameworks react (only the invalid suite's cases are): the script, like the judge, reports one
+    reference ERROR."""
+    import dataclasses
+
+    [invalid] = OP.cases("invalid", "nms[invalid]-boxes-3-columns")
+    case = dataclasses.replace(invalid, suite="regressions")
+    assert not case.invalid
+    ns = _namespace(case)
+    header, ref = _reference(case)
+    assert ref is None and set(_check_verdicts(case, ns, header, ref)) == {"ERROR"}
+
+
 def test_the_inputs_round_trip_bit_for_bit():
     """Signed zeros, float16 subnormals, NaN and infinities, and classes, exactly as the case holds them."""
     boxes = np.array([[0, -0.0, 1, 6e-8], [np.nan, 0, np.inf, 1], [-np.inf, 0, 65504, 2.0 ** -24]], dtype=np.float16)

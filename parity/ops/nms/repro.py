@@ -86,7 +86,8 @@ def script(case: Case) -> str:
     raises = {fw: d.name for fw in FRAMEWORKS for d in applicable(case, fw) if d.documented_raises}
     differences = {fw: names for fw in FRAMEWORKS if (names := [d.name for d in applicable(case, fw) if d.documented])}
     fields = {
-        "case_id_repr": repr(case.id), "suite_repr": repr(case.suite), "mapping_note": mapping_note(case),
+        "case_id_repr": repr(case.id), "suite_repr": repr(case.suite), "invalid_repr": repr(bool(case.invalid)),
+        "mapping_note": mapping_note(case),
         "script_name": standalone.short_name(case.id) + ".py",
         "boxes": standalone.array_source(boxes), "scores": standalone.array_source(scores),
         "idxs": "None" if idxs is None else standalone.array_source(idxs),
