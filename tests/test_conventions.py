@@ -30,7 +30,8 @@ def test_version_and_short_help_on_every_command():
 
     r = parity("--version")
     assert r.returncode == 0 and r.stdout.strip() == f"parity {version('parity')}"
-    for args in ([], ["run"], ["gate"], ["cases"], ["baseline", "update"]):
+    for args in ([], ["run"], ["gate"], ["cases"], ["baseline", "update"], ["repro"], ["repro", "--op", "nms"],
+                 ["mutants", "--op", "box_iou"], ["bench", "--op", "box_iou"], ["mapping", "--op", "nms"]):  # an op's own commands too
         short, long = parity(*args, "-h"), parity(*args, "--help")
         assert short.returncode == long.returncode == 0 and short.stdout == long.stdout and "Usage:" in short.stdout
 

@@ -53,7 +53,8 @@ def forwarding(name: str, summary: str) -> click.Command:
             raise UsageError(f"op {op_name} has no `parity {name}`; its commands: {', '.join(op.commands) or 'none'}")
         module, attribute = op.commands[name].split(":")
         command: click.Command = getattr(importlib.import_module(module), attribute)
-        command.main(args=rest, prog_name=f"parity {name}", standalone_mode=True)
+        # run standalone, the op's command gets no settings from the group: -h is given again here
+        command.main(args=rest, prog_name=f"parity {name}", standalone_mode=True, help_option_names=["-h", "--help"])
 
     settings = {"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []}
     return click.Command(name, callback=forward, help=f"{summary} [--op NAME] (default roi_align); -h: its options.",
