@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 import click
 
 from parity.engine.files import probe_writable
-from parity.shells.cli_options import repro_options
-from parity.shells.op_commands import mutants_command
+from parity.shells.op_commands import mutants_command, repro_command
+
 
 @click.command()
 def mapping() -> None:
@@ -63,6 +63,7 @@ if TYPE_CHECKING:
 
     from parity.engine.model import Case
     from parity.engine.mutation import Outcome
+    from parity.engine.standalone import Written
     from parity.ops.roi_align.translate import Translation
 
 
@@ -184,21 +185,19 @@ def generate(suite: str, out_dir: Path | None) -> None:
             out.print(f"  {escape(case_id)}")
 
 
-@click.command()
-@repro_options("parity run --fixtures")
-def repro(case_id: str, suite: str, out_dir: Path, results_dir: Path | None, execute: bool, fixtures_dir: Path | None) -> None:
-    """Write a standalone script (no parity import) and a bug-report body reproducing CASE_ID."""
-    from parity.engine import standalone
-    from parity.ops.roi_align import repro as reproduce
-    from parity.reporters.terminal import console
+def _find(case_id: str, suite: str, fixtures: Path | None) -> Case:
+    from parity.ops.roi_align.repro import find_case
 
-    standalone.check_folders(out_dir, results_dir)
-    case = reproduce.find_case(case_id, suite, fixtures_dir)
-    written = reproduce.write(case, out_dir, execute=execute, results_dir=results_dir)
-    out = console()
-    out.print(f"script: {written.script}\nreport: {written.report}")
-    if written.problem and execute:
-        out.print(f"[yellow]the script did not run here[/] ({written.problem}); the report lacks versions and differences")
+    return find_case(case_id, suite, fixtures)
+
+
+def _write(case: Case, out_dir: Path, execute: bool, results_dir: Path | None) -> Written:
+    from parity.ops.roi_align.repro import write
+
+    return write(case, out_dir, execute=execute, results_dir=results_dir)
+
+
+repro = repro_command("parity run --fixtures", _find, _write)
 
 
 @click.command()

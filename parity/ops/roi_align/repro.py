@@ -35,15 +35,11 @@ FRAMEWORKS = ("torchvision", "mindspore")
 
 #: Heading of the stored run's verdicts in the report.
 VERDICTS_HEADING = "Verdicts of the stored parity run (tolerance: torch.testing's dtype table plus a rounding bound):"
-#: The script, a ``string.Template`` (``$name`` fields; ``$$`` is a literal dollar sign).
-TEMPLATE_FILE = "templates/repro_script.py.txt"
 
 
 def template() -> Template:
-    """The script template, a package data file so that it reads (and lints) as the Python it becomes."""
-    from importlib.resources import files
-
-    return Template(files("parity.ops.roi_align").joinpath(TEMPLATE_FILE).read_text(encoding="utf-8"))
+    """The script template (``templates/repro_script.py.txt``, package data)."""
+    return standalone.template("parity.ops.roi_align")
 
 
 def find_case(case_id: str, suite: str, fixtures: Path | None = None) -> Case:
