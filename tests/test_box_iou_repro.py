@@ -1,7 +1,6 @@
 """parity repro --op box_iou: a standalone script (no parity import, each framework in a process of
 its own) whose float64 IoU is parity's reference, and a bug-report body; and the repro line a
 box_iou run prints for a failing case, pasted, reruns that case."""
-import ast
 import json
 import os
 import shlex
@@ -18,6 +17,7 @@ from parity.ops.box_iou import repro, suites
 from parity.ops.box_iou.divergences import applicable
 from parity.ops.box_iou.reference import Semantics, evaluate
 from tests.test_cli import ROOT, parity
+from tests.test_repro import script_imports
 
 NOTE = "box_iou[mode=iou]-f32-mapped-note"
 BLOCK_PARITY = "import runpy, sys; sys.modules['parity'] = None; sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')"
@@ -89,21 +89,11 @@ def test_the_scripts_iou_is_torchvision_float64():
         np.testing.assert_allclose(got, theirs, rtol=0, atol=1e-15)
 
 
-def _imports(source: str) -> set[str]:
-    names = set()
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Import):
-            names |= {a.name.split(".")[0] for a in node.names}
-        elif isinstance(node, ast.ImportFrom):
-            names.add((node.module or "").split(".")[0])
-    return names
-
-
 def test_the_script_runs_standalone_and_prints_the_differences(tmp_path):
     r = parity("repro", "--op", "box_iou", NOTE, "--suite", "seed", "--out", str(tmp_path), "--no-run")
     assert r.returncode == 0, r.stdout + r.stderr
     script = tmp_path / f"{standalone.short_name(NOTE)}.py"
-    assert _imports(script.read_text()) <= {"importlib", "json", "math", "os", "platform", "subprocess", "sys",
+    assert script_imports(script.read_text()) <= {"importlib", "json", "math", "os", "platform", "subprocess", "sys",
                                             "tempfile", "numpy", "torch", "torchvision", "mindspore"}
     found = tmp_path / "found.json"
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # parity unreachable from its children too

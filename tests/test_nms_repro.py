@@ -1,7 +1,6 @@
 """parity repro --op nms: a standalone script (no parity import, each framework in a process of its
 own) whose greedy NMS, visiting orders, rounding bound and verdicts are parity's reference and
 judge, and a bug-report body naming where the kept lists first differ."""
-import ast
 import json
 import os
 import subprocess
@@ -20,6 +19,7 @@ from parity.ops.nms.reference import stable_order
 from parity.ops.nms.reference_runner import FIELDS, run as reference_run
 from parity.ops.nms.signature import Attrs, mindspore_inputs
 from tests.test_cli import parity
+from tests.test_repro import script_imports
 
 OP = ops.get("nms")
 FRAMEWORKS = ("torchvision", "mindspore")
@@ -238,23 +238,13 @@ def test_the_inputs_round_trip_bit_for_bit():
     assert ns["MINDSPORE_PORT"] == "translated" and ns["BATCHED"] is True and ns["IOU_THRESHOLD"] == 0.3
 
 
-def _imports(source: str) -> set[str]:
-    names = set()
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Import):
-            names |= {a.name.split(".")[0] for a in node.names}
-        elif isinstance(node, ast.ImportFrom):
-            names.add((node.module or "").split(".")[0])
-    return names
-
-
 def _run_script(stored, case_id: str, suite: str, folder) -> tuple[dict, str, str]:
     """``parity repro`` of a case judged in the stored run ``stored``, its script run as a user
     would with parity unreachable (from its children too): (its findings, what it printed, the script)."""
     r = parity("repro", "--op", "nms", case_id, "--suite", suite, "--results", str(stored), "--out", str(folder), "--no-run")
     assert r.returncode == 0, r.stdout + r.stderr
     script = folder / f"{standalone.short_name(case_id)}.py"
-    assert _imports(script.read_text()) <= {"importlib", "json", "math", "os", "platform", "subprocess", "sys",
+    assert script_imports(script.read_text()) <= {"importlib", "json", "math", "os", "platform", "subprocess", "sys",
                                             "tempfile", "numpy", "torch", "torchvision", "mindspore"}
     found = folder / "found.json"
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}

@@ -25,7 +25,8 @@ SEED = "roi_align[aligned=0,sr=2,out=3x3,s=0.25]-f32-seed-note"
 BLOCK_PARITY = "import runpy, sys; sys.modules['parity'] = None; sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')"
 
 
-def _imports(source: str) -> set[str]:
+def script_imports(source: str) -> set[str]:
+    """The top-level packages a script imports (a repro script may import numpy and the frameworks only)."""
     names = set()
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
@@ -39,7 +40,7 @@ def test_script_runs_standalone_and_prints_the_differences(tmp_path):
     r = parity("repro", SEED, "--suite", "seed", "--out", str(tmp_path), "--no-run")
     assert r.returncode == 0, r.stdout + r.stderr
     script = tmp_path / f"{standalone.short_name(SEED)}.py"
-    assert _imports(script.read_text()) <= {"importlib", "json", "math", "os", "platform", "sys", "numpy", "torch",
+    assert script_imports(script.read_text()) <= {"importlib", "json", "math", "os", "platform", "sys", "numpy", "torch",
                                             "torchvision", "mindspore"}
     found = tmp_path / "found.json"
     out = subprocess.run([sys.executable, "-c", BLOCK_PARITY, str(script), "--json", str(found)], capture_output=True,
