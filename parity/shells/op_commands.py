@@ -67,26 +67,26 @@ def mutants_command(op: str, default_suites: str, run: Callable[[list[Case]], Se
     return click.Command("mutants", callback=show, params=[suite], help=summary)
 
 
-#: ``find(case_id, suite, fixture folder or None)``: the op's case, or a UsageError naming the closest id.
-FindCase = Callable[[str, str, Path | None], "Case"]
-#: ``write(case, out folder, execute, stored run or None)``: the op's script and report, written.
-WriteRepro = Callable[["Case", Path, bool, Path | None], "Written"]
-
-
-def repro_command(run_fixtures: str, find: FindCase, write: WriteRepro) -> click.Command:
+def repro_command(run_fixtures: str, module: str) -> click.Command:
     """``parity repro --op NAME CASE_ID``: the op's standalone script and bug-report body for one
-    case, after refusing (one line, exit 2) an unknown case or an unwritable ``--out`` before any work;
-    ``run_fixtures`` is the op's ``parity run`` call that replays the same fixture folders."""
+    case, after refusing (one line, exit 2) an unknown case or an unwritable ``--out`` before any work.
+    ``module`` (imported when the command runs) has the op's ``find_case(case_id, suite, fixtures)``
+    and ``write(case, out_dir, execute=, results_dir=)``; ``run_fixtures`` is the op's ``parity
+    run`` call that replays the same fixture folders."""
 
     @click.command("repro")
     @repro_options(run_fixtures)
     def repro(case_id: str, suite: str, out_dir: Path, results_dir: Path | None, execute: bool, fixtures_dir: Path | None) -> None:
         """Write a standalone script (no parity import) and a bug-report body reproducing CASE_ID."""
+        import importlib
+
         from parity.engine import standalone
         from parity.reporters.terminal import console
 
         standalone.check_folders(out_dir, results_dir)
-        written = write(find(case_id, suite, fixtures_dir), out_dir, execute, results_dir)
+        reproduce = importlib.import_module(module)
+        case = reproduce.find_case(case_id, suite, fixtures_dir)
+        written: Written = reproduce.write(case, out_dir, execute=execute, results_dir=results_dir)
         out = console()
         out.print(f"script: {written.script}\nreport: {written.report}", markup=False, highlight=False)
         if written.problem and execute:

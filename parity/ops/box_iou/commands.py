@@ -1,7 +1,6 @@
 """box_iou's own commands: ``parity mapping|translate|mutants|repro|bench --op box_iou``."""
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -12,7 +11,6 @@ from parity.shells.op_commands import Section, mapping_command, mutants_command,
 if TYPE_CHECKING:
     from parity.engine.model import Case
     from parity.engine.mutation import Outcome
-    from parity.engine.standalone import Written
 
 
 def _tables() -> tuple[Section, ...]:
@@ -40,19 +38,7 @@ def _mutants(cases: list[Case]) -> list[Outcome]:
 mutants = mutants_command("box_iou", "standard,edge,invalid", _mutants)
 
 
-def _find(case_id: str, suite: str, fixtures: Path | None) -> Case:
-    from parity.ops.box_iou.repro import find_case
-
-    return find_case(case_id, suite, fixtures)
-
-
-def _write(case: Case, out_dir: Path, execute: bool, results_dir: Path | None) -> Written:
-    from parity.ops.box_iou.repro import write
-
-    return write(case, out_dir, execute=execute, results_dir=results_dir)
-
-
-repro = repro_command("parity run --op box_iou --fixtures", _find, _write)
+repro = repro_command("parity run --op box_iou --fixtures", "parity.ops.box_iou.repro")
 
 
 @click.command()

@@ -1,7 +1,6 @@
 """nms's own commands: ``parity mapping|translate|mutants|repro --op nms``."""
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from parity.shells.op_commands import Section, mapping_command, mutants_command, repro_command, translate_command
@@ -9,7 +8,6 @@ from parity.shells.op_commands import Section, mapping_command, mutants_command,
 if TYPE_CHECKING:
     from parity.engine.model import Case
     from parity.engine.mutation import Outcome
-    from parity.engine.standalone import Written
 
 
 def _tables() -> tuple[Section, ...]:
@@ -39,16 +37,4 @@ def _mutants(cases: list[Case]) -> list[Outcome]:
 mutants = mutants_command("nms", "seed,standard,edge", _mutants)
 
 
-def _find(case_id: str, suite: str, fixtures: Path | None) -> Case:
-    from parity.ops.nms.repro import find_case
-
-    return find_case(case_id, suite, fixtures)
-
-
-def _write(case: Case, out_dir: Path, execute: bool, results_dir: Path | None) -> Written:
-    from parity.ops.nms.repro import write
-
-    return write(case, out_dir, execute=execute, results_dir=results_dir)
-
-
-repro = repro_command("parity run --op nms --fixtures", _find, _write)
+repro = repro_command("parity run --op nms --fixtures", "parity.ops.nms.repro")

@@ -63,7 +63,6 @@ if TYPE_CHECKING:
 
     from parity.engine.model import Case
     from parity.engine.mutation import Outcome
-    from parity.engine.standalone import Written
     from parity.ops.roi_align.translate import Translation
 
 
@@ -185,19 +184,7 @@ def generate(suite: str, out_dir: Path | None) -> None:
             out.print(f"  {escape(case_id)}")
 
 
-def _find(case_id: str, suite: str, fixtures: Path | None) -> Case:
-    from parity.ops.roi_align.repro import find_case
-
-    return find_case(case_id, suite, fixtures)
-
-
-def _write(case: Case, out_dir: Path, execute: bool, results_dir: Path | None) -> Written:
-    from parity.ops.roi_align.repro import write
-
-    return write(case, out_dir, execute=execute, results_dir=results_dir)
-
-
-repro = repro_command("parity run --fixtures", _find, _write)
+repro = repro_command("parity run --fixtures", "parity.ops.roi_align.repro")
 
 
 @click.command()
