@@ -306,3 +306,18 @@ def test_an_empty_input_is_refused_with_one_line_not_written_flat():
     with pytest.raises(UsageError, match="empty features or rois"):
         repro.script(empty)
     assert np.array(eval(standalone.literal(empty.rois))).shape == (0,)  # why: the flat read-back
+
+
+def test_a_framework_the_script_could_not_call_is_compared_with_nothing(tmp_path):
+    """Without torch or MindSpore importable, the script says it could not call them, never that
+    they raised, and compares nothing of theirs."""
+    case = generate.cases_for("seed")[0]
+    script = tmp_path / "repro.py"
+    script.write_text(repro.script(case))
+    blocked = "import runpy, sys; sys.modules.update(torch=None, mindspore=None); sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')"
+    found = tmp_path / "found.json"
+    r = subprocess.run([sys.executable, "-c", blocked, str(script), "--json", str(found)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    got = json.loads(found.read_text())
+    assert set(got["not_run"]) == {"torchvision", "mindspore"} and not got["errors"] and got["comparisons"] == []
+    assert "torchvision: torchvision was not called: ModuleNotFoundError" in r.stdout and "raised" not in r.stdout

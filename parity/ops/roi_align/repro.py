@@ -206,6 +206,7 @@ def markdown(case: Case, script_text: str, ran: standalone.Ran, run: standalone.
     out += ["", "## Expected vs got", ""]
     if found:
         out += [standalone.raised_line(fw, message) for fw, message in found.get("errors", {}).items()]
+        out += [f"- {fw}: {text.markdown(why)}" for fw, why in found.get("not_run", {}).items()]
         out += standalone.table(
             ["comparison", "max abs diff", "at index", "got", "expected", "NaN positions differing"],
             [[rw["label"], "-" if rw["max_abs"] is None else f"{rw['max_abs']:.6g}", str(tuple(rw["index"] or ())),
