@@ -245,6 +245,31 @@ def test_isolated_cases_share_one_forked_child_until_one_kills_it(tmp_path):
     assert pids[2] not in (pids[0], worker_pid)  # after the crash: a new child
 
 
+def test_a_risky_case_runs_forked_from_the_first_so_its_crash_spares_the_worker(tmp_path):
+    """A case outside the documented domain (``risky``) runs in the forked child before any crash:
+    the first one that kills its framework takes only the child, the warm worker lives on (a restart
+    cost the driver a framework's import, 2-3 s, for each structure's first crash), and the notice
+    says so."""
+    w = pool.Worker("faulty", tmp_path / "faulty.log", module="tests.faulty_runner", timeout=30)
+
+    def ask(case: str, risky: bool):
+        w.send({"case_id": case}, {"features": np.ones(3)}, risky=risky)
+        return w.receive(case)
+
+    try:
+        before = ask("pid", False)
+        worker_pid = w.proc.pid
+        killed = ask("segfault", True)
+        after = ask("pid", False)
+        assert w.proc.pid == worker_pid  # never restarted
+    finally:
+        w.stop()
+    assert killed.status is Status.CRASH and "forked" in killed.message and "SIGSEGV" in killed.message
+    assert int(before.outputs["out"][0]) == worker_pid  # a plain case: the worker itself
+    assert int(after.outputs["out"][0]) != worker_pid  # a case like the one that crashed: a child, from now on
+    assert len(w.notices) == 1 and "which lives on" in w.notices[0]
+
+
 def test_forking_is_dropped_where_a_forked_child_is_slower_than_a_restart(tmp_path):
     w = pool.Worker("faulty", tmp_path / "faulty.log", module="tests.faulty_runner", timeout=30)
     try:

@@ -203,14 +203,16 @@ class Worker:
             for request in self.pending:
                 self._outbox.put(request.message)
 
-    def send(self, header: dict[str, Any], arrays: dict[str, np.ndarray], timeout: float | None = None) -> None:
+    def send(self, header: dict[str, Any], arrays: dict[str, np.ndarray], timeout: float | None = None, risky: bool = False) -> None:
         """Queue one case (``header["case_id"]``); results come back in order through receive().
 
-        ``timeout`` is this case's deadline in seconds (default: the worker's ``timeout``).
+        ``timeout`` is this case's deadline in seconds (default: the worker's ``timeout``).  A
+        ``risky`` case (input outside the documented domain) runs in the forked child from the
+        first one on, as cases like one that crashed do: a framework dies on such input first.
         """
         self.ensure_started()
         kind = structure(header, arrays)
-        fork = kind in self._isolated
+        fork = (kind in self._isolated or risky) and not self._forks_slow
         if fork:
             header = {**header, "isolate": True}
         message = protocol.frame_parts(header, arrays)
@@ -238,7 +240,7 @@ class Worker:
             message = f"no result after {timeout:g} s; worker killed"
             return self._lost(RunResult(case_id, self.runner, Status.TIMEOUT, message=message, seconds=time.monotonic() - start))
         request = self.pending.popleft()
-        if request.isolated and request.structure in self._isolated:
+        if request.isolated and not self._forks_slow:
             self._check_fork_cost(request.structure, time.monotonic() - start)
         if header["status"] == protocol.PARITY_FAILURE:
             raise ParityFailure(
@@ -246,22 +248,24 @@ class Worker:
                 f"({header['message']}); this is a bug in parity, not a {self.runner} result; traceback in {self.log_path}"
             )
         status = Status(header["status"])
-        self._count_crash(kind, case_id, status is Status.CRASH)
+        self._count_crash(kind, case_id, status is Status.CRASH, request.isolated)
         return RunResult(case_id, self.runner, status, arrays, header["message"], header["seconds"], header.get("determinism", {}))
 
-    def _count_crash(self, kind: Structure, case_id: str, crashed: bool) -> None:
+    def _count_crash(self, kind: Structure, case_id: str, crashed: bool, isolated: bool = False) -> None:
         """After CRASHES_BEFORE_FORKING crashes on cases of one structure, run the next such cases in a child
         forked from the warm worker: a framework that dies on them then costs a fork per crash, not
-        a restart (its results stay CRASH, measured, never assumed)."""
+        a restart (its results stay CRASH, measured, never assumed).  ``isolated``: the case ran in
+        such a child already (a risky case), so the warm worker lived on."""
         if not crashed:
             return
         self._crashes[kind] = self._crashes.get(kind, 0) + 1
         if self._crashes[kind] >= CRASHES_BEFORE_FORKING and kind not in self._isolated and not self._forks_slow:
             self._isolated.add(kind)
+            where = (f"in a child forked from the warm {self.runner} worker, which lives on; the next such cases run there too" if isolated
+                     else f"the next such cases run in a child forked from the warm {self.runner} worker instead of restarting it for each crash")
             self.notices.append(
                 f"{self.runner} crashed on {CRASHES_BEFORE_FORKING} case{'s' if CRASHES_BEFORE_FORKING > 1 else ''} like {case_id} "
-                f"({', '.join(str(k) for k in kind if k is not None)}); the next such cases run in a child "
-                f"forked from the warm {self.runner} worker instead of restarting it for each crash"
+                f"({', '.join(str(k) for k in kind if k is not None)}); {where}"
             )
 
     def _check_fork_cost(self, kind: Structure, seconds: float) -> None:
