@@ -44,12 +44,6 @@ def find_case(case_id: str, suite: str, fixtures: Path | None = None) -> Case:
     return standalone.find_case(ops.get("box_iou"), case_id, suite, fixtures)
 
 
-def documented_and_declared(case: Case) -> tuple[dict[str, dict[str, Any]], dict[str, list[dict[str, Any]]]]:
-    """Per framework: its documented semantics, and each declared prediction (divergence name,
-    semantics) that applies: exactly what the judge evaluates."""
-    return standalone.semantics_json(case, FRAMEWORKS, semantics.documented, semantics.predicted)
-
-
 def declared_behaviours(case: Case) -> dict[str, list[dict[str, Any]]]:
     """Per framework: each declared reaction (raises / output, a message fragment, a result dtype)
     to input outside its documented domain that applies (parity.ops.box_iou.divergences.Behaviour)."""
@@ -78,7 +72,7 @@ def script(case: Case) -> str:
     b1, b2 = _inputs(case)
     if b1.size + b2.size > MAX_ELEMENTS:
         raise UsageError(f"case {case.id} has {b1.size + b2.size} box coordinates; parity repro embeds at most {MAX_ELEMENTS} as literals")
-    documented, declared = documented_and_declared(case)
+    documented, declared = standalone.semantics_json(case, FRAMEWORKS, semantics.documented, semantics.predicted)
     fields = {
         "case_id_repr": repr(case.id), "suite_repr": repr(case.suite), "mapping_note": mapping_note(case),
         "script_name": standalone.short_name(case.id) + ".py", "mode_repr": repr(case.attrs.mode),
