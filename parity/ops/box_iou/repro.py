@@ -145,10 +145,7 @@ def markdown(case: Case, script_text: str, ran: standalone.Ran, run: standalone.
         out += [f"- {fw}: {text.markdown(got['not_run'])}" for fw, got in found.get("results", {}).items() if "not_run" in got]
         out += standalone.table(["comparison", "max abs diff", "at index", "got", "expected", "NaN positions differing", "dtype"], _rows(rows))
         out += _outputs(found)
-    out += standalone.output_lines(name, ran)
-    out += standalone.verdict_lines(run)
-    out += standalone.known_lines([d for fw in FRAMEWORKS for d in applicable(case, fw)])
-    out += standalone.reproduce_lines(name, "standalone: numpy, torch, torchvision, mindspore; each framework runs in a process of its own", script_text)
+    out += standalone.closing_lines(name, ran, run, [d for fw in FRAMEWORKS for d in applicable(case, fw)], script_text)
     return "\n".join(out)
 
 

@@ -182,10 +182,8 @@ def markdown(case: Case, script_text: str, ran: standalone.Ran, run: standalone.
             ["pair", "verdict", "message"],
             [[f"{v['actual']} vs {v['expected']}", v["verdict"] + (f" ({v['divergence']})" if v["divergence"] else ""), v["message"]]
              for v in found.get("verdicts", [])])]
-    out += standalone.output_lines(name, ran)
-    out += standalone.verdict_lines(run, "Verdicts of the stored parity run (kept indices compared exactly):")
-    out += standalone.known_lines([d for fw in FRAMEWORKS for d in applicable(case, fw)])
-    out += standalone.reproduce_lines(name, "standalone: numpy, torch, torchvision, mindspore; each framework runs in a process of its own", script_text)
+    out += standalone.closing_lines(name, ran, run, [d for fw in FRAMEWORKS for d in applicable(case, fw)], script_text,
+                                    "Verdicts of the stored parity run (kept indices compared exactly):")
     return "\n".join(out)
 
 

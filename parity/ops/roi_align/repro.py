@@ -213,10 +213,9 @@ def markdown(case: Case, script_text: str, ran: standalone.Ran, run: standalone.
               repr(rw["got"]), repr(rw["expected"]), str(rw["nan_mismatch"])] for rw in rows],
         )
         out += _arrays(case, found)
-    out += standalone.output_lines(name, ran if found else standalone.Ran(None, ran.printed, ran.problem))
-    out += standalone.verdict_lines(run, VERDICTS_HEADING)
-    out += standalone.known_lines(applicable(case))
-    out += standalone.reproduce_lines(name, "standalone: numpy, torch, torchvision, mindspore; no other dependency", script_text)
+    ran = ran if found else standalone.Ran(None, ran.printed, ran.problem)  # no findings: report it as not run
+    out += standalone.closing_lines(name, ran, run, applicable(case), script_text, VERDICTS_HEADING,
+                                    "standalone: numpy, torch, torchvision, mindspore; no other dependency")
     return "\n".join(out)
 
 
