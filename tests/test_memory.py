@@ -4,7 +4,10 @@ charge.  Run in fresh interpreters: the setting is process-wide."""
 import os
 import subprocess
 import sys
+import weakref
 from pathlib import Path
+
+import numpy as np
 
 from parity.engine import memory
 
@@ -63,3 +66,29 @@ def test_unreadable_buddyinfo_means_small_pages(tmp_path):
 def test_an_explicit_numpy_switch_is_left_in_charge(tmp_path):
     assert _probe(tmp_path, FRAGMENTED, NUMPY_MADVISE_HUGEPAGE="1") == "False True"
     assert _probe(tmp_path, FRESH, NUMPY_MADVISE_HUGEPAGE="0") == "False False"
+
+
+def test_a_result_buffer_is_handed_out_again_only_once_nothing_holds_it():
+    """parity.engine.memory.Results: while a result, or any view of it, lives, its memory is never
+    another result's; once all are gone it is; at most ``keep`` buffers stay; small results are
+    ordinary arrays."""
+    results = memory.Results(keep=2, min_bytes=1 << 16)
+    first = results((100, 200))
+    first[...] = 1.0
+    view = first[3:9, ::2].T  # a view of a view: NumPy chains it past ``first``
+    address = first.ctypes.data
+    del first
+    second = results((100, 200))
+    assert not np.shares_memory(second, view)
+    second[...] = 2.0
+    assert (view == 1.0).all()
+    del view
+    third = results((50, 200))  # smaller: the first buffer fits it
+    assert third.ctypes.data == address and not np.shares_memory(third, second)
+    del second, third
+    live = [results((100, 200)) for _ in range(3)]  # three at once: only two buffers are kept after
+    buffers = [weakref.ref(a.base.base.obj) for a in live]  # result -> its anchor -> memoryview -> buffer
+    del live
+    assert sum(b() is not None for b in buffers) == 2
+    small = results((10, 10))
+    assert small.base is None and small.shape == (10, 10)

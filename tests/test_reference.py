@@ -304,3 +304,34 @@ def test_float32_features_give_the_float64_tables_numbers_bit_for_bit():
         if not nonfinite:
             expected = tv_roi_align(torch.from_numpy(x32.astype(np.float64)), torch.from_numpy(rois), out, scale, sr, aligned).numpy()
             np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_a_reused_result_buffer_leaves_nothing_of_the_last_result(threads):
+    """Results of a megabyte or more come from buffers the reference hands out again
+    (parity.engine.memory.Results), uninitialised: every bin must be written anew.  Primed with
+    results of large values, such a buffer then holds one whose rois with an empty grid (aligned,
+    zero size, adaptive sampling: torchvision's loops run zero times) must be exactly 0, and NaN
+    under a convention that says so (against the plain NumPy form)."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((2, 16, 30, 40))
+    corners = rng.uniform(0, 1, (400, 4)) * [620, 460, 620, 460]  # inside the 640 x 480 image
+    boxes = np.concatenate([np.minimum(corners[:, :2], corners[:, 2:]), np.maximum(corners[:, :2], corners[:, 2:])], 1)
+    rois = np.concatenate([rng.integers(0, 2, (400, 1)).astype(np.float64), boxes], 1)
+    inside = rois.copy()
+    rois[::3, 3:] = rois[::3, 1:3]  # every third roi: zero width and height
+    expected = tv_roi_align(torch.from_numpy(x), torch.from_numpy(rois), (7, 7), 1 / 16, -1, True).numpy()
+    assert (expected[::3] == 0).all() and (expected[1::3] != 0).any()
+    floor_nan = dataclasses.replace(TORCHVISION_ALIGNED, name="floor grid, empty grid NaN", adaptive_grid="floor", empty_grid_nan=True)
+    for conv, want in ((TORCHVISION_ALIGNED, expected), (floor_nan, numpy_reference.roi_align(x, rois, (7, 7), 1 / 16, -1, floor_nan))):
+        primed = [roi_align(x + 1e6, inside, (7, 7), 1 / 16, 2, TORCHVISION_ALIGNED, threads=threads) for _ in range(reference._results.keep)]
+        assert min(np.abs(p).min() for p in primed) > 1e5  # every buffer kept: dirty
+        addresses = {p.ctypes.data for p in primed}
+        del primed
+        got = roi_align(x, rois, (7, 7), 1 / 16, -1, conv, threads=threads)
+        assert got.ctypes.data in addresses  # a primed buffer, handed out again
+        if conv is TORCHVISION_ALIGNED:
+            np.testing.assert_array_equal(got, want)
+        else:
+            assert np.isnan(got[::3]).all()
+            _same(got, want)

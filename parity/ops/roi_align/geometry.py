@@ -164,7 +164,7 @@ def _positions(win: Window, ph: int, pw: int) -> Iterator[Batch]:
     (bin row by bin row) and columns ``xpos[xoff[j]:xoff[j+1]]``.  Rois whose grid is empty are
     left out (the C++ sampling loops run zero times: their bins stay 0).
     """
-    live = np.flatnonzero((win.grid_h > 0) & (win.grid_w > 0))
+    live = np.flatnonzero(win.sampled)
     size = ph * win.grid_h[live] + pw * win.grid_w[live]
     if int(size.sum()) <= _POSITIONS:
         cuts = [(0, len(live))] if len(live) else []
@@ -239,6 +239,12 @@ class Window:
     bin_w: np.ndarray
     grid_h: np.ndarray
     grid_w: np.ndarray
+
+    @property
+    def sampled(self) -> np.ndarray:
+        """Which rois have samples: the others' C++ sampling loops run zero times."""
+        mask: np.ndarray = (self.grid_h > 0) & (self.grid_w > 0)
+        return mask
 
 
 def batch_indices(b: np.ndarray, conv: Convention) -> np.ndarray:

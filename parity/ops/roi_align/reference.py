@@ -33,6 +33,7 @@ from typing import Literal
 import numpy as np
 
 from parity.engine.errors import InvalidInput
+from parity.engine.memory import Results, Scratch
 from parity.engine.threads import run_all as threads_run
 from parity.engine.threads import spans
 from parity.ops.roi_align import kernel, tables
@@ -94,9 +95,8 @@ def roi_align(
     r = as_rois(rois)
     ph, pw = as_pooled(output_size)
     n, c, h, w = x.shape
-    out = np.zeros((len(r), c, ph, pw), dtype=np.float64)
-    if out.size == 0:  # no rois, channels or bins: an empty result, as torchvision returns
-        return out
+    if len(r) * c * ph * pw == 0:  # no rois, channels or bins: an empty result, as torchvision returns
+        return np.zeros((len(r), c, ph, pw))
     if convention.accumulate == "float16":  # the midpoint of what a float16 kernel can return
         lo, hi = float16_serial_interval(x, r, (ph, pw), spatial_scale, sampling_ratio, convention)
         with np.errstate(invalid="ignore"):
@@ -127,11 +127,13 @@ def roi_align_channels_last(
     n, c, h, w = features_shape
     r = np.asarray(rois, dtype=np.float64)
     ph, pw = output_size
-    out = np.zeros((len(r), c, ph, pw), dtype=np.float64)
-    if out.size == 0:
-        return out
+    if len(r) * c * ph * pw == 0:
+        return np.zeros((len(r), c, ph, pw))
+    out = _results((len(r), c, ph, pw))  # uninitialised: the kernel writes every bin of a roi it samples
     win, batches = sample_geometry(r, n, float(spatial_scale), convention, ph, pw, sampling_ratio, geometry_dtype)
-    if table is not None and h > 0 and w > 0:
+    if table is None or h == 0 or w == 0:
+        out[...] = 0.0  # nothing to sample
+    else:
         if table.shape != (n * h * w + 1, c) or table.dtype not in (np.float32, np.float64):
             raise InvalidInput(f"a channels-last table for {features_shape} must be float32/64 {(n * h * w + 1, c)}; got {table.shape}")
         for ids, ypos, yoff, xpos, xoff in batches:
@@ -145,8 +147,9 @@ def roi_align_channels_last(
             parts = spans(len(ids), threads)
             shares = [order] if len(parts) == 1 else [order[(order >= a) & (order < b)] for a, b in parts]
             threads_run([partial(kernel.forward, *args, share, *flags) for share in shares])
+        out[~win.sampled] = 0.0  # the kernel writes every bin of the rois it samples; the others' stay 0
     if convention.empty_grid_nan:
-        out[(win.grid_h * win.grid_w) == 0] = np.nan
+        out[~win.sampled] = np.nan
     if convention.sum_limit is not None:
         total = out * np.maximum(win.grid_h * win.grid_w, 1)[:, None, None, None]
         with np.errstate(invalid="ignore"):
@@ -192,31 +195,13 @@ def roi_align_backward(
     shares = [(a, scratch[n * h * w * a:n * h * w * b].reshape(n * h * w, b - a)) for a, b in spans(c, threads)]
     for ids, ypos, yoff, xpos, xoff in batches:
         threads_run([partial(kernel.backward, g, h, w, win.batch, ids, ypos, yoff, xpos, xoff, a, buf) for a, buf in shares])
-    out = np.empty(shape, dtype=np.float64)
+    out = _results(shape)
     threads_run([partial(tables.channels_first, buf, out, a) for a, buf in shares])
     return out
 
 
-class _Scratch:
-    """One float64 buffer reused by every call of this process, grown as needed.
-
-    On the VMs parity runs on, first touching fresh memory costs more than the arithmetic (a
-    detection-sized channels-last table: ~1 s fresh, ~0.2 s reused), so the working copies live
-    here.  It holds the largest table asked for so far until the process ends: one feature map's
-    worth of float64 (W4: 445 MB).
-    """
-
-    def __init__(self) -> None:
-        self.buffer = np.empty(0)
-
-    def __call__(self, size: int) -> np.ndarray:
-        if size > self.buffer.size:
-            self.buffer = np.empty(0)  # free the old one before touching the new one
-            self.buffer = np.empty(size)
-        return self.buffer[:size]
-
-
-_scratch = _Scratch()
+_scratch = Scratch()  # the channels-last tables: first touch costs more than the copy
+_results = Results()  # result arrays: W2's forward spent a third of its time first touching a fresh one
 
 
 def _channels_last(x: np.ndarray, threads: int = 1) -> np.ndarray:

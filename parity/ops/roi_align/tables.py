@@ -14,42 +14,54 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-#: Pixels per block of a transpose: a block's rows and its channels stay in cache.
+#: Pixels per block of an image row in the bound tables: the block's table rows stay in cache.
 BLOCK = 64
+#: A transpose's tile, pixels by channels: its strided side (one cache line per pixel or channel)
+#: stays in cache while the contiguous side is read or written a row at a time.  W2's float32
+#: table (2x256x50x68): 1.24 ms at 16 x 64, against 3.99 ms for blocks of 64 pixels copied channel
+#: by channel, whose writes each landed on their own line.
+TILE = (16, 64)
 
 
 @njit(cache=True, nogil=True)
 def channels_last(x: np.ndarray, table: np.ndarray, c0: int, c1: int) -> None:  # pragma: no cover - compiled
     """Copy channels ``[c0, c1)`` of ``x[N, C, H, W]`` (any float dtype) into ``table[N * H * W (+ spare rows), C]``, in the table's dtype.
 
-    Blocked over pixels so that both the strided reads and the contiguous writes stay in cache
-    (NumPy's transposing copy of a detection-sized map is several times slower).
+    Tile by tile (:data:`TILE`), each table row's part written contiguously (NumPy's transposing
+    copy of a detection-sized map is several times slower).
     """
     n, c, h, w = x.shape
     hw = h * w
     flat = x.reshape(n, c, hw)
+    tp, tc = TILE
     for b in range(n):
-        for p0 in range(0, hw, BLOCK):
-            p1 = min(hw, p0 + BLOCK)
-            for ch in range(c0, c1):
-                src = flat[b, ch]
+        for p0 in range(0, hw, tp):
+            p1 = min(hw, p0 + tp)
+            for q0 in range(c0, c1, tc):
+                q1 = min(c1, q0 + tc)
                 for p in range(p0, p1):
-                    table[b * hw + p, ch] = src[p]
+                    row = table[b * hw + p]
+                    for ch in range(q0, q1):
+                        row[ch] = flat[b, ch, p]
 
 
 @njit(cache=True, nogil=True)
 def channels_first(table: np.ndarray, x: np.ndarray, c0: int) -> None:  # pragma: no cover - compiled
-    """The inverse of :func:`channels_last` for the channels ``[c0, c0 + M)`` that ``table[N * H * W (+ spare rows), M]`` holds, into ``x[N, C, H, W]``."""
+    """The inverse of :func:`channels_last` for the channels ``[c0, c0 + M)`` that ``table[N * H * W (+ spare rows), M]`` holds, into ``x[N, C, H, W]``, tile by tile as there."""
     n, _, h, w = x.shape
     hw = h * w
     flat = x.reshape(n, x.shape[1], hw)
+    tp, tc = TILE
+    m = table.shape[1]
     for b in range(n):
-        for p0 in range(0, hw, BLOCK):
-            p1 = min(hw, p0 + BLOCK)
-            for ch in range(table.shape[1]):
-                dst = flat[b, c0 + ch]
+        for p0 in range(0, hw, tp):
+            p1 = min(hw, p0 + tp)
+            for q0 in range(0, m, tc):
+                q1 = min(m, q0 + tc)
                 for p in range(p0, p1):
-                    dst[p] = table[b * hw + p, ch]
+                    row = table[b * hw + p]
+                    for ch in range(q0, q1):
+                        flat[b, c0 + ch, p] = row[ch]
 
 
 @njit(cache=True, nogil=True)
