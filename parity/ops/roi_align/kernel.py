@@ -124,7 +124,8 @@ def forward(
 
     A roi's bins are summed channels-last into ``block`` and written to ``out`` channel by channel
     once the roi is done: bin by bin, every channel's write would land on its own cache line of
-    ``out`` (W2: 256 lines a bin), and that cost a sixth of the forward.
+    ``out`` (W2: 256 lines a bin), and that cost a sixth of the forward.  A bin's sums start from
+    its first sample rather than from a zeroed row (W2: 2 ms of 40).
     """
     _, c, ph, pw = out.shape
     zero = table.shape[0] - 1
@@ -141,7 +142,7 @@ def forward(
         for p in range(ph):
             for q in range(pw):
                 acc = block[p * pw + q]
-                acc[:] = 0.0
+                first = True  # the bin's first sample sets its sums to 0.0 + the sample's values: the C++ kernel's first +=
                 for iy in range(gh):
                     y = ypos[yoff[j] + p * gh + iy]
                     for ix in range(gw):
@@ -151,7 +152,8 @@ def forward(
                             if origin:
                                 v = table[base]
                                 for ch in range(c):
-                                    acc[ch] += 0.0 * v[ch]
+                                    acc[ch] = (0.0 if first else acc[ch]) + 0.0 * v[ch]
+                                first = False
                             continue
                         i1, i2, i3, i4 = base + i1, base + i2, base + i3, base + i4
                         if weighted:
@@ -160,8 +162,15 @@ def forward(
                             i3 = i3 if w3 != 0.0 else zero
                             i4 = i4 if w4 != 0.0 else zero
                         v1, v2, v3, v4 = table[i1], table[i2], table[i3], table[i4]
-                        for ch in range(c):
-                            acc[ch] += w1 * v1[ch] + w2 * v2[ch] + w3 * v3[ch] + w4 * v4[ch]
+                        if first:  # a loop of its own: a select in the loop below would cost its load back
+                            for ch in range(c):
+                                acc[ch] = 0.0 + (w1 * v1[ch] + w2 * v2[ch] + w3 * v3[ch] + w4 * v4[ch])
+                            first = False
+                        else:
+                            for ch in range(c):
+                                acc[ch] += w1 * v1[ch] + w2 * v2[ch] + w3 * v3[ch] + w4 * v4[ch]
+                if first:  # no sample added anything
+                    acc[:] = 0.0
         write_bins(block, count, out[k], False)
 
 
