@@ -22,7 +22,9 @@ does with them is a robustness question, not a parity one.
 Memory: besides its inputs and result, a call holds one channels-last float64 copy of the
 features (forward) or of the output gradient and the feature gradient (backward), and per-axis
 sample positions (``K * (PH * gh + PW * gw)`` values, in batches of at most
-parity.ops.roi_align.geometry._POSITIONS).
+parity.ops.roi_align.geometry._POSITIONS).  Both the copy and the results of a megabyte or more
+live in buffers the process keeps for its next calls (parity.engine.memory): the largest copy,
+and at most two results once nothing holds them.
 """
 from __future__ import annotations
 
