@@ -312,7 +312,8 @@ def test_a_reused_result_buffer_leaves_nothing_of_the_last_result(threads):
     (parity.engine.memory.Results), uninitialised: every bin must be written anew.  Primed with
     results of large values, such a buffer then holds one whose rois with an empty grid (aligned,
     zero size, adaptive sampling: torchvision's loops run zero times) must be exactly 0, and NaN
-    under a convention that says so (against the plain NumPy form)."""
+    under a convention that says so (against the plain NumPy form; inverted rois, with negative
+    grids, are not NaN there: their count is not zero)."""
     rng = np.random.default_rng(5)
     x = rng.standard_normal((2, 16, 30, 40))
     corners = rng.uniform(0, 1, (400, 4)) * [620, 460, 620, 460]  # inside the 640 x 480 image
@@ -323,15 +324,17 @@ def test_a_reused_result_buffer_leaves_nothing_of_the_last_result(threads):
     expected = tv_roi_align(torch.from_numpy(x), torch.from_numpy(rois), (7, 7), 1 / 16, -1, True).numpy()
     assert (expected[::3] == 0).all() and (expected[1::3] != 0).any()
     floor_nan = dataclasses.replace(TORCHVISION_ALIGNED, name="floor grid, empty grid NaN", adaptive_grid="floor", empty_grid_nan=True)
-    for conv, want in ((TORCHVISION_ALIGNED, expected), (floor_nan, numpy_reference.roi_align(x, rois, (7, 7), 1 / 16, -1, floor_nan))):
+    inverted = rois.copy()
+    inverted[1::6, 1:] = inverted[1::6, [3, 4, 1, 2]]  # corners swapped: negative grids, whose product is no zero count
+    for conv, boxes, want in ((TORCHVISION_ALIGNED, rois, expected), (floor_nan, inverted, numpy_reference.roi_align(x, inverted, (7, 7), 1 / 16, -1, floor_nan))):
         primed = [roi_align(x + 1e6, inside, (7, 7), 1 / 16, 2, TORCHVISION_ALIGNED, threads=threads) for _ in range(reference._results.keep)]
         assert min(np.abs(p).min() for p in primed) > 1e5  # every buffer kept: dirty
         addresses = {p.ctypes.data for p in primed}
         del primed
-        got = roi_align(x, rois, (7, 7), 1 / 16, -1, conv, threads=threads)
+        got = roi_align(x, boxes, (7, 7), 1 / 16, -1, conv, threads=threads)
         assert got.ctypes.data in addresses  # a primed buffer, handed out again
         if conv is TORCHVISION_ALIGNED:
             np.testing.assert_array_equal(got, want)
         else:
-            assert np.isnan(got[::3]).all()
+            assert np.isnan(got[::3]).all() and not np.isnan(got[1::6]).any()
             _same(got, want)

@@ -150,8 +150,8 @@ def roi_align_channels_last(
             shares = [order] if len(parts) == 1 else [order[(order >= a) & (order < b)] for a, b in parts]
             threads_run([partial(kernel.forward, *args, share, *flags) for share in shares])
         out[~win.sampled] = 0.0  # the kernel writes every bin of the rois it samples; the others' stay 0
-    if convention.empty_grid_nan:
-        out[~win.sampled] = np.nan
+    if convention.empty_grid_nan:  # a zero sample count: 0 / 0 (an inverted roi's negative grids divide 0 by their product)
+        out[(win.grid_h * win.grid_w) == 0] = np.nan
     if convention.sum_limit is not None:
         total = out * np.maximum(win.grid_h * win.grid_w, 1)[:, None, None, None]
         with np.errstate(invalid="ignore"):
