@@ -24,6 +24,7 @@ and :class:`Results`, result buffers reused once nobody holds the result any mor
 from __future__ import annotations
 
 import os
+import threading
 import weakref
 
 import numpy as np
@@ -104,23 +105,25 @@ class Results:
     when it is gone; while it lives, its buffer is never handed out again.  Results under ``min_bytes`` are plain
     ``np.empty`` (malloc reuses small blocks itself).  At most ``keep`` buffers are kept: the
     process holds up to that many of the largest results asked for after they are dropped.
-    Not for concurrent use (one reference call at a time, as parity.engine.threads).
+    A lock guards the hand-out, so that two threads never get the same buffer.
     """
 
     def __init__(self, keep: int = 2, min_bytes: int = 1 << 20) -> None:
         self.keep = keep
         self.min_bytes = min_bytes
         self._kept: list[tuple[np.ndarray, weakref.ref[np.ndarray]]] = []
+        self._lock = threading.Lock()
 
     def __call__(self, shape: tuple[int, ...]) -> np.ndarray:
         size = int(np.prod(shape, dtype=np.int64))
         if size * 8 < self.min_bytes:
             return np.empty(shape)
-        free = [i for i, (buf, lease) in enumerate(self._kept) if lease() is None and buf.size >= size]
-        if free:
-            buf = self._kept.pop(min(free, key=lambda i: self._kept[i][0].size))[0]  # the smallest that fits
-        else:
-            buf = np.empty(size)
-        anchor = np.frombuffer(buf.data[:size], dtype=np.float64)  # its base: a memoryview, not an array
-        self._kept = [*self._kept[len(self._kept) - self.keep + 1:], (buf, weakref.ref(anchor))]
+        with self._lock:
+            free = [i for i, (buf, lease) in enumerate(self._kept) if lease() is None and buf.size >= size]
+            if free:
+                buf = self._kept.pop(min(free, key=lambda i: self._kept[i][0].size))[0]  # the smallest that fits
+            else:
+                buf = np.empty(size)
+            anchor = np.frombuffer(buf.data[:size], dtype=np.float64)  # its base: a memoryview, not an array
+            self._kept = [*self._kept[len(self._kept) - self.keep + 1:], (buf, weakref.ref(anchor))]
         return anchor.reshape(shape)
