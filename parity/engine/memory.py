@@ -125,5 +125,6 @@ class Results:
             else:
                 buf = np.empty(size)
             anchor = np.frombuffer(buf.data[:size], dtype=np.float64)  # its base: a memoryview, not an array
-            self._kept = [*self._kept[len(self._kept) - self.keep + 1:], (buf, weakref.ref(anchor))]
+            self._kept.append((buf, weakref.ref(anchor)))
+            del self._kept[:max(len(self._kept) - self.keep, 0)]  # the oldest beyond ``keep``: a live one's memory goes with its result
         return anchor.reshape(shape)
