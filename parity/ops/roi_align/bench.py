@@ -8,9 +8,10 @@ timed.  Inputs are generated once per workload from a seeded generator and sent 
 Ratios are taken against torchvision float32 measured in the same run: on a shared machine only
 figures from one run compare.
 
-By default a job stops repeating once its timed calls add up to parity.engine.bench.QUICK_BUDGET_S
-(one warm-up call and at least one timed call always run), so the whole bench takes a few minutes;
-``--full`` gives every job FULL_BUDGET_S.  :func:`suite_throughput` adds the cases per second of a whole suite.
+A job repeats until its last ``--repeat`` calls are steady (parity.engine.bench.time_jobs), and
+stops early once its timed calls add up to parity.engine.bench.QUICK_BUDGET_S (one warm-up call
+and at least one timed call always run), so the whole bench takes well under a minute with the
+defaults; ``--full`` gives every job FULL_BUDGET_S.  :func:`suite_throughput` adds the cases per second of a whole suite.
 """
 from __future__ import annotations
 
