@@ -256,14 +256,11 @@ def reproduce_lines(name: str, needs: str, script_text: str) -> list[str]:
             f"<details><summary>{name}</summary>", "", *fenced(script_text.rstrip(), "python"), "", "</details>", ""]
 
 
-#: What a script that runs each framework in a child process of its own needs (``closing_lines``).
-NEEDS = "standalone: numpy, torch, torchvision, mindspore; each framework runs in a process of its own"
-
-
-def closing_lines(name: str, ran: Ran, run: Stored | None, declared: Sequence[Finding], script_text: str,
-                  heading: str = "Verdicts of the stored parity run:", needs: str = NEEDS) -> list[str]:
+def closing_lines(name: str, ran: Ran, run: Stored | None, declared: Sequence[Finding], script_text: str, needs: str,
+                  heading: str = "Verdicts of the stored parity run:") -> list[str]:
     """Every op's report ends alike: what the script printed (or why it did not run), the stored
-    run's verdicts under ``heading``, the declared divergences that apply, and the script itself."""
+    run's verdicts under ``heading``, the declared divergences that apply, and the script itself
+    with what it imports (``needs``: the op's script says which frameworks it calls)."""
     return [*output_lines(name, ran), *verdict_lines(run, heading), *known_lines(declared), *reproduce_lines(name, needs, script_text)]
 
 

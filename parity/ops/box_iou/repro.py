@@ -30,6 +30,8 @@ from parity.ops.box_iou.signature import torchvision_call, to_mindspore
 #: Largest case (elements of both box arrays) embedded as literals.
 MAX_ELEMENTS = 100_000
 FRAMEWORKS = ("torchvision", "mindspore")
+#: What the script imports, as the report says (``standalone.closing_lines``).
+NEEDS = "standalone: numpy, torch, torchvision, mindspore; each framework runs in a process of its own"
 
 
 def template() -> Template:
@@ -145,7 +147,7 @@ def markdown(case: Case, script_text: str, ran: standalone.Ran, run: standalone.
         out += [f"- {fw}: {text.markdown(got['not_run'])}" for fw, got in found.get("results", {}).items() if "not_run" in got]
         out += standalone.table(["comparison", "max abs diff", "at index", "got", "expected", "NaN positions differing", "dtype"], _rows(rows))
         out += _outputs(found)
-    out += standalone.closing_lines(name, ran, run, [d for fw in FRAMEWORKS for d in applicable(case, fw)], script_text)
+    out += standalone.closing_lines(name, ran, run, [d for fw in FRAMEWORKS for d in applicable(case, fw)], script_text, NEEDS)
     return "\n".join(out)
 
 

@@ -37,6 +37,8 @@ from parity.ops.nms.signature import mindspore_call, torchvision_call
 #: Largest case (elements of boxes, scores and classes) embedded as literals.
 MAX_ELEMENTS = 100_000
 FRAMEWORKS = ("torchvision", "mindspore")
+#: What the script imports, as the report says (``standalone.closing_lines``).
+NEEDS = "standalone: numpy, torch, torchvision, mindspore; each framework runs in a process of its own"
 #: Boxes listed in the report (the script holds them all).
 SHOWN_BOXES = 40
 #: Kept indices listed per list in the report.
@@ -182,7 +184,7 @@ def markdown(case: Case, script_text: str, ran: standalone.Ran, run: standalone.
             ["pair", "verdict", "message"],
             [[f"{v['actual']} vs {v['expected']}", v["verdict"] + (f" ({v['divergence']})" if v["divergence"] else ""), v["message"]]
              for v in found.get("verdicts", [])])]
-    out += standalone.closing_lines(name, ran, run, [d for fw in FRAMEWORKS for d in applicable(case, fw)], script_text,
+    out += standalone.closing_lines(name, ran, run, [d for fw in FRAMEWORKS for d in applicable(case, fw)], script_text, NEEDS,
                                     "Verdicts of the stored parity run (kept indices compared exactly):")
     return "\n".join(out)
 

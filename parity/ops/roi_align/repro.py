@@ -44,13 +44,9 @@ def template() -> Template:
 
 def find_case(case_id: str, suite: str, fixtures: Path | None = None) -> Case:
     """The case ``case_id`` of a suite, or of a fixture folder (parity.ops.roi_align.fixtures) when one is given."""
-    from parity.engine import commands
-    from parity.ops.roi_align import fixtures as fixture_folder, generate
+    from parity import ops
 
-    cases = generate.cases_for(suite) if fixtures is None else fixture_folder.load(Path(fixtures))
-    source = ["--suite", suite] if fixtures is None else ["--fixtures", str(fixtures)]
-    where = f"suite {suite!r}" if fixtures is None else f"fixture folder {fixtures}"
-    return standalone.pick(case_id, cases, where, commands.command("parity", "cases", *source))
+    return standalone.find_case(ops.get("roi_align"), case_id, suite, fixtures)
 
 
 def semantics_fields(sem: Semantics) -> dict[str, Any]:
@@ -214,8 +210,8 @@ def markdown(case: Case, script_text: str, ran: standalone.Ran, run: standalone.
         )
         out += _arrays(case, found)
     ran = ran if found else standalone.Ran(None, ran.printed, ran.problem)  # no findings: report it as not run
-    out += standalone.closing_lines(name, ran, run, applicable(case), script_text, VERDICTS_HEADING,
-                                    "standalone: numpy, torch, torchvision, mindspore; no other dependency")
+    out += standalone.closing_lines(name, ran, run, applicable(case), script_text,
+                                    "standalone: numpy, torch, torchvision, mindspore; no other dependency", VERDICTS_HEADING)
     return "\n".join(out)
 
 
